@@ -1,0 +1,165 @@
+//! Settings, read from the command line or the environment (the environment is how
+//! deployments set them; `pingyi --help` lists each one).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::db::{DatabaseUrl, PoolOptions};
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database: sqlite://<file path> (embedded; the folder is created) or postgres://user@host/db.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/pingyi.db",
+        global = true
+    )]
+    pub database_url: DatabaseUrl,
+
+    /// Address and port to serve on.
+    #[arg(
+        long,
+        env = "PINGYI_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Secret that signs access tokens (at least 32 characters). Required with PostgreSQL;
+    /// with SQLite one is generated and kept in `jwt-secret` beside the database file.
+    #[arg(long, env = "PINGYI_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Password for the `admin` user created on the first start of an empty database;
+    /// without it a random password is generated and printed once.
+    #[arg(
+        long,
+        env = "PINGYI_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_password: Option<String>,
+
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `pingyi=debug,info`.
+    #[arg(long, env = "PINGYI_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log format: human-readable lines or one JSON object per line.
+    #[arg(
+        long,
+        env = "PINGYI_LOG_FORMAT",
+        value_enum,
+        default_value = "human",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Comma-separated origins allowed by CORS, e.g. `https://pingyi.example.cn`. Empty: none.
+    #[arg(
+        long,
+        env = "PINGYI_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Largest accepted request body, in bytes (CSV imports included).
+    #[arg(long, env = "PINGYI_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub body_limit: usize,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "PINGYI_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=512), global = true)]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "PINGYI_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl Settings {
+    pub fn pool_options(&self) -> PoolOptions {
+        PoolOptions {
+            max_size: self.db_pool_size,
+            connection_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The secret that signs tokens: the setting, or for SQLite a generated one kept beside
+    /// the database file so that restarts keep sessions valid.
+    pub fn resolve_jwt_secret(&self) -> Result<String, String> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.len() < 32 {
+                return Err("PINGYI_JWT_SECRET must be at least 32 characters long".into());
+            }
+            return Ok(secret.clone());
+        }
+        match &self.database_url {
+            DatabaseUrl::Postgres(_) => Err(
+                "PINGYI_JWT_SECRET is required with PostgreSQL (at least 32 random characters)"
+                    .into(),
+            ),
+            DatabaseUrl::Sqlite(db) => {
+                let path = db.parent().unwrap_or(Path::new(".")).join("jwt-secret");
+                load_or_create_secret(&path)
+            }
+        }
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> Result<String, String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    let secret = crate::auth::random_token(32);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secret_is_kept_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt-secret");
+        let first = load_or_create_secret(&path).unwrap();
+        assert!(first.len() >= 32);
+        assert_eq!(load_or_create_secret(&path).unwrap(), first);
+    }
+}

@@ -1,0 +1,353 @@
+//! Storage: one diesel `MultiConnection` over PostgreSQL and SQLite, an r2d2 pool whose
+//! manager picks the backend from the URL scheme, embedded migrations for both, and the
+//! helpers every area uses to run queries off the actix workers.
+
+pub mod schema;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+/// The connection every query runs on: PostgreSQL in production, SQLite when embedded.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// A parsed `DATABASE_URL`. Only `sqlite://<file>` and `postgres://…` (or `postgresql://…`)
+/// are accepted: diesel's derived `establish` would otherwise try each backend in turn and
+/// silently turn a mistyped PostgreSQL URL into a new SQLite file of that name.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() || path == ":memory:" {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/pingyi.db".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        Err(format!(
+            "unsupported database scheme {scheme:?}: use sqlite://<file path> or postgres://user@host/db"
+        ))
+    }
+}
+
+/// Shows the URL without its password, so it can be logged.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => {
+                let redacted = match (url.find("://"), url.rfind('@')) {
+                    (Some(start), Some(at)) if at > start => {
+                        let userinfo = &url[start + 3..at];
+                        match userinfo.split_once(':') {
+                            Some((user, _)) => {
+                                format!("{}{user}:***{}", &url[..start + 3], &url[at..])
+                            }
+                            None => url.clone(),
+                        }
+                    }
+                    _ => url.clone(),
+                };
+                f.write_str(&redacted)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// r2d2 manager that dispatches on the URL scheme and prepares each new connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    fn establish(&self) -> Result<DbConn, ConnectError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        ConnectError(format!("cannot create folder {}: {e}", dir.display()))
+                    })?;
+                }
+                let path = path.to_str().ok_or_else(|| {
+                    ConnectError("the SQLite file path is not valid UTF-8".into())
+                })?;
+                let mut conn = SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the one writer; busy_timeout makes writers
+                // queue instead of failing; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 10000;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ConnectError(pub String);
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.trim())
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<ConnectionError> for ConnectError {
+    fn from(e: ConnectionError) -> Self {
+        ConnectError(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for ConnectError {
+    fn from(e: diesel::result::Error) -> Self {
+        ConnectError(e.to_string())
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(Into::into)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // A connection left inside a transaction (a panic mid-query) must not be reused.
+        let status = match conn {
+            DbConn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+            DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+        };
+        !matches!(status.transaction_depth(), Ok(None))
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+/// Connects once (so an unreachable database is reported with the driver's own message),
+/// runs pending migrations, then builds the pool.
+pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, ConnectError> {
+    let manager = ConnectionManager::new(url.clone());
+    let mut first = manager.connect()?;
+    run_migrations(&mut first)?;
+    drop(first);
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(1))
+        .connection_timeout(options.connection_timeout)
+        .test_on_check_out(false)
+        .build(manager)
+        .map_err(|e| ConnectError(e.to_string()))
+}
+
+/// Applies every pending embedded migration of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, ConnectError> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| ConnectError(format!("migration failed: {e}")))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that reads
+/// first and writes later fails with "database is locked" when another writer got in
+/// between, whatever the busy timeout.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConn::Pg(_) = conn {
+        return conn.transaction(f);
+    }
+    if let DbConn::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let outcome = f(conn);
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("checked above")
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(c)?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs a read on a pooled connection, off the async workers.
+pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::pool)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs a write in one transaction on a pooled connection, off the async workers.
+pub async fn write<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::pool)?;
+        write_transaction(&mut conn, f)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The SQLite file for a URL, if any (the JWT secret is kept beside it).
+pub fn sqlite_path(url: &DatabaseUrl) -> Option<&Path> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Some(path),
+        DatabaseUrl::Postgres(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_two_schemes() {
+        assert_eq!(
+            "sqlite://data/pingyi.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite("data/pingyi.db".into())
+        );
+        assert_eq!(
+            "sqlite:///var/lib/pingyi.db"
+                .parse::<DatabaseUrl>()
+                .unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/pingyi.db".into())
+        );
+        assert_eq!(
+            "postgresql://u@h/db"
+                .parse::<DatabaseUrl>()
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+    }
+
+    #[test]
+    fn refuses_other_schemes_with_a_clear_message() {
+        let err = "mysql://root@localhost/db"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(err.contains("\"mysql\""), "{err}");
+        assert!("data/pingyi.db".parse::<DatabaseUrl>().is_err());
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn display_hides_the_password() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db:5432/pingyi".parse().unwrap();
+        assert_eq!(url.to_string(), "postgres://app:***@db:5432/pingyi");
+    }
+}

@@ -1,0 +1,297 @@
+//! One error type for the whole API, rendered as RFC 9457 `application/problem+json`
+//! with a stable machine-readable `code`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem detail (RFC 9457). `code` is stable and meant for programs; `title` and
+/// `detail` are for people.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:pingyi:problem:validation_failed",
+    "title": "Validation failed",
+    "status": 422,
+    "detail": "The request has invalid fields.",
+    "code": "validation_failed",
+    "errors": [{"field": "name", "message": "must not be empty"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:pingyi:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable code: validation_failed, bad_request, unauthorized, invalid_credentials,
+    /// forbidden, not_found, method_not_allowed, conflict (or a more precise conflict code),
+    /// payload_too_large, unsupported_media_type, rate_limited, internal, unavailable.
+    pub code: String,
+    /// Per-field errors, for `validation_failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name in the request (dotted for nested fields, `line` based for CSV).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error answered to the client. Internal errors keep their cause for the log only.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+    pub allow: Option<String>,
+    /// Logged with the request id, never sent.
+    pub cause: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            allow: None,
+            cause: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The request has invalid fields.",
+        );
+        e.errors = errors;
+        e
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "You may see this, but not do this.",
+        )
+    }
+
+    pub fn forbidden_because(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many attempts; try again later.",
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; the request id identifies it in our logs.",
+        );
+        e.cause = Some(cause.to_string());
+        e
+    }
+
+    pub fn pool(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The database is busy or unreachable; try again shortly.",
+        );
+        e.retry_after = Some(1);
+        e.cause = Some(cause.to_string());
+        e
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_uri: format!("urn:pingyi:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_string(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " ({cause})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.clone()));
+        }
+        res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => ApiError::not_found(),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                ApiError::conflict("conflict", "Another record already has this unique value.")
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::conflict(
+                "conflict",
+                "The change refers to a record that does not exist or is still referred to.",
+            ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        ApiError::validation(flatten_validation(&errors))
+    }
+}
+
+/// Turns validator's nested error map into sorted `{field, message}` pairs.
+pub fn flatten_validation(errors: &validator::ValidationErrors) -> Vec<FieldError> {
+    let mut out: Vec<FieldError> = errors
+        .field_errors()
+        .into_iter()
+        .flat_map(|(field, list)| {
+            list.iter().map(move |e| {
+                let message = e
+                    .message
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| default_message(e));
+                FieldError::new(field.to_string(), message)
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn default_message(e: &validator::ValidationError) -> String {
+    match e.code.as_ref() {
+        "length" => match (e.params.get("min"), e.params.get("max")) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (Some(min), None) => format!("length must be at least {min}"),
+            (None, Some(max)) => format!("length must be at most {max}"),
+            _ => "invalid length".into(),
+        },
+        "range" => match (e.params.get("min"), e.params.get("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            _ => "out of range".into(),
+        },
+        other => format!("invalid ({other})"),
+    }
+}
+
+/// Validates a request body with its `validator` rules.
+pub fn validate<T: validator::Validate>(value: &T) -> ApiResult<()> {
+    value.validate().map_err(ApiError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_has_rfc9457_members_and_code() {
+        let p = ApiError::field("name", "must not be empty").problem();
+        let v = serde_json::to_value(p).unwrap();
+        assert_eq!(v["type"], "urn:pingyi:problem:validation_failed");
+        assert_eq!(v["status"], 422);
+        assert_eq!(v["code"], "validation_failed");
+        assert_eq!(v["errors"][0]["field"], "name");
+    }
+
+    #[test]
+    fn internal_errors_keep_their_cause_out_of_the_body() {
+        let e = ApiError::internal("password authentication failed for user x");
+        let body = serde_json::to_string(&e.problem()).unwrap();
+        assert!(!body.contains("password"));
+        assert_eq!(e.problem().code, "internal");
+    }
+
+    #[test]
+    fn unique_violation_is_a_conflict() {
+        let e: ApiError = diesel::result::Error::NotFound.into();
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,139 @@
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::ApiError;
+
+/// Every documented route and its methods, taken from the OpenAPI document, so that the
+/// fallback can tell an unknown path (404) from a known path with the wrong method (405).
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<Segment>, Vec<String>)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = split(path)
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Segment::Param
+                        } else {
+                            Segment::Literal(s.to_owned())
+                        }
+                    })
+                    .collect();
+                let mut methods: Vec<String> = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(m, _)| m.to_owned())
+                .collect();
+                if methods.iter().any(|m| m == "GET") {
+                    methods.push("HEAD".into());
+                }
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods a path allows, or `None` when no route has that shape.
+    pub fn allowed_methods(&self, path: &str) -> Option<Vec<String>> {
+        let parts: Vec<&str> = split(path).collect();
+        let mut allowed: Vec<String> = Vec::new();
+        for (segments, methods) in &self.routes {
+            let matches = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(seg, part)| match seg {
+                    Segment::Param => !part.is_empty(),
+                    Segment::Literal(lit) => lit == part,
+                });
+            if matches {
+                allowed.extend(methods.iter().cloned());
+            }
+        }
+        (!allowed.is_empty()).then(|| {
+            allowed.sort();
+            allowed.dedup();
+            allowed
+        })
+    }
+}
+
+fn split(path: &str) -> impl Iterator<Item = &str> {
+    path.trim_matches('/').split('/').filter(|s| !s.is_empty())
+}
+
+/// The default service: 405 with `Allow` for a known path, 404 for anything else.
+pub async fn fallback(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    Err(match table.allowed_methods(req.path()) {
+        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
+            let mut e = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} is not allowed here; use {}.",
+                    req.method(),
+                    methods.join(", ")
+                ),
+            );
+            e.allow = Some(methods.join(", "));
+            e
+        }
+        _ if req.method() == Method::OPTIONS => ApiError::not_found(),
+        _ => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("There is no route {}.", req.path()),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
+    use utoipa::openapi::OpenApiBuilder;
+
+    #[test]
+    fn tells_unknown_paths_from_wrong_methods() {
+        let paths = PathsBuilder::new()
+            .path(
+                "/api/v1/orgs/{id}",
+                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
+            )
+            .path(
+                "/api/v1/orgs",
+                PathItem::new(HttpMethod::Post, OperationBuilder::new()),
+            )
+            .build();
+        let table = RouteTable::from_openapi(&OpenApiBuilder::new().paths(paths).build());
+        assert_eq!(
+            table.allowed_methods("/api/v1/orgs/7"),
+            Some(vec!["GET".to_string(), "HEAD".to_string()])
+        );
+        assert_eq!(
+            table.allowed_methods("/api/v1/orgs/"),
+            Some(vec!["POST".to_string()])
+        );
+        assert_eq!(table.allowed_methods("/api/v1/orgs/7/x"), None);
+        assert_eq!(table.allowed_methods("/nope"), None);
+    }
+}

@@ -1,0 +1,89 @@
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::ops::Metrics;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request: the client's `X-Request-Id` when it is sane, else a
+/// fresh random one. Audit events and error logs carry it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let sane = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    sane.then(|| value.to_owned())
+}
+
+/// Request id, one log line per request, metrics, and the log line for internal errors.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| crate::auth::random_token(16));
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut res = match next.call(req).instrument(span).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(e) => {
+            // Only middleware fails this way (handlers answer their errors); actix renders it.
+            tracing::info!(%request_id, %method, %path, error = %e, "request refused");
+            return Err(e);
+        }
+    };
+
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Some(api_error) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+    {
+        if let Some(cause) = api_error.cause.as_deref().filter(|_| status >= 500) {
+            tracing::error!(%request_id, %method, %path, status, cause, "request failed");
+        }
+    } else if status >= 500 {
+        let cause = res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        tracing::error!(%request_id, %method, %path, status, cause, "request failed");
+    }
+    tracing::info!(
+        %request_id,
+        %method,
+        %path,
+        status,
+        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    if let Some(metrics) = metrics {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        metrics.observe_request(&method, &route, status, elapsed);
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(res)
+}

@@ -1,0 +1,120 @@
+//! Pingyi (评议): the server for mass-evaluation campaigns of grassroots Party organizations.
+//!
+//! Reading path for any endpoint: [`routes`] → the area's `routes` table → the handler →
+//! the policy call → the query.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod ops;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::{middleware, web, App, HttpServer};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::http::RouteTable;
+use crate::ops::Metrics;
+
+/// What every handler can reach: the pool and the service-wide settings.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+}
+
+/// The one place that mounts every area's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.configure(ops::routes);
+    cfg.service(scope::scope("/api/v1").configure(api_v1));
+}
+
+fn api_v1(_cfg: &mut ServiceConfig) {}
+
+/// Everything the server shares between workers.
+#[derive(Clone)]
+pub struct Shared {
+    pub state: web::Data<AppState>,
+    pub metrics: web::Data<Metrics>,
+    pub route_table: web::Data<RouteTable>,
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+impl Shared {
+    /// Everything a server needs, ready: the signing secret resolved, the first
+    /// administrator created on an empty database.
+    pub fn bootstrap(pool: Pool, settings: Settings) -> Result<Self, String> {
+        settings.resolve_jwt_secret()?;
+        Ok(Self::new(pool, settings))
+    }
+
+    fn new(pool: Pool, settings: Settings) -> Self {
+        let openapi = openapi::document();
+        Self {
+            route_table: web::Data::new(RouteTable::from_openapi(&openapi)),
+            state: web::Data::new(AppState { pool, settings }),
+            metrics: web::Data::new(Metrics::new()),
+            openapi: Arc::new(openapi),
+        }
+    }
+}
+
+/// Starts the HTTP server on a bound listener; the returned server stops gracefully on
+/// SIGTERM or SIGINT, finishing requests in flight.
+pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
+    let workers = shared.state.settings.workers;
+    let mut server = HttpServer::new(move || {
+        let settings = &shared.state.settings;
+        let cors = settings
+            .cors_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .fold(Cors::default(), |cors, origin| {
+                cors.allowed_origin(origin.trim())
+            })
+            .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
+            .allowed_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT_LANGUAGE,
+            ])
+            .expose_headers([header::LOCATION, header::RETRY_AFTER, http::REQUEST_ID])
+            .max_age(3600);
+        let openapi = (*shared.openapi).clone();
+        let (app, _) = App::new()
+            .app_data(shared.state.clone())
+            .app_data(shared.metrics.clone())
+            .app_data(shared.route_table.clone())
+            .app_data(http::json_config(settings.body_limit))
+            .app_data(http::payload_config(settings.body_limit))
+            .app_data(http::path_config())
+            .app_data(http::query_config())
+            // Before the /api/v1 scope, which would otherwise claim this path.
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi))
+            .into_utoipa_app()
+            .configure(routes)
+            .split_for_parts();
+        app.route("/docs", web::get().to(ops::docs_index))
+            .default_service(web::to(http::fallback))
+            .wrap(cors)
+            .wrap(middleware::Compress::default())
+            .wrap(middleware::from_fn(http::observe))
+    })
+    .listen(listener)?
+    .shutdown_timeout(30);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

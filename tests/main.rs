@@ -1,0 +1,5 @@
+//! One integration-test binary: every module below runs against the real server.
+
+mod common;
+
+mod foundation;
