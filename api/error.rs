@@ -61,6 +61,12 @@ pub struct ApiError {
     pub code: Cow<'static, str>,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Rarely set, so boxed to keep `Result<T, ApiError>` small.
+    pub extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Extra {
     pub retry_after: Option<u64>,
     pub allow: Option<String>,
     /// Logged with the request id, never sent.
@@ -80,10 +86,31 @@ impl ApiError {
             code: code.into(),
             detail: detail.into(),
             errors: Vec::new(),
-            retry_after: None,
-            allow: None,
-            cause: None,
+            extra: None,
         }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.extra_mut().retry_after = Some(secs.max(1));
+        self
+    }
+
+    pub fn with_allow(mut self, methods: String) -> Self {
+        self.extra_mut().allow = Some(methods);
+        self
+    }
+
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.extra_mut().cause = Some(cause.to_string());
+        self
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        self.extra.as_ref()?.cause.as_deref()
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -129,34 +156,31 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "Too many attempts; try again later.",
-        );
-        e.retry_after = Some(retry_after_secs.max(1));
-        e
+        )
+        .with_retry_after(retry_after_secs)
     }
 
     pub fn internal(cause: impl fmt::Display) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Something went wrong on our side; the request id identifies it in our logs.",
-        );
-        e.cause = Some(cause.to_string());
-        e
+        )
+        .with_cause(cause)
     }
 
     pub fn pool(cause: impl fmt::Display) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "The database is busy or unreachable; try again shortly.",
-        );
-        e.retry_after = Some(1);
-        e.cause = Some(cause.to_string());
-        e
+        )
+        .with_retry_after(1)
+        .with_cause(cause)
     }
 
     pub fn problem(&self) -> Problem {
@@ -174,7 +198,7 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)?;
-        if let Some(cause) = &self.cause {
+        if let Some(cause) = self.cause() {
             write!(f, " ({cause})")?;
         }
         Ok(())
@@ -191,11 +215,13 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if let Some(secs) = self.retry_after {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        if let Some(allow) = &self.allow {
-            res.insert_header((header::ALLOW, allow.clone()));
+        if let Some(extra) = &self.extra {
+            if let Some(secs) = extra.retry_after {
+                res.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            if let Some(allow) = &extra.allow {
+                res.insert_header((header::ALLOW, allow.clone()));
+            }
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

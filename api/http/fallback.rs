@@ -85,7 +85,7 @@ pub async fn fallback(
 ) -> Result<HttpResponse, ApiError> {
     Err(match table.allowed_methods(req.path()) {
         Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
-            let mut e = ApiError::new(
+            ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 format!(
@@ -93,9 +93,8 @@ pub async fn fallback(
                     req.method(),
                     methods.join(", ")
                 ),
-            );
-            e.allow = Some(methods.join(", "));
-            e
+            )
+            .with_allow(methods.join(", "))
         }
         _ if req.method() == Method::OPTIONS => ApiError::not_found(),
         _ => ApiError::new(

@@ -56,7 +56,7 @@ pub async fn observe(
         .error()
         .and_then(|e| e.as_error::<ApiError>())
     {
-        if let Some(cause) = api_error.cause.as_deref().filter(|_| status >= 500) {
+        if let Some(cause) = api_error.cause().filter(|_| status >= 500) {
             tracing::error!(%request_id, %method, %path, status, cause, "request failed");
         }
     } else if status >= 500 {

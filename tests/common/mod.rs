@@ -400,7 +400,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting; the database is dropped after (TestDb's own Drop).
-        let _ = self.handle.stop(false);
+        drop(self.handle.stop(false));
     }
 }
 
