@@ -183,6 +183,15 @@ impl ApiError {
         .with_cause(cause)
     }
 
+    /// The detail followed by the field errors, for messages on a console.
+    pub fn detail_with_fields(&self) -> String {
+        let mut out = self.detail.clone();
+        for e in &self.errors {
+            out.push_str(&format!(" {}: {}.", e.field, e.message));
+        }
+        out
+    }
+
     pub fn problem(&self) -> Problem {
         Problem {
             type_uri: format!("urn:pingyi:problem:{}", self.code),

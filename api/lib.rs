@@ -3,6 +3,7 @@
 //! Reading path for any endpoint: [`routes`] → the area's `routes` table → the handler →
 //! the policy call → the query.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -10,10 +11,14 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod ops;
+pub mod orgs;
 pub mod telemetry;
+pub mod types;
+pub mod users;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -23,15 +28,21 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::throttle::FailureThrottle;
+use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::http::RouteTable;
 use crate::ops::Metrics;
 
-/// What every handler can reach: the pool and the service-wide settings.
+/// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
+    pub keys: TokenKeys,
+    /// Failed logins per username, and per client address.
+    pub login_failures_by_user: FailureThrottle,
+    pub login_failures_by_address: FailureThrottle,
 }
 
 /// The one place that mounts every area's routes.
@@ -40,7 +51,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(scope::scope("/api/v1").configure(api_v1));
 }
 
-fn api_v1(_cfg: &mut ServiceConfig) {}
+fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.configure(auth::routes::routes)
+        .configure(users::routes)
+        .configure(orgs::routes)
+        .configure(audit::routes);
+}
 
 /// Everything the server shares between workers.
 #[derive(Clone)]
@@ -55,18 +71,38 @@ impl Shared {
     /// Everything a server needs, ready: the signing secret resolved, the first
     /// administrator created on an empty database.
     pub fn bootstrap(pool: Pool, settings: Settings) -> Result<Self, String> {
-        settings.resolve_jwt_secret()?;
-        Ok(Self::new(pool, settings))
-    }
-
-    fn new(pool: Pool, settings: Settings) -> Self {
+        let secret = settings.resolve_jwt_secret()?;
+        {
+            let mut conn = pool
+                .get()
+                .map_err(|e| format!("cannot use the database: {e}"))?;
+            let generated = users::bootstrap_admin(&mut conn, settings.admin_password.as_deref())
+                .map_err(|e| {
+                format!(
+                    "cannot create the first administrator: {}",
+                    e.detail_with_fields()
+                )
+            })?;
+            if let Some(password) = generated {
+                // Shown once, on the console only: it is not kept anywhere.
+                println!("Created the administrator 'admin' with password: {password}");
+                println!("Sign in and change it; set PINGYI_ADMIN_PASSWORD to choose it instead.");
+            }
+        }
         let openapi = openapi::document();
-        Self {
+        let state = AppState {
+            pool,
+            settings,
+            keys: TokenKeys::new(&secret)?,
+            login_failures_by_user: FailureThrottle::new(5, Duration::from_secs(15 * 60)),
+            login_failures_by_address: FailureThrottle::new(30, Duration::from_secs(15 * 60)),
+        };
+        Ok(Self {
             route_table: web::Data::new(RouteTable::from_openapi(&openapi)),
-            state: web::Data::new(AppState { pool, settings }),
+            state: web::Data::new(state),
             metrics: web::Data::new(Metrics::new()),
             openapi: Arc::new(openapi),
-        }
+        })
     }
 }
 

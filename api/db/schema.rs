@@ -52,6 +52,7 @@ diesel::table! {
         display_name -> Text,
         password_hash -> Text,
         person_id -> Nullable<BigInt>,
+        org_id -> Nullable<BigInt>,
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -109,3 +110,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     audit_events,
 );
+
+diesel::joinable!(grants -> orgs (org_id));

@@ -84,18 +84,16 @@ pub async fn fallback(
     table: web::Data<RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
     Err(match table.allowed_methods(req.path()) {
-        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!(
-                    "{} is not allowed here; use {}.",
-                    req.method(),
-                    methods.join(", ")
-                ),
-            )
-            .with_allow(methods.join(", "))
-        }
+        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "{} is not allowed here; use {}.",
+                req.method(),
+                methods.join(", ")
+            ),
+        )
+        .with_allow(methods.join(", ")),
         _ if req.method() == Method::OPTIONS => ApiError::not_found(),
         _ => ApiError::new(
             StatusCode::NOT_FOUND,

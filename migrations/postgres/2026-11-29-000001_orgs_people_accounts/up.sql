@@ -53,6 +53,8 @@ CREATE TABLE users (
     display_name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     person_id BIGINT REFERENCES people (id),
+    -- The org the account belongs to: who may manage it (none: administrators only).
+    org_id BIGINT REFERENCES orgs (id),
     disabled BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL

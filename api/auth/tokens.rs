@@ -1,0 +1,184 @@
+//! Access tokens (short-lived JWTs, HS256 pinned) and opaque refresh tokens.
+
+use chrono::Utc;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+
+pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
+pub const REFRESH_TOKEN_DAYS: i64 = 30;
+pub const ISSUER: &str = "pingyi";
+pub const AUDIENCE: &str = "pingyi-api";
+const ALGORITHM: Algorithm = Algorithm::HS256;
+
+/// Every claim is required: a token missing one fails to decode.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+}
+
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &str) -> Result<Self, String> {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        let invalid = |e: jsonwebtoken::errors::Error| format!("the JWT secret is unusable: {e}");
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()).map_err(invalid)?,
+            decoding: DecodingKey::from_secret(secret.as_bytes()).map_err(invalid)?,
+            validation,
+        })
+    }
+
+    /// A signed access token for a user, and its lifetime in seconds.
+    pub fn issue(&self, user_id: i64) -> ApiResult<(String, i64)> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.to_string(),
+            exp: now + ACCESS_TOKEN_SECONDS,
+            iat: now,
+            jti: super::random_token(16),
+        };
+        let token =
+            encode(&Header::new(ALGORITHM), &claims, &self.encoding).map_err(ApiError::internal)?;
+        Ok((token, ACCESS_TOKEN_SECONDS))
+    }
+
+    /// The user id of a valid token; any defect (signature, algorithm, expiry, audience,
+    /// issuer, a missing claim) is a 401.
+    pub fn verify(&self, token: &str) -> ApiResult<i64> {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| ApiError::unauthorized("The access token is invalid or expired."))?;
+        data.claims
+            .sub
+            .parse()
+            .map_err(|_| ApiError::unauthorized("The access token is invalid or expired."))
+    }
+
+    #[doc(hidden)]
+    pub fn encode_claims_for_tests(&self, claims: &serde_json::Value, alg: Algorithm) -> String {
+        encode(&Header::new(alg), claims, &self.encoding).unwrap_or_default()
+    }
+}
+
+/// A fresh opaque refresh token (shown once) and the hash that is stored.
+pub fn new_refresh_token() -> (String, String) {
+    let token = super::random_token(32);
+    let hash = super::sha256_hex(&token);
+    (token, hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    fn claims(now: i64) -> serde_json::Value {
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "7", "exp": now + 60, "iat": now, "jti": "x"})
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let (token, ttl) = keys().issue(42).unwrap();
+        assert_eq!(ttl, 900);
+        assert_eq!(keys().verify(&token).unwrap(), 42);
+    }
+
+    #[test]
+    fn tampered_signature_fails() {
+        let (token, _) = keys().issue(42).unwrap();
+        let mut chars: Vec<char> = token.chars().collect();
+        let last = chars.len() - 2;
+        chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
+        let tampered: String = chars.into_iter().collect();
+        assert!(keys().verify(&tampered).is_err());
+        assert!(TokenKeys::new("another secret another secret 1234")
+            .unwrap()
+            .verify(&token)
+            .is_err());
+    }
+
+    #[test]
+    fn other_algorithm_expired_wrong_audience_and_missing_claims_fail() {
+        let now = Utc::now().timestamp();
+        let k = keys();
+        assert_eq!(
+            k.verify(&k.encode_claims_for_tests(&claims(now), Algorithm::HS256))
+                .unwrap(),
+            7
+        );
+        assert!(k
+            .verify(&k.encode_claims_for_tests(&claims(now), Algorithm::HS512))
+            .is_err());
+        let mut expired = claims(now);
+        expired["exp"] = json!(now - 3600);
+        assert!(k
+            .verify(&k.encode_claims_for_tests(&expired, Algorithm::HS256))
+            .is_err());
+        let mut audience = claims(now);
+        audience["aud"] = json!("someone-else");
+        assert!(k
+            .verify(&k.encode_claims_for_tests(&audience, Algorithm::HS256))
+            .is_err());
+        for missing in ["iss", "aud", "sub", "exp", "iat", "jti"] {
+            let mut c = claims(now);
+            c.as_object_mut().unwrap().remove(missing);
+            assert!(
+                k.verify(&k.encode_claims_for_tests(&c, Algorithm::HS256))
+                    .is_err(),
+                "a token without {missing} must fail"
+            );
+        }
+    }
+
+    #[test]
+    fn unsigned_tokens_fail() {
+        // {"alg":"none"} header with valid claims and no signature.
+        let now = Utc::now().timestamp();
+        use base64_like::encode_url;
+        let header = encode_url(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = encode_url(claims(now).to_string().as_bytes());
+        assert!(keys().verify(&format!("{header}.{body}.")).is_err());
+    }
+
+    /// Minimal base64url without padding, for building a hostile token by hand.
+    mod base64_like {
+        pub fn encode_url(input: &[u8]) -> String {
+            const A: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let mut out = String::new();
+            for chunk in input.chunks(3) {
+                let b = [
+                    chunk[0],
+                    *chunk.get(1).unwrap_or(&0),
+                    *chunk.get(2).unwrap_or(&0),
+                ];
+                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+                for i in 0..=chunk.len() {
+                    out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                }
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Small shared pieces: string-backed enums, nullable-field patches, time.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Deserializer};
+
+/// An enum stored as text and exchanged as a snake_case JSON string.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!("must be one of: {}", [$($text),+].join(", "))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// For PATCH bodies: absent → `None` (leave as is), `null` → `Some(None)` (clear),
+/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "patch")]`.
+pub fn patch<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Now, in UTC, to the microsecond (what both databases store).
+pub fn now() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now.checked_sub_signed(chrono::Duration::nanoseconds(i64::from(
+        now.and_utc().timestamp_subsec_nanos() % 1000,
+    )))
+    .unwrap_or(now)
+}
+
+/// A stored UTC time as an RFC 3339 time.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// `13812345678` → `138****5678`: lists never show whole phone numbers.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 4 {
+        return "*".repeat(chars.len());
+    }
+    let keep_start = if chars.len() >= 11 { 3 } else { 0 };
+    let keep_end = 4;
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < keep_start || i >= chars.len() - keep_end {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// Trims a text field and refuses empty ones.
+pub fn non_blank(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_phones() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("84512345"), "****2345");
+        assert_eq!(mask_phone("123"), "***");
+    }
+
+    #[test]
+    fn patch_tells_absent_from_null() {
+        #[derive(Deserialize)]
+        struct P {
+            #[serde(default, deserialize_with = "patch")]
+            x: Option<Option<i64>>,
+        }
+        let absent: P = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.x, None);
+        let null: P = serde_json::from_str(r#"{"x": null}"#).unwrap();
+        assert_eq!(null.x, Some(None));
+        let value: P = serde_json::from_str(r#"{"x": 3}"#).unwrap();
+        assert_eq!(value.x, Some(Some(3)));
+    }
+}
+
+/// Serializes a stored UTC time as RFC 3339 with a `Z`.
+pub fn serialize_utc<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(
+        &t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )
+}
+
+pub fn serialize_utc_opt<S: serde::Serializer>(
+    t: &Option<NaiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_utc(t, s),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,125 @@
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::auth::Role;
+use crate::db::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub person_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "org_id": 3, "role": "org_admin"}))]
+pub struct GrantOut {
+    pub id: i64,
+    /// None for the global `admin` role.
+    pub org_id: Option<i64>,
+    pub role: Role,
+}
+
+/// A user account (never its password hash).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 5, "username": "zhang.wei", "display_name": "张伟", "person_id": 41, "org_id": 3, "disabled": false, "grants": [{"id": 9, "org_id": 3, "role": "org_admin"}], "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    /// The Party member this account belongs to, if any.
+    pub person_id: Option<i64>,
+    /// The org the account belongs to: its org admins manage it.
+    pub org_id: Option<i64>,
+    pub disabled: bool,
+    pub grants: Vec<GrantOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn new(row: UserRow, grants: Vec<GrantOut>) -> Self {
+        User {
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            person_id: row.person_id,
+            org_id: row.org_id,
+            disabled: row.disabled,
+            grants,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// The signed-in user.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 5, "username": "zhang.wei", "display_name": "张伟", "person_id": 41, "org_id": 3, "grants": [{"id": 9, "org_id": 3, "role": "org_admin"}]}))]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub person_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub grants: Vec<GrantOut>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"username": "zhang.wei", "display_name": "张伟", "password": "a long passphrase", "org_id": 3}))]
+pub struct CreateUser {
+    /// 3–64 characters: letters, digits, `.`, `_`, `-`; stored in lower case.
+    #[validate(length(min = 3, max = 64))]
+    pub username: String,
+    #[validate(length(min = 1, max = 100))]
+    pub display_name: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// Link to a Party member; the account's org defaults to theirs.
+    pub person_id: Option<i64>,
+    /// The org the account belongs to (required unless an administrator creates it or a
+    /// person is given).
+    pub org_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"display_name": "张伟", "disabled": false}))]
+pub struct UpdateUser {
+    #[validate(length(min = 1, max = 100))]
+    pub display_name: Option<String>,
+    /// A new password: every refresh token of the user stops working.
+    pub password: Option<String>,
+    /// Disabling signs the user out everywhere.
+    pub disabled: Option<bool>,
+    #[serde(default, deserialize_with = "crate::types::patch")]
+    #[schema(value_type = Option<i64>)]
+    pub person_id: Option<Option<i64>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"org_id": 3, "role": "secretary"}))]
+pub struct CreateGrant {
+    /// Required for every role but `admin`, which is global.
+    pub org_id: Option<i64>,
+    pub role: Role,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    /// Accounts of this org (and, with `descendants=true`, its subtree).
+    pub org_id: Option<i64>,
+    #[serde(default)]
+    pub descendants: bool,
+    /// Part of the username or display name.
+    pub q: Option<String>,
+}
