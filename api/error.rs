@@ -40,7 +40,10 @@ pub struct Problem {
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
-    /// The field's name in the request (dotted for nested fields, `line` based for CSV).
+    /// For CSV imports: the line of the file (the header is line 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The field's name in the request (or the CSV column).
     pub field: String,
     pub message: String,
 }
@@ -48,6 +51,15 @@ pub struct FieldError {
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
+            line: None,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn at_line(line: u64, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            line: Some(line),
             field: field.into(),
             message: message.into(),
         }

@@ -7,11 +7,14 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod http;
+pub mod imports;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
+pub mod people;
 pub mod telemetry;
 pub mod types;
 pub mod users;
@@ -55,6 +58,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
     cfg.configure(auth::routes::routes)
         .configure(users::routes)
         .configure(orgs::routes)
+        .configure(people::routes)
+        .configure(imports::routes)
         .configure(audit::routes);
 }
 

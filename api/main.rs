@@ -25,6 +25,18 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
+    /// Create an administrator. The password comes from PINGYI_NEW_ADMIN_PASSWORD, or a
+    /// random one is printed once.
+    CreateAdmin {
+        /// The new administrator's username.
+        username: String,
+        #[arg(long, env = "PINGYI_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Load the demo data set (大连市委 down to a vocational college's branches, six
+    /// domains, demo users per role) and print the demo logins. Running it again changes
+    /// nothing.
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -57,7 +69,49 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => serve(settings),
+        Command::CreateAdmin { username, password } => {
+            let mut conn = migrated(&settings)?;
+            let generated = password.is_none().then(|| pingyi::auth::random_token(12));
+            let password = password.or(generated.clone()).unwrap_or_default();
+            pingyi::auth::password::check_strength(&password)
+                .map_err(|m| format!("the password {m}"))?;
+            pingyi::db::write_transaction(&mut conn, |conn| {
+                pingyi::users::create_admin(conn, &username, &password)
+            })
+            .map_err(|e| e.detail_with_fields())?;
+            match generated {
+                Some(password) => {
+                    println!("Created administrator {username} with password: {password}")
+                }
+                None => println!("Created administrator {username}"),
+            }
+            Ok(())
+        }
+        Command::Demo => {
+            let mut conn = migrated(&settings)?;
+            pingyi::users::bootstrap_admin(&mut conn, settings.admin_password.as_deref())
+                .map_err(|e| e.detail_with_fields())?
+                .inspect(|password| {
+                    println!("Created the administrator 'admin' with password: {password}")
+                });
+            let summary = pingyi::demo::load(&mut conn).map_err(|e| e.detail_with_fields())?;
+            println!(
+                "Demo loaded: {} new orgs, {} new people. Demo logins (password, role, org):",
+                summary.orgs, summary.people
+            );
+            for (username, password, role, org) in summary.logins {
+                println!("  {username:<18} {password}  {:<12} {org}", role.as_str());
+            }
+            Ok(())
+        }
     }
+}
+
+/// One connection with every migration applied, for the one-shot commands.
+fn migrated(settings: &Settings) -> Result<pingyi::db::DbConn, String> {
+    let mut conn = connect_once(settings)?;
+    pingyi::db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+    Ok(conn)
 }
 
 fn connect_once(settings: &Settings) -> Result<pingyi::db::DbConn, String> {

@@ -176,7 +176,13 @@ impl std::error::Error for ConnectError {}
 
 impl From<ConnectionError> for ConnectError {
     fn from(e: ConnectionError) -> Self {
-        ConnectError(e.to_string())
+        // libpq's messages span lines; a start-up failure should read as one.
+        ConnectError(
+            e.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     }
 }
 
@@ -300,6 +306,40 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Runs `f` in a write transaction that is always rolled back: a dry run that reports
+/// what the change would do and leaves nothing behind.
+pub async fn rehearse<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    enum Outcome<T> {
+        RolledBack(T),
+        Failed(ApiError),
+    }
+    impl<T> From<diesel::result::Error> for Outcome<T> {
+        fn from(e: diesel::result::Error) -> Self {
+            Outcome::Failed(e.into())
+        }
+    }
+    let pool = pool.clone();
+    let outcome = actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::pool)?;
+        let result: Result<(), Outcome<T>> = write_transaction(&mut conn, |conn| match f(conn) {
+            Ok(value) => Err(Outcome::RolledBack(value)),
+            Err(e) => Err(Outcome::Failed(e)),
+        });
+        match result {
+            Err(Outcome::RolledBack(value)) => Ok(value),
+            Err(Outcome::Failed(e)) => Err(e),
+            Ok(()) => Err(ApiError::internal("a rehearsal committed")),
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    outcome
 }
 
 /// The SQLite file for a URL, if any (the JWT secret is kept beside it).

@@ -1,0 +1,217 @@
+//! CSV imports: idempotent, all-or-nothing, errors by line, dry runs, access.
+
+use crate::common::fixtures::{admin_token, create_user_with_grant, Tree};
+use crate::db_test;
+
+const ORGS: &str = "external_id,parent_external_id,name,kind,domain,window_unit\n\
+    B1,S1,第一党支部,branch,institution,false\n\
+    C1,,大连市委,committee,institution,false\n\
+    S1,C1,某学院党委,committee,institution,\n\
+    G1,S1,机关党总支,general_branch,institution,no\n";
+
+const PEOPLE: &str = "external_id,org_external_id,name,member_type,position,joined_on,phone\n\
+    P1,B1,张三,full,secretary,2001-07-01,13812345678\n\
+    P2,B1,李四,probationary,member,,\n\
+    P3,G1,王五,full,,1999-05-04,\n";
+
+db_test!(
+    importing_the_same_files_twice_creates_nothing_the_second_time,
+    |app| {
+        let admin = admin_token(&app).await;
+        let first = app
+            .post_raw(
+                "/api/v1/imports/orgs",
+                Some(&admin),
+                "text/csv",
+                ORGS.as_bytes(),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(
+            (first["created"].as_i64(), first["updated"].as_i64()),
+            (Some(4), Some(0))
+        );
+        let people = app
+            .post_raw(
+                "/api/v1/imports/people",
+                Some(&admin),
+                "text/csv",
+                PEOPLE.as_bytes(),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(people["created"], 3);
+        let (orgs, persons) = (app.count("orgs").await, app.count("people").await);
+
+        let again = app
+            .post_raw(
+                "/api/v1/imports/orgs",
+                Some(&admin),
+                "text/csv",
+                ORGS.as_bytes(),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(
+            (
+                again["created"].as_i64(),
+                again["updated"].as_i64(),
+                again["unchanged"].as_i64()
+            ),
+            (Some(0), Some(0), Some(4))
+        );
+        let again = app
+            .post_raw(
+                "/api/v1/imports/people",
+                Some(&admin),
+                "text/csv",
+                PEOPLE.as_bytes(),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(
+            (again["created"].as_i64(), again["unchanged"].as_i64()),
+            (Some(0), Some(3))
+        );
+        assert_eq!(
+            (app.count("orgs").await, app.count("people").await),
+            (orgs, persons)
+        );
+
+        // A changed row updates; a moved person keeps their history.
+        let changed = PEOPLE.replace("P3,G1,王五", "P3,B1,王五");
+        let update = app
+            .post_raw(
+                "/api/v1/imports/people",
+                Some(&admin),
+                "text/csv",
+                changed.as_bytes(),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(
+            (update["created"].as_i64(), update["updated"].as_i64()),
+            (Some(0), Some(1))
+        );
+        assert_eq!(app.count("memberships").await, 4);
+    }
+);
+
+db_test!(
+    a_file_with_one_bad_row_writes_nothing_and_names_the_line,
+    |app| {
+        let admin = admin_token(&app).await;
+        let bad = format!("{ORGS}X1,C1,坏行,branch,nowhere,false\n");
+        let problem = app
+            .post_raw(
+                "/api/v1/imports/orgs",
+                Some(&admin),
+                "text/csv",
+                bad.as_bytes(),
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["line"], 6);
+        assert_eq!(problem["errors"][0]["field"], "domain");
+        assert_eq!(app.count("orgs").await, 0);
+
+        // Errors found only against the database (an unknown parent) also roll back every row.
+        let unknown_parent = format!("{ORGS}X2,NOPE,孤行,branch,institution,false\n");
+        let problem = app
+            .post_raw(
+                "/api/v1/imports/orgs",
+                Some(&admin),
+                "text/csv",
+                unknown_parent.as_bytes(),
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["line"], 6);
+        assert_eq!(problem["errors"][0]["field"], "parent_external_id");
+        assert_eq!(app.count("orgs").await, 0);
+        assert_eq!(
+            app.count("audit_events").await,
+            1,
+            "only the bootstrap admin's creation"
+        );
+
+        let people_bad = "external_id,org_external_id,name,member_type,position,joined_on,phone\nP1,NOPE,张三,full,,,\n";
+        let problem = app
+            .post_raw(
+                "/api/v1/imports/people",
+                Some(&admin),
+                "text/csv",
+                people_bad.as_bytes(),
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["line"], 2);
+        assert_eq!(problem["errors"][0]["field"], "org_external_id");
+    }
+);
+
+db_test!(dry_runs_count_and_write_nothing, |app| {
+    let admin = admin_token(&app).await;
+    let report = app
+        .post_raw(
+            "/api/v1/imports/orgs?dry_run=true",
+            Some(&admin),
+            "text/csv",
+            ORGS.as_bytes(),
+        )
+        .await
+        .assert_status(200);
+    assert_eq!(report["created"], 4);
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(app.count("orgs").await, 0);
+    app.post_raw(
+        "/api/v1/imports/orgs",
+        Some(&admin),
+        "application/json",
+        b"{}",
+    )
+    .await
+    .assert_problem(415, "unsupported_media_type");
+    app.post_raw("/api/v1/imports/orgs", None, "text/csv", ORGS.as_bytes())
+        .await
+        .assert_problem(401, "unauthorized");
+});
+
+db_test!(imports_stay_inside_the_importers_subtree, |app| {
+    let admin = admin_token(&app).await;
+    let tree = Tree::build(&app, &admin).await;
+    let (_, school_admin) =
+        create_user_with_grant(&app, &admin, "school.a", tree.school_a, "org_admin").await;
+    // Give the tree external ids so that files can refer to it.
+    for (id, ext) in [(tree.school_a, "SA"), (tree.school_b, "SB")] {
+        app.patch(
+            &format!("/api/v1/orgs/{id}"),
+            Some(&admin),
+            serde_json::json!({"external_id": ext}),
+        )
+        .await
+        .assert_status(200);
+    }
+    let inside = "external_id,parent_external_id,name,kind,domain,window_unit\nNA,SA,甲校新支部,branch,institution,false\n";
+    app.post_raw(
+        "/api/v1/imports/orgs",
+        Some(&school_admin),
+        "text/csv",
+        inside.as_bytes(),
+    )
+    .await
+    .assert_status(200);
+    let before = app.count("orgs").await;
+    for outside in [
+        "external_id,parent_external_id,name,kind,domain,window_unit\nNB,SB,乙校新支部,branch,institution,false\n",
+        "external_id,parent_external_id,name,kind,domain,window_unit\nROOT,,新根,committee,institution,false\n",
+        "external_id,parent_external_id,name,kind,domain,window_unit\nSB,SA,抢过来,committee,institution,false\n",
+    ] {
+        let problem = app
+            .post_raw("/api/v1/imports/orgs", Some(&school_admin), "text/csv", outside.as_bytes())
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["line"], 2, "{problem}");
+    }
+    assert_eq!(app.count("orgs").await, before);
+});
