@@ -16,6 +16,7 @@ pub mod ops;
 pub mod orgs;
 pub mod people;
 pub mod telemetry;
+pub mod templates;
 pub mod types;
 pub mod users;
 
@@ -60,6 +61,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(orgs::routes)
         .configure(people::routes)
         .configure(imports::routes)
+        .configure(templates::routes)
         .configure(audit::routes);
 }
 

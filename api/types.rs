@@ -93,6 +93,24 @@ pub fn non_blank(value: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
+/// Serializes a stored UTC time as RFC 3339 with a `Z`.
+pub fn serialize_utc<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(
+        &t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )
+}
+
+pub fn serialize_utc_opt<S: serde::Serializer>(
+    t: &Option<NaiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_utc(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,23 +135,5 @@ mod tests {
         assert_eq!(null.x, Some(None));
         let value: P = serde_json::from_str(r#"{"x": 3}"#).unwrap();
         assert_eq!(value.x, Some(Some(3)));
-    }
-}
-
-/// Serializes a stored UTC time as RFC 3339 with a `Z`.
-pub fn serialize_utc<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(
-        &t.and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    )
-}
-
-pub fn serialize_utc_opt<S: serde::Serializer>(
-    t: &Option<NaiveDateTime>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => serialize_utc(t, s),
-        None => s.serialize_none(),
     }
 }

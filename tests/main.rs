@@ -2,4 +2,8 @@
 
 mod common;
 
+mod access;
 mod foundation;
+mod identity;
+mod imports;
+mod people;

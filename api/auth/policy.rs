@@ -83,6 +83,11 @@ pub enum Action {
     ManageOrgs,
     /// Create and change user accounts homed in the org.
     ManageUsers,
+    /// Create, change and run campaigns owned by the org; create criteria templates.
+    ManageCampaigns,
+    /// Schedule, open and close the org's evaluation sessions, issue voting codes, enter
+    /// paper ballots.
+    RunSessions,
     /// Read the audit log.
     ReadAudit,
     /// Give (or take back) this role on the org.
@@ -92,9 +97,10 @@ pub enum Action {
 fn role_allows(role: Role, action: Action) -> bool {
     match action {
         Action::Read => true,
-        Action::ManageOrgs | Action::ManageUsers | Action::ReadAudit => {
+        Action::ManageOrgs | Action::ManageUsers | Action::ManageCampaigns | Action::ReadAudit => {
             matches!(role, Role::Admin | Role::OrgAdmin)
         }
+        Action::RunSessions => matches!(role, Role::Admin | Role::OrgAdmin | Role::Secretary),
         // Granting is managing users, and nobody grants what they do not hold.
         Action::Grant(granted) => {
             matches!(role, Role::Admin | Role::OrgAdmin) && role.includes(granted)
@@ -113,6 +119,11 @@ pub fn subtree_upper_bound(path: &str) -> String {
     let mut upper = path.trim_end_matches('/').to_owned();
     upper.push('0');
     upper
+}
+
+/// The ids on a materialized path, root first: `/1/7/42/` → 1, 7, 42.
+pub fn path_ids(path: &str) -> impl Iterator<Item = i64> + '_ {
+    path.split('/').filter_map(|s| s.parse().ok())
 }
 
 /// One grant, with the path of its org (none for the global `admin` grant).
@@ -278,6 +289,23 @@ mod tests {
         let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
         assert!(org_admin.authorize(Action::ManageOrgs, BRANCH).is_ok());
         assert!(org_admin.authorize(Action::ReadAudit, SCHOOL).is_ok());
+        assert!(org_admin.authorize(Action::RunSessions, BRANCH).is_ok());
+        assert!(secretary.authorize(Action::RunSessions, BRANCH).is_ok());
+        assert_eq!(
+            secretary
+                .authorize(Action::ManageCampaigns, BRANCH)
+                .unwrap_err()
+                .status,
+            403
+        );
+        let observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
+        assert_eq!(
+            observer
+                .authorize(Action::RunSessions, BRANCH)
+                .unwrap_err()
+                .status,
+            403
+        );
         assert_eq!(
             org_admin
                 .authorize(Action::ManageOrgs, CITY)

@@ -96,7 +96,144 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    templates (id) {
+        id -> BigInt,
+        owner_org_id -> Nullable<BigInt>,
+        name -> Text,
+        builtin -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    template_criteria (id) {
+        id -> BigInt,
+        template_id -> BigInt,
+        subject_type -> Text,
+        position -> Integer,
+        label_zh -> Text,
+        label_en -> Text,
+    }
+}
+
+diesel::table! {
+    template_levels (id) {
+        id -> BigInt,
+        template_id -> BigInt,
+        position -> Integer,
+        level -> Text,
+        label_zh -> Text,
+        label_en -> Text,
+        score -> Integer,
+        satisfied -> Bool,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        owner_org_id -> BigInt,
+        title -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        template_id -> BigInt,
+        domain_templates -> Text,
+        min_category_ballots -> Integer,
+        low_satisfaction_threshold -> Double,
+        status -> Text,
+        frozen_templates -> Nullable<Text>,
+        publish_scope -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        org_id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        scheduled_at -> Timestamp,
+        location -> Nullable<Text>,
+        observer_user_id -> Nullable<BigInt>,
+        opened_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_subjects (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        subject_type -> Text,
+        org_id -> Nullable<BigInt>,
+        person_id -> Nullable<BigInt>,
+        name -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    voting_code_batches (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        category -> Text,
+        count -> Integer,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    voting_codes (code_hash) {
+        code_hash -> Text,
+        session_id -> BigInt,
+        batch_id -> BigInt,
+        category -> Text,
+        state -> Text,
+    }
+}
+
+diesel::table! {
+    ballots (id) {
+        id -> Text,
+        session_id -> BigInt,
+        category -> Text,
+        paper -> Bool,
+        cast_on -> Date,
+    }
+}
+
+diesel::table! {
+    ratings (ballot_id, subject_id, criterion_id) {
+        ballot_id -> Text,
+        subject_id -> BigInt,
+        criterion_id -> BigInt,
+        level -> Text,
+    }
+}
+
+diesel::table! {
+    ballot_opinions (id) {
+        id -> Text,
+        session_id -> BigInt,
+        content -> Text,
+        cast_on -> Date,
+    }
+}
+
 diesel::joinable!(people -> orgs (org_id));
+diesel::joinable!(sessions -> campaigns (campaign_id));
+diesel::joinable!(sessions -> orgs (org_id));
+diesel::joinable!(session_subjects -> sessions (session_id));
+diesel::joinable!(ratings -> ballots (ballot_id));
 diesel::joinable!(memberships -> people (person_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -109,6 +246,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     grants,
     refresh_tokens,
     audit_events,
+    templates,
+    template_criteria,
+    template_levels,
+    campaigns,
+    sessions,
+    session_subjects,
+    voting_code_batches,
+    voting_codes,
+    ballots,
+    ratings,
+    ballot_opinions,
 );
 
 diesel::joinable!(grants -> orgs (org_id));

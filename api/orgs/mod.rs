@@ -35,12 +35,17 @@ pub fn authorized(conn: &mut DbConn, actor: &Actor, id: i64, action: Action) -> 
 }
 
 /// Archiving and moving an org changes its superior's tree: they need the right to manage
-/// the parent (administrators for a root).
+/// the parent (administrators for a root). The caller has checked that the actor sees the
+/// org, so a refusal is 403 even when the parent itself is out of sight.
 fn authorize_on_parent(conn: &mut DbConn, actor: &Actor, org: &OrgRow) -> ApiResult<()> {
     match org.parent_id {
         Some(parent_id) => {
             let parent_path = queries::path_of(conn, parent_id)?;
-            actor.authorize(Action::ManageOrgs, &parent_path)
+            if actor.grants.allows(Action::ManageOrgs, &parent_path) {
+                Ok(())
+            } else {
+                Err(ApiError::forbidden())
+            }
         }
         None => actor.grants.authorize_global(),
     }

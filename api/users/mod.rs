@@ -433,6 +433,9 @@ async fn update_user(
         } else {
             authorized_user(conn, &actor, id, Action::ManageUsers)?
         };
+        if id != actor.user_id {
+            authorize_takeover(conn, &actor, id)?;
+        }
         if let Some(Some(person_id)) = body.person_id {
             person_org(conn, &actor, person_id)?;
         }
@@ -481,6 +484,34 @@ async fn update_user(
     })
     .await?;
     Ok(web::Json(user))
+}
+
+/// Changing someone else's account (a new password, disabling it) amounts to holding its
+/// grants: only an actor who could grant every role the account holds may, so that nobody
+/// gains a role they do not hold by resetting a stronger account's password.
+fn authorize_takeover(conn: &mut DbConn, actor: &Actor, user_id: i64) -> ApiResult<()> {
+    let held: Vec<(Option<i64>, String)> = grants::table
+        .filter(grants::user_id.eq(user_id))
+        .select((grants::org_id, grants::role))
+        .load(conn)?;
+    for (org_id, role) in held {
+        let Ok(role) = role.parse::<Role>() else {
+            continue; // an unknown role grants nothing
+        };
+        let allowed = match org_id {
+            Some(org_id) => {
+                let path = org_queries::path_of(conn, org_id)?;
+                actor.grants.allows(Action::Grant(role), &path)
+            }
+            None => actor.is_admin(),
+        };
+        if !allowed {
+            return Err(ApiError::forbidden_because(
+                "The account holds roles you do not hold; an administrator must change it.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(AsChangeset)]

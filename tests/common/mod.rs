@@ -432,3 +432,4 @@ impl TestApp {
         }
     }
 }
+pub mod fixtures;

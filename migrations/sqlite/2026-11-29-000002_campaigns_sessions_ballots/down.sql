@@ -1,0 +1,11 @@
+DROP TABLE ballot_opinions;
+DROP TABLE ratings;
+DROP TABLE ballots;
+DROP TABLE voting_codes;
+DROP TABLE voting_code_batches;
+DROP TABLE session_subjects;
+DROP TABLE sessions;
+DROP TABLE campaigns;
+DROP TABLE template_levels;
+DROP TABLE template_criteria;
+DROP TABLE templates;
