@@ -67,6 +67,21 @@ pub struct Settings {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Secret that keys the hashes of voting codes (32+ characters). Defaults to the JWT
+    /// secret; set it separately so that rotating the token secret keeps issued codes valid.
+    #[arg(
+        long,
+        env = "PINGYI_CODE_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub code_secret: Option<String>,
+
+    /// The address voters reach this service at, for the links in QR codes
+    /// (default: http://<PINGYI_BIND>).
+    #[arg(long, env = "PINGYI_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
     /// Largest accepted request body, in bytes (CSV imports included).
     #[arg(long, env = "PINGYI_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
@@ -87,6 +102,12 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     pub fn pool_options(&self) -> PoolOptions {
         PoolOptions {
             max_size: self.db_pool_size,

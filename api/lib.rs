@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod ballots;
+pub mod campaigns;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -15,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod people;
+pub mod sessions;
 pub mod telemetry;
 pub mod templates;
 pub mod types;
@@ -34,6 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::throttle::FailureThrottle;
 use crate::auth::tokens::TokenKeys;
+use crate::ballots::codes::CodeKey;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::http::RouteTable;
@@ -47,6 +51,12 @@ pub struct AppState {
     /// Failed logins per username, and per client address.
     pub login_failures_by_user: FailureThrottle,
     pub login_failures_by_address: FailureThrottle,
+    /// Hashes voting codes and derives receipts.
+    pub code_key: CodeKey,
+    pub ballot_contexts: ballots::ContextCache,
+    /// Unknown voting codes per client address, and from everyone together.
+    pub code_failures_by_address: FailureThrottle,
+    pub code_failures_global: FailureThrottle,
 }
 
 /// The one place that mounts every area's routes.
@@ -62,6 +72,9 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(people::routes)
         .configure(imports::routes)
         .configure(templates::routes)
+        .configure(campaigns::routes)
+        .configure(sessions::routes)
+        .configure(ballots::routes)
         .configure(audit::routes);
 }
 
@@ -97,12 +110,19 @@ impl Shared {
             }
         }
         let openapi = openapi::document();
+        let settings_code_secret = settings.code_secret.clone();
         let state = AppState {
             pool,
             settings,
             keys: TokenKeys::new(&secret)?,
             login_failures_by_user: FailureThrottle::new(5, Duration::from_secs(15 * 60)),
             login_failures_by_address: FailureThrottle::new(30, Duration::from_secs(15 * 60)),
+            code_key: CodeKey::derive(settings_code_secret.as_deref().unwrap_or(&secret)),
+            ballot_contexts: ballots::ContextCache::default(),
+            // 2^60 codes: even the global ceiling (1,000 misses per 10 minutes) leaves
+            // guessing a valid code hopeless, while typos of a whole hall stay far below.
+            code_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),
+            code_failures_global: FailureThrottle::new(1000, Duration::from_secs(10 * 60)),
         };
         Ok(Self {
             route_table: web::Data::new(RouteTable::from_openapi(&openapi)),

@@ -278,6 +278,20 @@ where
     }
 }
 
+/// A multi-row INSERT. diesel's MultiConnection cannot express batch inserts, so this
+/// runs the same statement on the backend's own connection (inside the caller's
+/// transaction, which lives on that connection).
+#[macro_export]
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    }};
+}
+
 /// Runs a read on a pooled connection, off the async workers.
 pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where

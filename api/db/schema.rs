@@ -234,6 +234,8 @@ diesel::joinable!(sessions -> campaigns (campaign_id));
 diesel::joinable!(sessions -> orgs (org_id));
 diesel::joinable!(session_subjects -> sessions (session_id));
 diesel::joinable!(ratings -> ballots (ballot_id));
+diesel::joinable!(voting_codes -> sessions (session_id));
+diesel::joinable!(ballots -> sessions (session_id));
 diesel::joinable!(memberships -> people (person_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));

@@ -196,6 +196,8 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         log: "warn".into(),
         log_format: LogFormat::Human,
         cors_origins: vec!["https://frontend.example".into()],
+        code_secret: None,
+        public_url: None,
         body_limit: 64 * 1024,
         db_pool_size: 8,
         workers: Some(2),

@@ -1,0 +1,159 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rules::Rating;
+use crate::sessions::model::{SessionKind, SessionStatus};
+use crate::templates::model::{Criteria, Level, SubjectType};
+use crate::text_enum;
+
+text_enum! {
+    /// Who a code is for: 党员 party_member · 群众代表 mass_representative ·
+    /// 两代表一委员 deputy · 非党出资人/负责人 non_party_investor · 服务对象 service_recipient ·
+    /// 下属单位负责人 subordinate_leader · other.
+    pub enum ParticipantCategory {
+        PartyMember => "party_member",
+        MassRepresentative => "mass_representative",
+        Deputy => "deputy",
+        NonPartyInvestor => "non_party_investor",
+        ServiceRecipient => "service_recipient",
+        SubordinateLeader => "subordinate_leader",
+        Other => "other",
+    }
+}
+
+pub const MAX_CODES_PER_BATCH: i32 = 1000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"category": "mass_representative", "count": 30}))]
+pub struct IssueCodes {
+    pub category: ParticipantCategory,
+    /// 1 to 1000.
+    pub count: i32,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IssueQuery {
+    /// `html` answers a printable sheet (a QR code per code) instead of JSON.
+    pub format: Option<String>,
+}
+
+/// Issued codes: this answer is the only time they are shown.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"batch_id": 4, "session_id": 12, "category": "mass_representative", "count": 2, "codes": ["7KQ2-M9XD-4TNB", "H3ZP-0QWE-8RCY"]}))]
+pub struct IssuedCodes {
+    pub batch_id: i64,
+    pub session_id: i64,
+    pub category: ParticipantCategory,
+    pub count: i32,
+    pub codes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 4, "category": "mass_representative", "count": 30, "used": 12, "void": 0, "created_at": "2026-11-29T10:00:00Z", "voided_at": null}))]
+pub struct Batch {
+    pub id: i64,
+    pub category: ParticipantCategory,
+    pub count: i32,
+    pub used: i64,
+    pub void: i64,
+    pub created_at: DateTime<Utc>,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(example = json!({"category": "party_member", "issued": 30, "used": 28, "void": 0, "paper": 3}))]
+pub struct CategoryTurnout {
+    pub category: Option<ParticipantCategory>,
+    pub issued: i64,
+    /// Ballots cast with codes, plus paper ballots.
+    pub used: i64,
+    pub void: i64,
+    /// Paper ballots typed in by an organizer (also counted in `used`).
+    pub paper: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"issued": 60, "used": 55, "void": 0, "paper": 3, "categories": [{"category": "party_member", "issued": 30, "used": 28, "void": 0, "paper": 3}]}))]
+pub struct Turnout {
+    pub issued: i64,
+    pub used: i64,
+    pub void: i64,
+    pub paper: i64,
+    pub categories: Vec<CategoryTurnout>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "7KQ2-M9XD-4TNB"}))]
+pub struct FormRequest {
+    /// The voting code, as printed (case and dashes do not matter).
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormSession {
+    pub id: i64,
+    /// The campaign's title.
+    pub title: String,
+    pub org_name: String,
+    pub kind: SessionKind,
+    pub status: SessionStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormSubject {
+    pub id: i64,
+    pub subject_type: SubjectType,
+    pub name: String,
+}
+
+/// What a voter needs to fill the ballot.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"session": {"id": 12, "title": "2011年度创先争优群众评议", "org_name": "机电工程学院教工第一党支部", "kind": "branch_meeting", "status": "open"}, "category": "party_member", "subjects": [{"id": 101, "subject_type": "org", "name": "机电工程学院教工第一党支部"}], "criteria": {"org": [{"id": 1, "label_zh": "深入开展创先争优活动,切实兑现公开承诺的情况", "label_en": "Carrying out the excellence campaign and keeping public commitments"}], "secretary": [], "member": []}, "scale": [{"level": "satisfied", "label_zh": "满意", "label_en": "Satisfied", "score": 100, "satisfied": true}]}))]
+pub struct BallotForm {
+    pub session: FormSession,
+    pub category: ParticipantCategory,
+    pub subjects: Vec<FormSubject>,
+    pub criteria: Criteria,
+    pub scale: Vec<Level>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "7KQ2-M9XD-4TNB", "ratings": [{"subject_id": 101, "criterion_id": 1, "level": "satisfied"}], "opinion": "希望多开展志愿服务"}))]
+pub struct SubmitBallot {
+    pub code: String,
+    /// At least one; each (subject, criterion) at most once.
+    pub ratings: Vec<Rating>,
+    /// Stored apart from the ballot: nothing ties it to this ballot.
+    pub opinion: Option<String>,
+}
+
+/// Proof of voting that reveals nothing of the ballot.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"receipt": "Q4M2-8ZKD-1TXH-7PRN"}))]
+pub struct Receipt {
+    pub receipt: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"ratings": [{"subject_id": 101, "criterion_id": 1, "level": "satisfied"}], "opinion": null}))]
+pub struct PaperBallot {
+    pub ratings: Vec<Rating>,
+    pub opinion: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"category": "mass_representative", "ballots": [{"ratings": [{"subject_id": 101, "criterion_id": 1, "level": "satisfied"}]}]}))]
+pub struct PaperBallots {
+    pub category: ParticipantCategory,
+    /// 1 to 500 ballots.
+    pub ballots: Vec<PaperBallot>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"category": "mass_representative", "created": 12}))]
+pub struct PaperBallotsEntered {
+    pub category: ParticipantCategory,
+    pub created: usize,
+}

@@ -1,0 +1,162 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::rules::CampaignStatus;
+use crate::db::schema::campaigns;
+use crate::orgs::model::Domain;
+use crate::templates::model::Template;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = campaigns)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub owner_org_id: i64,
+    pub title: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub template_id: i64,
+    pub domain_templates: String,
+    pub min_category_ballots: i32,
+    pub low_satisfaction_threshold: f64,
+    pub status: String,
+    pub frozen_templates: Option<String>,
+    pub publish_scope: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl CampaignRow {
+    pub fn status(&self) -> CampaignStatus {
+        self.status.parse().unwrap_or(CampaignStatus::Draft)
+    }
+
+    pub fn domain_templates(&self) -> BTreeMap<Domain, i64> {
+        serde_json::from_str(&self.domain_templates).unwrap_or_default()
+    }
+
+    pub fn frozen(&self) -> Option<FrozenTemplates> {
+        serde_json::from_str(self.frozen_templates.as_deref()?).ok()
+    }
+}
+
+/// The templates a campaign uses, copied at activation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrozenTemplates {
+    pub default: Template,
+    #[serde(default)]
+    pub by_domain: BTreeMap<Domain, Template>,
+}
+
+impl FrozenTemplates {
+    /// The template for an org of this domain (分类指导).
+    pub fn for_domain(&self, domain: &str) -> &Template {
+        domain
+            .parse::<Domain>()
+            .ok()
+            .and_then(|d| self.by_domain.get(&d))
+            .unwrap_or(&self.default)
+    }
+}
+
+/// An evaluation campaign (评议活动) over the owner org's subtree.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 3, "owner_org_id": 19, "title": "2011年度创先争优群众评议", "starts_on": "2011-12-28", "ends_on": "2012-01-09", "template_id": 1, "domain_templates": {}, "min_category_ballots": 5, "low_satisfaction_threshold": 0.8, "status": "draft", "publish_scope": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
+pub struct Campaign {
+    pub id: i64,
+    pub owner_org_id: i64,
+    pub title: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// The template for orgs of every domain not listed in `domain_templates`.
+    pub template_id: i64,
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub domain_templates: BTreeMap<Domain, i64>,
+    /// k: a per-category breakdown is shown only where the category has at least k ballots.
+    pub min_category_ballots: i32,
+    /// Subjects under this satisfaction rate are flagged.
+    pub low_satisfaction_threshold: f64,
+    pub status: CampaignStatus,
+    /// Orgs whose people may see the rankings once published.
+    pub publish_scope: Option<Vec<i64>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<CampaignRow> for Campaign {
+    fn from(r: CampaignRow) -> Self {
+        Campaign {
+            id: r.id,
+            owner_org_id: r.owner_org_id,
+            title: r.title.clone(),
+            starts_on: r.starts_on,
+            ends_on: r.ends_on,
+            template_id: r.template_id,
+            domain_templates: r.domain_templates(),
+            min_category_ballots: r.min_category_ballots,
+            low_satisfaction_threshold: r.low_satisfaction_threshold,
+            status: r.status(),
+            publish_scope: r
+                .publish_scope
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"owner_org_id": 19, "title": "2011年度创先争优群众评议", "starts_on": "2011-12-28", "ends_on": "2012-01-09", "template_id": 1, "domain_templates": {"community": 4}, "min_category_ballots": 5, "low_satisfaction_threshold": 0.8}))]
+pub struct CreateCampaign {
+    pub owner_org_id: i64,
+    #[validate(length(min = 1, max = 200))]
+    pub title: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub template_id: i64,
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub domain_templates: BTreeMap<Domain, i64>,
+    /// Default 5.
+    #[validate(range(min = 1, max = 1000))]
+    pub min_category_ballots: Option<i32>,
+    /// Default 0.8.
+    #[validate(range(min = 0.0, max = 1.0))]
+    pub low_satisfaction_threshold: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"title": "2011年度创先争优群众评议(修订)", "ends_on": "2012-01-15"}))]
+pub struct UpdateCampaign {
+    #[validate(length(min = 1, max = 200))]
+    pub title: Option<String>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    /// Templates and k change only while the campaign is a draft.
+    pub template_id: Option<i64>,
+    #[schema(value_type = Option<BTreeMap<String, i64>>)]
+    pub domain_templates: Option<BTreeMap<Domain, i64>>,
+    #[validate(range(min = 1, max = 1000))]
+    pub min_category_ballots: Option<i32>,
+    #[validate(range(min = 0.0, max = 1.0))]
+    pub low_satisfaction_threshold: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"scope_org_ids": [19]}))]
+pub struct PublishCampaign {
+    /// Orgs (in the campaign's subtree) whose people may see the rankings.
+    pub scope_org_ids: Vec<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignListQuery {
+    pub owner_org_id: Option<i64>,
+    pub status: Option<CampaignStatus>,
+}
