@@ -7,3 +7,4 @@ mod foundation;
 mod identity;
 mod imports;
 mod people;
+mod voting;

@@ -269,6 +269,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        logs::capture();
         let (db, url) = tokio_block(move || TestDb::create(backend)).await;
         let mut settings = test_settings(url);
         adjust(&mut settings);
@@ -435,3 +436,4 @@ impl TestApp {
     }
 }
 pub mod fixtures;
+pub mod logs;
