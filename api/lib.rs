@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod people;
+pub mod results;
 pub mod sessions;
 pub mod telemetry;
 pub mod templates;
@@ -75,6 +76,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(campaigns::routes)
         .configure(sessions::routes)
         .configure(ballots::routes)
+        .configure(results::routes)
         .configure(audit::routes);
 }
 

@@ -90,6 +90,8 @@ pub enum Action {
     RunSessions,
     /// Read the audit log.
     ReadAudit,
+    /// Read the results of closed sessions.
+    ReadResults,
     /// Give (or take back) this role on the org.
     Grant(Role),
 }
@@ -101,6 +103,11 @@ fn role_allows(role: Role, action: Action) -> bool {
             matches!(role, Role::Admin | Role::OrgAdmin)
         }
         Action::RunSessions => matches!(role, Role::Admin | Role::OrgAdmin | Role::Secretary),
+        // Those evaluated (secretaries, members) see results once they are published.
+        Action::ReadResults => matches!(
+            role,
+            Role::Admin | Role::OrgAdmin | Role::Observer | Role::Integration
+        ),
         // Granting is managing users, and nobody grants what they do not hold.
         Action::Grant(granted) => {
             matches!(role, Role::Admin | Role::OrgAdmin) && role.includes(granted)

@@ -262,3 +262,10 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 
 diesel::joinable!(grants -> orgs (org_id));
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    ratings::subject_id,
+    ratings::criterion_id,
+    ratings::level,
+    ballots::category,
+);

@@ -1,0 +1,328 @@
+//! Pure tallies: rates and scores of subjects from counted ratings.
+//!
+//! A criterion's satisfaction rate is (ratings at a `satisfied` level) / (valid ratings);
+//! its score is the average of the level scores. A subject's own figures pool its
+//! criteria. A per-category breakdown is shown only where the category has at least k
+//! ballots, so that a small group's ratings cannot be singled out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::templates::model::{SubjectType, Template};
+
+/// `count` ratings of `level` for (subject, criterion), from ballots of `category`.
+#[derive(Debug, Clone)]
+pub struct CountedRating {
+    pub subject_id: i64,
+    pub criterion_id: i64,
+    pub level: String,
+    pub category: String,
+    pub count: i64,
+}
+
+/// How many ballots of `category` rated `subject_id` at all.
+#[derive(Debug, Clone)]
+pub struct SubjectBallots {
+    pub subject_id: i64,
+    pub category: String,
+    pub ballots: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubjectInfo {
+    pub id: i64,
+    pub subject_type: SubjectType,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct CriterionResult {
+    pub criterion_id: i64,
+    /// Ratings per level key.
+    pub counts: BTreeMap<String, i64>,
+    pub valid: i64,
+    /// 0–1; null without ratings.
+    pub satisfaction_rate: Option<f64>,
+    /// 0–100 average; null without ratings.
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct CategoryResult {
+    pub category: String,
+    pub ballots: i64,
+    pub satisfaction_rate: Option<f64>,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct SubjectResult {
+    pub subject_id: i64,
+    pub subject_type: SubjectType,
+    pub name: String,
+    /// Ballots that rated this subject.
+    pub ballots: i64,
+    pub satisfaction_rate: Option<f64>,
+    pub score: Option<f64>,
+    /// Below the campaign's low-satisfaction threshold.
+    pub flagged: bool,
+    pub criteria: Vec<CriterionResult>,
+    /// Only categories with at least k ballots for this subject.
+    pub by_category: Vec<CategoryResult>,
+}
+
+/// Sums toward a rate and a score.
+#[derive(Default, Clone, Copy)]
+struct Acc {
+    valid: i64,
+    satisfied: i64,
+    points: i64,
+}
+
+impl Acc {
+    fn add(&mut self, count: i64, satisfied: bool, score: i32) {
+        self.valid += count;
+        if satisfied {
+            self.satisfied += count;
+        }
+        self.points += count * i64::from(score);
+    }
+
+    fn rate(self) -> Option<f64> {
+        (self.valid > 0).then(|| round4(self.satisfied as f64 / self.valid as f64))
+    }
+
+    fn score(self) -> Option<f64> {
+        (self.valid > 0).then(|| round4(self.points as f64 / self.valid as f64))
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+pub fn tally(
+    subjects: &[SubjectInfo],
+    template: &Template,
+    counted: &[CountedRating],
+    subject_ballots: &[SubjectBallots],
+    min_category_ballots: i64,
+    threshold: f64,
+) -> Vec<SubjectResult> {
+    let mut by_subject: HashMap<i64, Vec<&CountedRating>> = HashMap::new();
+    for c in counted {
+        by_subject.entry(c.subject_id).or_default().push(c);
+    }
+    subjects
+        .iter()
+        .map(|subject| {
+            let rows = by_subject
+                .get(&subject.id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let mut overall = Acc::default();
+            let mut per_category: BTreeMap<&str, Acc> = BTreeMap::new();
+            let criteria = template
+                .criteria
+                .of(subject.subject_type)
+                .iter()
+                .map(|criterion| {
+                    let mut acc = Acc::default();
+                    let mut counts: BTreeMap<String, i64> = template
+                        .scale
+                        .iter()
+                        .map(|l| (l.level.clone(), 0))
+                        .collect();
+                    for row in rows.iter().filter(|r| r.criterion_id == criterion.id) {
+                        let Some(level) = template.level(&row.level) else {
+                            continue;
+                        };
+                        acc.add(row.count, level.satisfied, level.score);
+                        overall.add(row.count, level.satisfied, level.score);
+                        per_category.entry(&row.category).or_default().add(
+                            row.count,
+                            level.satisfied,
+                            level.score,
+                        );
+                        *counts.entry(row.level.clone()).or_default() += row.count;
+                    }
+                    CriterionResult {
+                        criterion_id: criterion.id,
+                        counts,
+                        valid: acc.valid,
+                        satisfaction_rate: acc.rate(),
+                        score: acc.score(),
+                    }
+                })
+                .collect();
+            let ballots_of = |category: Option<&str>| -> i64 {
+                subject_ballots
+                    .iter()
+                    .filter(|b| {
+                        b.subject_id == subject.id && category.is_none_or(|c| c == b.category)
+                    })
+                    .map(|b| b.ballots)
+                    .sum()
+            };
+            let by_category = per_category
+                .into_iter()
+                .filter_map(|(category, acc)| {
+                    let ballots = ballots_of(Some(category));
+                    (ballots >= min_category_ballots).then(|| CategoryResult {
+                        category: category.to_owned(),
+                        ballots,
+                        satisfaction_rate: acc.rate(),
+                        score: acc.score(),
+                    })
+                })
+                .collect();
+            let rate = overall.rate();
+            SubjectResult {
+                subject_id: subject.id,
+                subject_type: subject.subject_type,
+                name: subject.name.clone(),
+                ballots: ballots_of(None),
+                satisfaction_rate: rate,
+                score: overall.score(),
+                flagged: rate.is_some_and(|r| r < threshold),
+                criteria,
+                by_category,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::model::{Criteria, Criterion, Level};
+
+    fn template() -> Template {
+        let c = |id| Criterion {
+            id,
+            label_zh: "x".into(),
+            label_en: "x".into(),
+        };
+        let l = |k: &str, score, satisfied| Level {
+            level: k.into(),
+            label_zh: k.into(),
+            label_en: k.into(),
+            score,
+            satisfied,
+        };
+        Template {
+            id: 1,
+            name: "t".into(),
+            owner_org_id: None,
+            builtin: true,
+            criteria: Criteria {
+                org: vec![c(1), c(2)],
+                secretary: vec![],
+                member: vec![c(8)],
+            },
+            scale: vec![
+                l("satisfied", 100, true),
+                l("basically_satisfied", 60, true),
+                l("dissatisfied", 0, false),
+            ],
+        }
+    }
+
+    fn row(
+        subject_id: i64,
+        criterion_id: i64,
+        level: &str,
+        category: &str,
+        count: i64,
+    ) -> CountedRating {
+        CountedRating {
+            subject_id,
+            criterion_id,
+            level: level.into(),
+            category: category.into(),
+            count,
+        }
+    }
+
+    #[test]
+    fn rates_scores_flags_and_k_anonymous_categories() {
+        let subjects = vec![
+            SubjectInfo {
+                id: 10,
+                subject_type: SubjectType::Org,
+                name: "支部".into(),
+            },
+            SubjectInfo {
+                id: 12,
+                subject_type: SubjectType::Member,
+                name: "王一".into(),
+            },
+        ];
+        let counted = vec![
+            // criterion 1: 6 satisfied, 2 basically, 2 dissatisfied → rate 0.8, score 72
+            row(10, 1, "satisfied", "party_member", 6),
+            row(10, 1, "basically_satisfied", "party_member", 1),
+            row(10, 1, "basically_satisfied", "mass_representative", 1),
+            row(10, 1, "dissatisfied", "mass_representative", 2),
+            // criterion 2: 10 satisfied → rate 1, score 100
+            row(10, 2, "satisfied", "party_member", 7),
+            row(10, 2, "satisfied", "mass_representative", 3),
+            // the member: 1 satisfied, 3 dissatisfied → rate 0.25
+            row(12, 8, "satisfied", "party_member", 1),
+            row(12, 8, "dissatisfied", "party_member", 3),
+        ];
+        let ballots = vec![
+            SubjectBallots {
+                subject_id: 10,
+                category: "party_member".into(),
+                ballots: 7,
+            },
+            SubjectBallots {
+                subject_id: 10,
+                category: "mass_representative".into(),
+                ballots: 3,
+            },
+            SubjectBallots {
+                subject_id: 12,
+                category: "party_member".into(),
+                ballots: 4,
+            },
+        ];
+        let results = tally(&subjects, &template(), &counted, &ballots, 5, 0.8);
+        let org = &results[0];
+        assert_eq!(org.ballots, 10);
+        assert_eq!(org.criteria[0].valid, 10);
+        assert_eq!(org.criteria[0].satisfaction_rate, Some(0.8));
+        assert_eq!(org.criteria[0].score, Some(72.0));
+        assert_eq!(org.criteria[0].counts["dissatisfied"], 2);
+        assert_eq!(org.criteria[1].satisfaction_rate, Some(1.0));
+        // Pooled: 18 of 20 satisfied, (720 + 1000) / 20 = 86.
+        assert_eq!(org.satisfaction_rate, Some(0.9));
+        assert_eq!(org.score, Some(86.0));
+        assert!(!org.flagged);
+        // Only party members reach k = 5; the three mass representatives stay hidden.
+        assert_eq!(org.by_category.len(), 1);
+        assert_eq!(org.by_category[0].category, "party_member");
+        assert_eq!(org.by_category[0].ballots, 7);
+        let member = &results[1];
+        assert_eq!(member.satisfaction_rate, Some(0.25));
+        assert!(member.flagged);
+        assert!(member.by_category.is_empty(), "4 ballots < k");
+    }
+
+    #[test]
+    fn subjects_without_ratings_have_no_rate() {
+        let subjects = vec![SubjectInfo {
+            id: 10,
+            subject_type: SubjectType::Org,
+            name: "x".into(),
+        }];
+        let results = tally(&subjects, &template(), &[], &[], 5, 0.8);
+        assert_eq!(results[0].satisfaction_rate, None);
+        assert_eq!(results[0].score, None);
+        assert!(!results[0].flagged);
+        assert_eq!(results[0].criteria[0].counts.len(), 3);
+    }
+}
