@@ -61,6 +61,20 @@ pub fn now() -> NaiveDateTime {
     .unwrap_or(now)
 }
 
+/// Campaign dates are calendar dates where the campaigns run: China Standard Time (UTC+8).
+/// A meeting at 07:30 on the first day is on that day, though it is still the day before
+/// in UTC.
+const LOCAL_OFFSET_SECONDS: i32 = 8 * 3600;
+
+pub fn local_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    let offset = chrono::FixedOffset::east_opt(LOCAL_OFFSET_SECONDS).expect("a valid offset");
+    t.with_timezone(&offset).date_naive()
+}
+
+pub fn local_today() -> chrono::NaiveDate {
+    local_date(Utc::now())
+}
+
 /// A stored UTC time as an RFC 3339 time.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -114,6 +128,18 @@ pub fn serialize_utc_opt<S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_dates_are_china_standard_time() {
+        let early = DateTime::parse_from_rfc3339("2012-01-08T23:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(local_date(early).to_string(), "2012-01-09");
+        let late = DateTime::parse_from_rfc3339("2012-01-09T15:59:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(local_date(late).to_string(), "2012-01-09");
+    }
 
     #[test]
     fn masks_phones() {

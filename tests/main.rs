@@ -3,6 +3,7 @@
 mod common;
 
 mod access;
+mod campaigns;
 mod foundation;
 mod identity;
 mod imports;

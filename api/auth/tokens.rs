@@ -71,7 +71,7 @@ impl TokenKeys {
             .map_err(|_| ApiError::unauthorized("The access token is invalid or expired."))
     }
 
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn encode_claims_for_tests(&self, claims: &serde_json::Value, alg: Algorithm) -> String {
         encode(&Header::new(alg), claims, &self.encoding).unwrap_or_default()
     }

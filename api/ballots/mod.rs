@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
@@ -164,7 +163,7 @@ fn write_ballot(
     opinion: Option<&str>,
 ) -> ApiResult<String> {
     let ballot_id = crate::auth::random_token(16);
-    let today = Utc::now().date_naive();
+    let today = crate::types::local_today();
     diesel::insert_into(ballots::table)
         .values((
             ballots::id.eq(&ballot_id),

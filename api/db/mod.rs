@@ -5,8 +5,10 @@
 pub mod schema;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::ops::Deref;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -32,7 +34,32 @@ impl DbConn {
     }
 }
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
+/// The connection pool. For SQLite it also holds the one writer's turn: writers queue on
+/// it in order instead of polling SQLite's lock with sleeps (its busy handler), which under
+/// many concurrent writers wastes most of the time asleep.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<ConnectionManager>,
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Deref for Pool {
+    type Target = r2d2::Pool<ConnectionManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl Pool {
+    /// Waits for the writer's turn (SQLite only; PostgreSQL has row locks).
+    fn writer_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        self.sqlite_writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -228,13 +255,18 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
     let mut first = manager.connect()?;
     run_migrations(&mut first)?;
     drop(first);
-    r2d2::Pool::builder()
+    let sqlite = url.backend() == Backend::Sqlite;
+    let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(1))
         .connection_timeout(options.connection_timeout)
         .test_on_check_out(false)
         .build(manager)
-        .map_err(|e| ConnectError(e.to_string()))
+        .map_err(|e| ConnectError(e.to_string()))?;
+    Ok(Pool {
+        inner,
+        sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+    })
 }
 
 /// Applies every pending embedded migration of the connection's backend.
@@ -315,6 +347,7 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
+        let _turn = pool.writer_turn();
         let mut conn = pool.get().map_err(ApiError::pool)?;
         write_transaction(&mut conn, f)
     })
@@ -340,6 +373,7 @@ where
     }
     let pool = pool.clone();
     let outcome = actix_web::web::block(move || {
+        let _turn = pool.writer_turn();
         let mut conn = pool.get().map_err(ApiError::pool)?;
         let result: Result<(), Outcome<T>> = write_transaction(&mut conn, |conn| match f(conn) {
             Ok(value) => Err(Outcome::RolledBack(value)),
@@ -354,14 +388,6 @@ where
     .await
     .map_err(ApiError::internal)?;
     outcome
-}
-
-/// The SQLite file for a URL, if any (the JWT secret is kept beside it).
-pub fn sqlite_path(url: &DatabaseUrl) -> Option<&Path> {
-    match url {
-        DatabaseUrl::Sqlite(path) => Some(path),
-        DatabaseUrl::Postgres(_) => None,
-    }
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ fn require_scheduled(session: &SessionRow) -> ApiResult<()> {
 }
 
 fn check_schedule(campaign: &CampaignRow, at: DateTime<Utc>) -> ApiResult<()> {
-    let day = at.date_naive();
+    let day = crate::types::local_date(at);
     if day < campaign.starts_on || day > campaign.ends_on {
         return Err(ApiError::field(
             "scheduled_at",
@@ -258,6 +258,9 @@ async fn create_session(
             crate::campaigns::authorized(conn, &actor, campaign_id, Action::Read)?;
         campaign_open_for_sessions(&campaign)?;
         let org = org_queries::find_referenced(conn, body.org_id, "org_id", |p| actor.can_see(p))?;
+        if org.status != "active" {
+            return Err(ApiError::field("org_id", "the org is archived"));
+        }
         if !org.path.starts_with(&owner.path) {
             return Err(ApiError::field("org_id", "not an org of this campaign"));
         }
@@ -318,6 +321,11 @@ async fn bulk_create_sessions(
         campaign_open_for_sessions(&campaign)?;
         check_schedule(&campaign, body.scheduled_at)?;
         let runnable = actor.grants.scope_for(Action::RunSessions);
+        if runnable == Scope::Subtrees(vec![]) {
+            return Err(ApiError::forbidden_because(
+                "You may not run sessions anywhere.",
+            ));
+        }
         let candidates: Vec<OrgRow> = orgs::table
             .filter(org_queries::in_subtree(&owner.path))
             .filter(org_queries::in_scope(&runnable))
@@ -568,8 +576,8 @@ async fn add_subject(
     let subject = db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
         require_scheduled(&session)?;
-        let (person_id, default_name) = match (body.subject_type, body.person_id) {
-            (SubjectType::Org, _) => (None, org.name.clone()),
+        let (person_id, subject_org_id, default_name) = match (body.subject_type, body.person_id) {
+            (SubjectType::Org, _) => (None, org.id, org.name.clone()),
             (_, None) => {
                 return Err(ApiError::field(
                     "person_id",
@@ -583,7 +591,8 @@ async fn add_subject(
                 if !actor.can_see(&path) || person.status != "active" {
                     return Err(ApiError::field("person_id", "no such person"));
                 }
-                (Some(person_id), person.name)
+                // A person keeps their own org, as when subjects are filled in.
+                (Some(person_id), person.org_id, person.name)
             }
         };
         let duplicate: i64 = session_subjects::table
@@ -616,7 +625,7 @@ async fn add_subject(
             .values((
                 session_subjects::session_id.eq(id),
                 session_subjects::subject_type.eq(body.subject_type.as_str()),
-                session_subjects::org_id.eq(org.id),
+                session_subjects::org_id.eq(subject_org_id),
                 session_subjects::person_id.eq(person_id),
                 session_subjects::name.eq(body
                     .name
@@ -709,7 +718,7 @@ async fn open_session(
             org,
             campaign,
         } = authorized(conn, &actor, id, Action::RunSessions)?;
-        let today = Utc::now().date_naive();
+        let today = crate::types::local_today();
         let to = rules::open(
             session.status(),
             campaign.status(),

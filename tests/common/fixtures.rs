@@ -200,3 +200,187 @@ pub fn ids(page: &Value) -> std::collections::BTreeSet<i64> {
         .map(|item| item["id"].as_i64().expect("an id"))
         .collect()
 }
+
+// --- campaigns and sessions ---
+
+/// The day the server compares campaign dates with (China Standard Time).
+pub fn today() -> chrono::NaiveDate {
+    pingyi::types::local_today()
+}
+
+/// Today moved by `days`, as `YYYY-MM-DD`.
+pub fn day(days: i64) -> String {
+    (today() + chrono::Duration::days(days)).to_string()
+}
+
+/// Noon of today moved by `days` in China Standard Time, as the server writes it (UTC).
+pub fn noon(days: i64) -> String {
+    format!("{}T04:00:00Z", day(days))
+}
+
+/// Creates an org of the given domain (and window-unit flag) under `parent_id`.
+pub async fn create_org_with(
+    app: &TestApp,
+    token: &str,
+    parent_id: i64,
+    name: &str,
+    kind: &str,
+    domain: &str,
+    window_unit: bool,
+) -> i64 {
+    let reply = app
+        .post(
+            "/api/v1/orgs",
+            Some(token),
+            json!({"parent_id": parent_id, "name": name, "kind": kind, "domain": domain, "window_unit": window_unit}),
+        )
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        201,
+        "creating org {name}: {}",
+        reply.text
+    );
+    reply.json()["id"].as_i64().expect("an org id")
+}
+
+/// Creates a full member of `org_id` and returns the person's id.
+pub async fn create_person(app: &TestApp, token: &str, org_id: i64, name: &str) -> i64 {
+    let reply = app
+        .post(
+            "/api/v1/people",
+            Some(token),
+            json!({"org_id": org_id, "name": name, "member_type": "full"}),
+        )
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        201,
+        "creating person {name}: {}",
+        reply.text
+    );
+    reply.json()["id"].as_i64().expect("a person id")
+}
+
+/// Makes `person_id` the secretary of `org_id`.
+pub async fn set_secretary(app: &TestApp, token: &str, org_id: i64, person_id: i64) {
+    let reply = app
+        .patch(
+            &format!("/api/v1/orgs/{org_id}"),
+            Some(token),
+            json!({"secretary_id": person_id}),
+        )
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        200,
+        "setting the secretary of {org_id}: {}",
+        reply.text
+    );
+}
+
+/// Creates a campaign from a whole body and returns it (asserting 201).
+pub async fn create_campaign_with(app: &TestApp, token: &str, body: Value) -> Value {
+    let reply = app.post("/api/v1/campaigns", Some(token), body).await;
+    assert_eq!(
+        reply.status.as_u16(),
+        201,
+        "creating a campaign: {}",
+        reply.text
+    );
+    reply.json()
+}
+
+/// A draft campaign of `owner_org_id` on `template_id`, from 10 days ago to 10 days ahead.
+pub async fn campaign_around_today(
+    app: &TestApp,
+    token: &str,
+    owner_org_id: i64,
+    template_id: i64,
+) -> i64 {
+    create_campaign_with(
+        app,
+        token,
+        json!({
+            "owner_org_id": owner_org_id,
+            "title": "创先争优群众评议",
+            "starts_on": day(-10),
+            "ends_on": day(10),
+            "template_id": template_id,
+        }),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("a campaign id")
+}
+
+/// Moves a campaign one step (`activate`, `close`), asserting 200.
+pub async fn campaign_step(app: &TestApp, token: &str, campaign_id: i64, step: &str) -> Value {
+    let reply = app
+        .post(
+            &format!("/api/v1/campaigns/{campaign_id}/{step}"),
+            Some(token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        200,
+        "{step} campaign {campaign_id}: {}",
+        reply.text
+    );
+    reply.json()
+}
+
+/// Schedules a branch meeting of `org_id` today at noon and returns the session.
+pub async fn create_session(app: &TestApp, token: &str, campaign_id: i64, org_id: i64) -> Value {
+    let reply = app
+        .post(
+            &format!("/api/v1/campaigns/{campaign_id}/sessions"),
+            Some(token),
+            json!({"org_id": org_id, "kind": "branch_meeting", "scheduled_at": noon(0)}),
+        )
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        201,
+        "scheduling a session of org {org_id}: {}",
+        reply.text
+    );
+    reply.json()
+}
+
+/// Issues one voting code of `category` for a session and returns it.
+pub async fn issue_code(app: &TestApp, token: &str, session_id: i64, category: &str) -> String {
+    let reply = app
+        .post(
+            &format!("/api/v1/sessions/{session_id}/voting-codes"),
+            Some(token),
+            json!({"category": category, "count": 1}),
+        )
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        201,
+        "issuing a code for session {session_id}: {}",
+        reply.text
+    );
+    reply.json()["codes"][0]
+        .as_str()
+        .expect("a code")
+        .to_owned()
+}
+
+/// The ballot form a code opens (no bearer token), asserting 200.
+pub async fn ballot_form(app: &TestApp, code: &str) -> Value {
+    let reply = app
+        .post("/api/v1/ballot-forms", None, json!({"code": code}))
+        .await;
+    assert_eq!(
+        reply.status.as_u16(),
+        200,
+        "the ballot form: {}",
+        reply.text
+    );
+    reply.json()
+}
