@@ -173,7 +173,6 @@ pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
         app.route("/docs", web::get().to(ops::docs_index))
             .default_service(web::to(http::fallback))
             .wrap(cors)
-            .wrap(middleware::Compress::default())
             .wrap(middleware::from_fn(http::observe))
     })
     .listen(listener)?

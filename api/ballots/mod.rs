@@ -17,7 +17,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{Array, BigInt, Bool, Text};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
@@ -153,6 +153,63 @@ fn context(
     Ok(ctx)
 }
 
+diesel::define_sql_function! {
+    #[sql_name = "unnest"]
+    fn unnest_bigint(values: Array<BigInt>) -> BigInt;
+}
+
+diesel::define_sql_function! {
+    #[sql_name = "unnest"]
+    fn unnest_text(values: Array<Text>) -> Text;
+}
+
+/// A ballot's ratings in one statement. On PostgreSQL the statement takes arrays, so it is
+/// the same text for any number of ratings and stays prepared (a multi-row VALUES would be
+/// parsed and planned anew for every ballot).
+fn insert_ratings(conn: &mut DbConn, ballot_id: &str, ratings_in: &[Rating]) -> ApiResult<()> {
+    match conn {
+        DbConn::Pg(pg) => {
+            let subjects: Vec<i64> = ratings_in.iter().map(|r| r.subject_id).collect();
+            let criteria: Vec<i64> = ratings_in.iter().map(|r| r.criterion_id).collect();
+            let levels: Vec<&str> = ratings_in.iter().map(|r| r.level.as_str()).collect();
+            diesel::insert_into(ratings::table)
+                .values(diesel::select((
+                    ballot_id.into_sql::<Text>(),
+                    unnest_bigint(subjects),
+                    unnest_bigint(criteria),
+                    unnest_text(levels),
+                )))
+                .into_columns((
+                    ratings::ballot_id,
+                    ratings::subject_id,
+                    ratings::criterion_id,
+                    ratings::level,
+                ))
+                .execute(pg)?;
+        }
+        DbConn::Sqlite(sqlite) => {
+            let rows: Vec<_> = ratings_in
+                .iter()
+                .map(|r| {
+                    (
+                        ratings::ballot_id.eq(ballot_id),
+                        ratings::subject_id.eq(r.subject_id),
+                        ratings::criterion_id.eq(r.criterion_id),
+                        ratings::level.eq(r.level.as_str()),
+                    )
+                })
+                .collect();
+            // Big paper ballots stay under SQLite's limit on bound parameters per statement.
+            for chunk in rows.chunks(2000) {
+                diesel::insert_into(ratings::table)
+                    .values(chunk)
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes one ballot: its ratings and, apart, its opinion.
 fn write_ballot(
     conn: &mut DbConn,
@@ -173,21 +230,7 @@ fn write_ballot(
             ballots::cast_on.eq(today),
         ))
         .execute(conn)?;
-    let rows: Vec<_> = ratings_in
-        .iter()
-        .map(|r| {
-            (
-                ratings::ballot_id.eq(ballot_id.as_str()),
-                ratings::subject_id.eq(r.subject_id),
-                ratings::criterion_id.eq(r.criterion_id),
-                ratings::level.eq(r.level.as_str()),
-            )
-        })
-        .collect();
-    // Big paper ballots stay under SQLite's limit on bound parameters per statement.
-    for chunk in rows.chunks(2000) {
-        crate::insert_batch!(conn, ratings::table, chunk)?;
-    }
+    insert_ratings(conn, &ballot_id, ratings_in)?;
     if let Some(opinion) = opinion.map(str::trim).filter(|o| !o.is_empty()) {
         diesel::insert_into(ballot_opinions::table)
             .values((

@@ -258,7 +258,8 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
     let sqlite = url.backend() == Backend::Sqlite;
     let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
-        .min_idle(Some(1))
+        // Keep the pool full: a request should never wait for a connection to be opened.
+        .min_idle(None)
         .connection_timeout(options.connection_timeout)
         .test_on_check_out(false)
         .build(manager)

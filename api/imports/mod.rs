@@ -140,7 +140,8 @@ pub fn apply_orgs(
     let mut report = ImportReport::default();
     let mut errors = Vec::new();
     let in_file: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
-    let mut done: HashMap<String, OrgRow> = HashMap::new();
+    // Rows written so far, by external id; `None` for a row that failed.
+    let mut done: HashMap<String, Option<OrgRow>> = HashMap::new();
     let mut pending = records;
     // A row waits until its parent (when the file defines it) has been written.
     loop {
@@ -164,12 +165,12 @@ pub fn apply_orgs(
             match apply_org(conn, actor, &record, &done) {
                 Ok((row, outcome)) => {
                     outcome.count(&mut report);
-                    done.insert(record.external_id.clone(), row);
+                    done.insert(record.external_id.clone(), Some(row));
                 }
                 Err(RowError(field, message)) => {
                     errors.push(FieldError::at_line(record.line, field, message));
                     // Children of a failed row would only repeat the error.
-                    done.insert(record.external_id.clone(), placeholder_org());
+                    done.insert(record.external_id.clone(), None);
                 }
             }
         }
@@ -215,25 +216,6 @@ impl From<ApiError> for RowError {
     }
 }
 
-fn placeholder_org() -> OrgRow {
-    let at = now();
-    OrgRow {
-        id: -1,
-        parent_id: None,
-        name: String::new(),
-        kind: String::new(),
-        domain: String::new(),
-        window_unit: false,
-        external_id: None,
-        secretary_id: None,
-        status: "failed".into(),
-        path: String::new(),
-        depth: 0,
-        created_at: at,
-        updated_at: at,
-    }
-}
-
 fn visible_by_external_id(
     conn: &mut DbConn,
     actor: &Actor,
@@ -247,18 +229,18 @@ fn apply_org(
     conn: &mut DbConn,
     actor: &Actor,
     record: &OrgRecord,
-    done: &HashMap<String, OrgRow>,
+    done: &HashMap<String, Option<OrgRow>>,
 ) -> Result<(OrgRow, Outcome), RowError> {
     let parent = match &record.parent_external_id {
         None => None,
         Some(pe) => match done.get(pe) {
-            Some(p) if p.id < 0 => {
+            Some(None) => {
                 return Err(RowError(
                     "parent_external_id",
                     format!("the row of {pe} failed"),
                 ))
             }
-            Some(p) => Some(p.clone()),
+            Some(Some(p)) => Some(p.clone()),
             None => Some(visible_by_external_id(conn, actor, pe)?.ok_or_else(|| {
                 RowError("parent_external_id", format!("no such organization: {pe}"))
             })?),

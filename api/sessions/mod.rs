@@ -393,7 +393,9 @@ async fn list_sessions(
     let scope = actor.scope();
     let result = db::read(&state.pool, move |conn| {
         let build = || {
-            let mut q = sessions::table.into_boxed::<MultiBackend>();
+            let mut q = sessions::table
+                .inner_join(orgs::table)
+                .into_boxed::<MultiBackend>();
             if scope != Scope::All {
                 q = q.filter(org_column_in_scope("sessions.org_id", &scope));
             }
@@ -409,16 +411,15 @@ async fn list_sessions(
             q
         };
         let total = build().count().get_result(conn)?;
-        let ids: Vec<i64> = build()
-            .select(sessions::id)
+        let items = build()
+            .select((SessionRow::as_select(), orgs::name))
             .order(sessions::id)
             .limit(page.per_page())
             .offset(page.offset())
-            .load(conn)?;
-        let items = ids
+            .load::<(SessionRow, String)>(conn)?
             .into_iter()
-            .map(|id| load_out(conn, id))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .map(|(row, org_name)| Session::new(row, org_name))
+            .collect();
         Ok(Page::new(items, total, &page))
     })
     .await?;

@@ -364,10 +364,29 @@ async fn list_users(
             .limit(page.per_page())
             .offset(page.offset())
             .load(conn)?;
+        // One query for the grants of the whole page.
+        let user_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut grants_by_user: std::collections::HashMap<i64, Vec<GrantOut>> = Default::default();
+        let all_grants: Vec<(i64, i64, Option<i64>, String)> = grants::table
+            .filter(grants::user_id.eq_any(&user_ids))
+            .order(grants::id.asc())
+            .select((grants::user_id, grants::id, grants::org_id, grants::role))
+            .load(conn)?;
+        for (user_id, id, org_id, role) in all_grants {
+            if let Ok(role) = role.parse() {
+                grants_by_user
+                    .entry(user_id)
+                    .or_default()
+                    .push(GrantOut { id, org_id, role });
+            }
+        }
         let items = rows
             .into_iter()
-            .map(|r| user_out(conn, r))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .map(|r| {
+                let grants = grants_by_user.remove(&r.id).unwrap_or_default();
+                User::new(r, grants)
+            })
+            .collect();
         Ok(Page::new(items, total, &page))
     })
     .await?;
