@@ -8,13 +8,14 @@ use std::fmt;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use parking_lot::{FairMutex, FairMutexGuard};
 
 use crate::error::ApiError;
 
@@ -36,11 +37,12 @@ impl DbConn {
 
 /// The connection pool. For SQLite it also holds the one writer's turn: writers queue on
 /// it in order instead of polling SQLite's lock with sleeps (its busy handler), which under
-/// many concurrent writers wastes most of the time asleep.
+/// many concurrent writers wastes most of the time asleep. The lock is fair, so that no
+/// write waits behind more than one round of the others.
 #[derive(Clone)]
 pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    sqlite_writer: Option<Arc<FairMutex<()>>>,
 }
 
 impl Deref for Pool {
@@ -53,10 +55,8 @@ impl Deref for Pool {
 
 impl Pool {
     /// Waits for the writer's turn (SQLite only; PostgreSQL has row locks).
-    fn writer_turn(&self) -> Option<MutexGuard<'_, ()>> {
-        self.sqlite_writer
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    fn writer_turn(&self) -> Option<FairMutexGuard<'_, ()>> {
+        self.sqlite_writer.as_ref().map(|m| m.lock())
     }
 }
 
@@ -182,7 +182,8 @@ impl ConnectionManager {
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 10000;",
+                     PRAGMA busy_timeout = 10000;
+                     PRAGMA wal_autocheckpoint = 10000;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -256,6 +257,7 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
     run_migrations(&mut first)?;
     drop(first);
     let sqlite = url.backend() == Backend::Sqlite;
+    let checkpoints = manager.clone();
     let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         // Keep the pool full: a request should never wait for a connection to be opened.
@@ -264,10 +266,41 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
         .test_on_check_out(false)
         .build(manager)
         .map_err(|e| ConnectError(e.to_string()))?;
-    Ok(Pool {
+    let pool = Pool {
         inner,
-        sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
-    })
+        sqlite_writer: sqlite.then(|| Arc::new(FairMutex::new(()))),
+    };
+    if sqlite {
+        spawn_checkpointer(&pool, checkpoints);
+    }
+    Ok(pool)
+}
+
+/// Copies SQLite's write-ahead log back into the database file from a thread of its own,
+/// twice a second. Left to SQLite, the checkpoint runs inside whichever write commits when
+/// the log is full, and that request waits for megabytes of copying and an fsync. SQLite's
+/// own checkpoint (at 10,000 pages) stays as a safety net.
+fn spawn_checkpointer(pool: &Pool, manager: ConnectionManager) {
+    let Some(alive) = pool.sqlite_writer.as_ref().map(Arc::downgrade) else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let Ok(mut conn) = manager.connect() else {
+                return;
+            };
+            // Every clone of the pool holds the writer's turn: when none is left, stop.
+            while alive.upgrade().is_some() {
+                std::thread::sleep(Duration::from_millis(500));
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no checkpoint thread: SQLite will checkpoint inside writes");
+    }
 }
 
 /// Applies every pending embedded migration of the connection's backend.
