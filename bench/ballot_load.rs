@@ -18,7 +18,7 @@ use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::schema::{ballots, ratings, voting_codes};
+use pingyi::db::schema::{ballots, ratings, sessions, voting_codes};
 use pingyi::db::{DatabaseUrl, PoolOptions};
 use serde_json::{json, Value};
 
@@ -594,9 +594,13 @@ fn sqlite_direct(
             let (sid, category): (i64, String) = diesel::update(voting_codes::table)
                 .filter(voting_codes::code_hash.eq(format!("bench-{i}")))
                 .filter(voting_codes::state.eq("unused"))
-                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "session_id IN (SELECT id FROM sessions WHERE status = 'open')",
-                ))
+                .filter(
+                    voting_codes::session_id.eq_any(
+                        sessions::table
+                            .filter(sessions::status.eq("open"))
+                            .select(sessions::id),
+                    ),
+                )
                 .set(voting_codes::state.eq("used"))
                 .returning((voting_codes::session_id, voting_codes::category))
                 .get_result(conn)?;

@@ -15,9 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
@@ -762,9 +761,13 @@ async fn submit_ballot(
         let consumed: Option<(i64, String)> = diesel::update(voting_codes::table)
             .filter(voting_codes::code_hash.eq(&hash))
             .filter(voting_codes::state.eq(UNUSED))
-            .filter(sql::<Bool>(
-                "session_id IN (SELECT id FROM sessions WHERE status = 'open')",
-            ))
+            .filter(
+                voting_codes::session_id.eq_any(
+                    sessions::table
+                        .filter(sessions::status.eq("open"))
+                        .select(sessions::id),
+                ),
+            )
             .set(voting_codes::state.eq(USED))
             .returning((voting_codes::session_id, voting_codes::category))
             .get_result(conn)
