@@ -79,24 +79,33 @@ fn rows_failed(mut errors: Vec<FieldError>) -> ApiError {
     e
 }
 
-/// Runs the import in one transaction (rolled back for a dry run, or on any error).
-async fn run<R, F>(
+type Parse<R> = fn(&str) -> (Vec<R>, Vec<FieldError>);
+type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>) -> ApiResult<ImportReport>;
+
+/// Checks the file, then writes it in one transaction (rolled back for a dry run, or on
+/// any row's error).
+async fn import<R: Send + 'static>(
+    actor: Actor,
     state: &AppState,
-    dry_run: bool,
-    records: Vec<R>,
-    apply: F,
-) -> ApiResult<ImportReport>
-where
-    R: Send + 'static,
-    F: FnOnce(&mut DbConn, Vec<R>) -> ApiResult<ImportReport> + Send + 'static,
-{
-    let mut report = if dry_run {
-        db::rehearse(&state.pool, move |conn| apply(conn, records)).await?
+    req: &HttpRequest,
+    query: &ImportQuery,
+    body: &str,
+    parse: Parse<R>,
+    apply: Apply<R>,
+) -> ApiResult<web::Json<ImportReport>> {
+    require_csv(req)?;
+    let (records, errors) = parse(body);
+    if !errors.is_empty() {
+        return Err(rows_failed(errors));
+    }
+    let write = move |conn: &mut DbConn| apply(conn, &actor, records);
+    let mut report = if query.dry_run {
+        db::rehearse(&state.pool, write).await?
     } else {
-        db::write(&state.pool, move |conn| apply(conn, records)).await?
+        db::write(&state.pool, write).await?
     };
-    report.dry_run = dry_run;
-    Ok(report)
+    report.dry_run = query.dry_run;
+    Ok(web::Json(report))
 }
 
 /// Import orgs from CSV: `external_id,parent_external_id,name,kind,domain,window_unit`.
@@ -120,16 +129,16 @@ async fn import_orgs(
     query: web::Query<ImportQuery>,
     body: String,
 ) -> ApiResult<web::Json<ImportReport>> {
-    require_csv(&req)?;
-    let (records, errors) = csv_rows::parse_orgs(&body);
-    if !errors.is_empty() {
-        return Err(rows_failed(errors));
-    }
-    let report = run(&state, query.dry_run, records, move |conn, records| {
-        apply_orgs(conn, &actor, records)
-    })
-    .await?;
-    Ok(web::Json(report))
+    import(
+        actor,
+        &state,
+        &req,
+        &query,
+        &body,
+        csv_rows::parse_orgs,
+        apply_orgs,
+    )
+    .await
 }
 
 pub fn apply_orgs(
@@ -370,16 +379,16 @@ async fn import_people(
     query: web::Query<ImportQuery>,
     body: String,
 ) -> ApiResult<web::Json<ImportReport>> {
-    require_csv(&req)?;
-    let (records, errors) = csv_rows::parse_people(&body);
-    if !errors.is_empty() {
-        return Err(rows_failed(errors));
-    }
-    let report = run(&state, query.dry_run, records, move |conn, records| {
-        apply_people(conn, &actor, records)
-    })
-    .await?;
-    Ok(web::Json(report))
+    import(
+        actor,
+        &state,
+        &req,
+        &query,
+        &body,
+        csv_rows::parse_people,
+        apply_people,
+    )
+    .await
 }
 
 pub fn apply_people(
