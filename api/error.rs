@@ -260,6 +260,15 @@ impl From<diesel::result::Error> for ApiError {
                 "conflict",
                 "The change refers to a record that does not exist or is still referred to.",
             ),
+            // Values the database cannot hold (a NUL character in text, a date in year
+            // 200000): the client's data, not a fault of ours.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if ["invalid byte sequence", "out of range"]
+                    .iter()
+                    .any(|m| info.message().contains(m)) =>
+            {
+                ApiError::bad_request(format!("A value cannot be stored: {}.", info.message()))
+            }
             other => ApiError::internal(other),
         }
     }

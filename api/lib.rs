@@ -55,9 +55,8 @@ pub struct AppState {
     /// Hashes voting codes and derives receipts.
     pub code_key: CodeKey,
     pub ballot_contexts: ballots::ContextCache,
-    /// Unknown voting codes per client address, and from everyone together.
+    /// Unknown voting codes per client address.
     pub code_failures_by_address: FailureThrottle,
-    pub code_failures_global: FailureThrottle,
 }
 
 /// The one place that mounts every area's routes.
@@ -121,10 +120,9 @@ impl Shared {
             login_failures_by_address: FailureThrottle::new(30, Duration::from_secs(15 * 60)),
             code_key: CodeKey::derive(settings_code_secret.as_deref().unwrap_or(&secret)),
             ballot_contexts: ballots::ContextCache::default(),
-            // 2^60 codes: even the global ceiling (1,000 misses per 10 minutes) leaves
-            // guessing a valid code hopeless, while typos of a whole hall stay far below.
+            // 60 misses per 10 minutes: a whole hall's typos stay far below, and with 2^60
+            // codes guessing is hopeless at that pace.
             code_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),
-            code_failures_global: FailureThrottle::new(1000, Duration::from_secs(10 * 60)),
         };
         Ok(Self {
             route_table: web::Data::new(RouteTable::from_openapi(&openapi)),

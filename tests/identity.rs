@@ -316,6 +316,20 @@ db_test!(a_new_password_kills_the_users_refresh_tokens, |app| {
         json!({"password": "my own choice of words"}),
     )
     .await
+    .assert_problem(422, "validation_failed");
+    app.patch(
+        &format!("/api/v1/users/{user_id}"),
+        Some(&own_access),
+        json!({"password": "my own choice of words", "current_password": "wrong"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    app.patch(
+        &format!("/api/v1/users/{user_id}"),
+        Some(&own_access),
+        json!({"password": "my own choice of words", "current_password": "a brand new passphrase"}),
+    )
+    .await
     .assert_status(200);
     refresh(&app, &own_refresh)
         .await

@@ -779,3 +779,92 @@ db_test!(
         assert_eq!(turnout["issued"], 1003);
     }
 );
+
+db_test!(
+    the_secretary_rated_on_the_ballot_cannot_issue_codes_or_type_ballots,
+    |app| {
+        let m = Meeting::set_up(&app).await;
+        let (_, secretary) = crate::common::fixtures::create_user_with_grant(
+            &app,
+            &m.admin,
+            "branch.secretary",
+            m.branch,
+            "secretary",
+        )
+        .await;
+        // The secretary runs the meeting…
+        app.post(
+            &format!("/api/v1/sessions/{}/open", m.session),
+            Some(&secretary),
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        // …but neither prints codes nor types in ballots.
+        app.post(
+            &format!("/api/v1/sessions/{}/voting-codes", m.session),
+            Some(&secretary),
+            json!({"category": "other", "count": 5}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+        let paper = json!({"category": "other", "ballots": [{"ratings": [{"subject_id": 1, "criterion_id": 1, "level": "satisfied"}]}]});
+        app.post(
+            &format!("/api/v1/sessions/{}/paper-ballots", m.session),
+            Some(&secretary),
+            paper,
+        )
+        .await
+        .assert_problem(403, "forbidden");
+        assert_eq!(app.count("voting_codes").await, 0);
+        assert_eq!(app.count("ballots").await, 0);
+    }
+);
+
+db_test!(
+    text_a_database_cannot_store_is_refused_not_a_server_error,
+    |app| {
+        let m = Meeting::set_up(&app).await;
+        let codes = m.issue(&app, m.session, "party_member", 1).await;
+        m.open(&app, m.session).await;
+        let form = form(&app, &codes[0]).await;
+        let reply = app
+            .post(
+                "/api/v1/ballots",
+                None,
+                json!({"code": codes[0], "ratings": full_ratings(&form, 0), "opinion": "a\u{0}b"}),
+            )
+            .await;
+        match app.backend {
+            // PostgreSQL text cannot hold NUL: a client error, and nothing is written.
+            Backend::Postgres => {
+                reply.assert_problem(400, "bad_request");
+                assert_eq!(app.count("ballots").await, 0);
+                app.post(
+                    "/api/v1/ballots",
+                    None,
+                    json!({"code": codes[0], "ratings": full_ratings(&form, 0)}),
+                )
+                .await
+                .assert_status(201);
+            }
+            Backend::Sqlite => {
+                reply.assert_status(201);
+            }
+        }
+        app.post(
+        "/api/v1/people",
+        Some(&m.admin),
+        json!({"org_id": m.branch, "name": "远古", "member_type": "full", "joined_on": "+200000-01-01"}),
+    )
+    .await;
+        let far = app
+        .post(
+            "/api/v1/campaigns",
+            Some(&m.admin),
+            json!({"owner_org_id": m.branch, "title": "远", "starts_on": "-4000-01-01", "ends_on": "+200000-01-01", "template_id": 1}),
+        )
+        .await;
+        assert_ne!(far.status, 500, "{}", far.text);
+    }
+);

@@ -96,31 +96,26 @@ fn client_address(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
-/// Refuses an address (and everyone, past a global ceiling) that keeps trying unknown
-/// codes. Only failures count: a meeting hall voting from one address is never slowed.
+/// Refuses an address that keeps trying unknown codes. Only failures count: a meeting hall
+/// voting from one address is never slowed. There is no global ceiling on purpose: it would
+/// let a few addresses stop everyone's voting, and with 2^60 codes it protects nothing.
 fn check_throttle(state: &AppState, address: &str) -> ApiResult<()> {
     state
         .code_failures_by_address
         .check(address)
-        .map_err(ApiError::rate_limited)?;
-    state
-        .code_failures_global
-        .check("all")
         .map_err(ApiError::rate_limited)
 }
 
 fn record_failure(state: &AppState, address: &str) {
     state.code_failures_by_address.record_failure(address);
-    state.code_failures_global.record_failure("all");
 }
 
 /// Builds the context a ballot of this session is checked against.
 fn load_context(conn: &mut DbConn, session_id: i64) -> ApiResult<BallotContext> {
     let (campaign, domain): (CampaignRow, String) = sessions::table
         .inner_join(campaigns::table)
-        .inner_join(orgs::table)
         .filter(sessions::id.eq(session_id))
-        .select((CampaignRow::as_select(), orgs::domain))
+        .select((CampaignRow::as_select(), sessions::domain))
         .first(conn)?;
     let frozen = campaign
         .frozen()
@@ -243,8 +238,9 @@ fn write_ballot(
     Ok(ballot_id)
 }
 
-/// Issue voting codes for a participant category (1 to 1000 per batch). The answer is the
-/// only time the codes are shown; with `?format=html` it is a printable sheet with a QR
+/// Issue voting codes for a participant category (1 to 1000 per batch), as an org admin of
+/// the session's org or above — never the secretary, who is rated on the ballot. The answer
+/// is the only time the codes are shown; with `?format=html` it is a printable sheet with a QR
 /// code per code (the code travels in the link's fragment, never its query).
 #[utoipa::path(
     tag = "voting",
@@ -278,7 +274,8 @@ async fn issue_codes(
     };
     let key = state.code_key.clone();
     let (issued, title) = db::write(&state.pool, move |conn| {
-        let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::RunSessions)?;
+        let loaded =
+            crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
         if loaded.session.status() == SessionStatus::Closed {
             return Err(ApiError::conflict(
                 "session_closed",
@@ -426,6 +423,7 @@ async fn list_batches(
 }
 
 /// Withdraw a batch: its unused codes stop working (codes already used keep their ballots).
+/// Org admins of the session's org or above.
 #[utoipa::path(
     tag = "voting",
     params(("id" = i64, Path, description = "Session id"), ("batch_id" = i64, Path, description = "Batch id")),
@@ -440,7 +438,8 @@ async fn void_batch(
 ) -> ApiResult<web::Json<Batch>> {
     let (session_id, batch_id) = path.into_inner();
     let batch = db::write(&state.pool, move |conn| {
-        let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::RunSessions)?;
+        let loaded =
+            crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
         let updated = diesel::update(
             voting_code_batches::table
                 .filter(voting_code_batches::id.eq(batch_id))
@@ -551,8 +550,9 @@ pub fn tally_turnout(codes: &[(String, String, i64)], paper: &[(String, i64)]) -
     }
 }
 
-/// Type in paper ballots of one category (1 to 500 per request). They count like the
-/// others, show as `paper` in turnout, and the entry is audited.
+/// Type in paper ballots of one category (1 to 500 per request), as an org admin of the
+/// session's org or above (not the secretary, who is rated). They count like the others,
+/// show as `paper` in turnout, and the entry is audited.
 #[utoipa::path(
     tag = "voting",
     params(("id" = i64, Path, description = "Session id")),
@@ -575,10 +575,9 @@ async fn enter_paper_ballots(
         return Err(ApiError::field("ballots", "between 1 and 500 ballots"));
     }
     let entered = db::write(&state.pool, move |conn| {
-        let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::RunSessions)?;
-        if loaded.session.status() != SessionStatus::Open {
-            return Err(session_not_open());
-        }
+        let loaded =
+            crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
+        hold_open(conn, &loaded.session)?;
         let ctx = load_context(conn, session_id)?;
         let mut errors = Vec::new();
         for (i, ballot) in body.ballots.iter().enumerate() {
@@ -675,7 +674,7 @@ async fn ballot_form(
                     sessions::kind,
                     campaigns::title,
                     orgs::name,
-                    orgs::domain,
+                    sessions::domain,
                 ))
                 .first(conn)?;
         let frozen = campaigns::table
@@ -757,21 +756,7 @@ async fn submit_ballot(
     let hash = state.code_key.hash(&canonical);
     let shared = state.clone();
     let outcome = db::write(&state.pool, move |conn| {
-        // Consume first: the conditional update is what makes one code one ballot.
-        let consumed: Option<(i64, String)> = diesel::update(voting_codes::table)
-            .filter(voting_codes::code_hash.eq(&hash))
-            .filter(voting_codes::state.eq(UNUSED))
-            .filter(
-                voting_codes::session_id.eq_any(
-                    sessions::table
-                        .filter(sessions::status.eq("open"))
-                        .select(sessions::id),
-                ),
-            )
-            .set(voting_codes::state.eq(USED))
-            .returning((voting_codes::session_id, voting_codes::category))
-            .get_result(conn)
-            .optional()?;
+        let consumed = consume_code(conn, &hash)?;
         let Some((session_id, category)) = consumed else {
             return Err(why_not_consumed(conn, &hash)?);
         };
@@ -807,6 +792,51 @@ async fn submit_ballot(
             Err(e)
         }
     }
+}
+
+/// Checks that the session is open and, on PostgreSQL, keeps it so until this transaction
+/// ends (a share lock that closing the session must wait for).
+fn hold_open(conn: &mut DbConn, session: &crate::sessions::model::SessionRow) -> ApiResult<()> {
+    let status = match conn {
+        DbConn::Pg(pg) => sessions::table
+            .find(session.id)
+            .select(sessions::status)
+            .for_share()
+            .first::<String>(pg)?,
+        DbConn::Sqlite(_) => session.status.clone(),
+    };
+    if status == SessionStatus::Open.as_str() {
+        Ok(())
+    } else {
+        Err(session_not_open())
+    }
+}
+
+/// Marks a code used if it is unused and its session open, in one conditional update:
+/// of concurrent uses of one code, exactly one gets its session back. On PostgreSQL the
+/// open session is also share-locked, so that closing it waits for ballots in flight and
+/// no ballot commits after the close.
+fn consume_code(conn: &mut DbConn, hash: &str) -> ApiResult<Option<(i64, String)>> {
+    macro_rules! consume {
+        ($conn:expr, $open_sessions:expr) => {
+            diesel::update(voting_codes::table)
+                .filter(voting_codes::code_hash.eq(hash))
+                .filter(voting_codes::state.eq(UNUSED))
+                .filter(voting_codes::session_id.eq_any($open_sessions))
+                .set(voting_codes::state.eq(USED))
+                .returning((voting_codes::session_id, voting_codes::category))
+                .get_result::<(i64, String)>($conn)
+                .optional()
+        };
+    }
+    let open_sessions = sessions::table
+        .filter(sessions::status.eq("open"))
+        .select(sessions::id);
+    Ok(match conn {
+        DbConn::Pg(pg) => consume!(pg, open_sessions.for_share())?,
+        // SQLite's writers are serialized whole: a close cannot interleave.
+        DbConn::Sqlite(sqlite) => consume!(sqlite, open_sessions)?,
+    })
 }
 
 /// Why a code could not be consumed: unknown or void, already used, or its session is

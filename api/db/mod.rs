@@ -344,6 +344,17 @@ where
     }
 }
 
+/// Serializes changes to the shape of the org tree (create under, archive, move, import)
+/// for the rest of the transaction. On PostgreSQL two moves (A under B, B under A) each pass
+/// their cycle check on rows the other does not touch; this lock makes the second see the
+/// first. SQLite's writers are serialized already.
+pub fn lock_tree(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7355608)").execute(pg)?;
+    }
+    Ok(())
+}
+
 /// A multi-row INSERT. diesel's MultiConnection cannot express batch inserts, so this
 /// runs the same statement on the backend's own connection (inside the caller's
 /// transaction, which lives on that connection).

@@ -155,6 +155,7 @@ diesel::table! {
         id -> BigInt,
         campaign_id -> BigInt,
         org_id -> BigInt,
+        domain -> Text,
         kind -> Text,
         status -> Text,
         scheduled_at -> Timestamp,

@@ -146,6 +146,7 @@ pub fn apply_orgs(
     actor: &Actor,
     records: Vec<OrgRecord>,
 ) -> ApiResult<ImportReport> {
+    db::lock_tree(conn)?;
     let mut report = ImportReport::default();
     let mut errors = Vec::new();
     let in_file: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
@@ -287,7 +288,7 @@ fn apply_org(
     if !actor.grants.allows(Action::ManageOrgs, &existing.path) {
         return Err(RowError(
             "external_id",
-            "used by an organization you may not manage".into(),
+            "already used by another organization".into(),
         ));
     }
     let mut changed = false;
@@ -298,6 +299,21 @@ fn apply_org(
                 "an org cannot become a root by import".into(),
             )
         })?;
+        // A move changes the old superior's tree too, as in POST /orgs/{id}/move.
+        let old_parent_path = match existing.parent_id {
+            Some(id) => Some(org_queries::path_of(conn, id)?),
+            None => None,
+        };
+        let may_leave = match &old_parent_path {
+            Some(path) => actor.grants.allows(Action::ManageOrgs, path),
+            None => actor.is_admin(),
+        };
+        if !may_leave {
+            return Err(RowError(
+                "parent_external_id",
+                "you may not move this organization away from its superior".into(),
+            ));
+        }
         authorize_under(&parent)?;
         if crate::orgs::rules::is_cycle(&existing.path, &new_parent.path) {
             return Err(RowError(
@@ -466,7 +482,7 @@ fn apply_person(
     if !actor.grants.allows(Action::ManageOrgs, &current_path) {
         return Err(RowError(
             "external_id",
-            "used by a person you may not manage".into(),
+            "already used by another person".into(),
         ));
     }
     let mut changed = false;

@@ -71,6 +71,7 @@ async fn create_org(
     let body = body.into_inner();
     validate(&body)?;
     let org = db::write(&state.pool, move |conn| {
+        db::lock_tree(conn)?;
         let parent = match body.parent_id {
             Some(parent_id) => {
                 let parent =
@@ -332,6 +333,7 @@ async fn archive_org(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     db::write(&state.pool, move |conn| {
+        db::lock_tree(conn)?;
         let org = authorized(conn, &actor, id, Action::Read)?;
         authorize_on_parent(conn, &actor, &org)?;
         if org.status == OrgStatus::Archived.as_str() {
@@ -414,6 +416,7 @@ async fn move_org(
 ) -> ApiResult<web::Json<Org>> {
     let (id, new_parent_id) = (id.into_inner(), body.parent_id);
     let org = db::write(&state.pool, move |conn| {
+        db::lock_tree(conn)?;
         let org = authorized(conn, &actor, id, Action::Read)?;
         authorize_on_parent(conn, &actor, &org)?;
         let new_parent =

@@ -57,7 +57,7 @@ async fn session_results(
         let frozen = loaded.campaign.frozen().ok_or_else(|| {
             ApiError::internal("a closed session's campaign has no frozen templates")
         })?;
-        let template = frozen.for_domain(&loaded.org.domain);
+        let template = frozen.for_domain(&loaded.session.domain);
         let subjects: Vec<SubjectInfo> = crate::sessions::subjects_of(conn, session_id)?
             .into_iter()
             .filter_map(|s| {

@@ -103,6 +103,30 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// The categories that may be shown: those with at least k ballots — and none at all when
+/// the hidden ones hold between 1 and k−1 ballots together, because their figures would
+/// then be the subject's totals minus the shown categories.
+fn k_anonymous(categories: Vec<(&str, i64, Acc)>, k: i64) -> Vec<CategoryResult> {
+    let hidden: i64 = categories
+        .iter()
+        .filter(|(_, n, _)| *n < k)
+        .map(|(_, n, _)| n)
+        .sum();
+    if hidden > 0 && hidden < k {
+        return Vec::new();
+    }
+    categories
+        .into_iter()
+        .filter(|(_, ballots, _)| *ballots >= k)
+        .map(|(category, ballots, acc)| CategoryResult {
+            category: category.to_owned(),
+            ballots,
+            satisfaction_rate: acc.rate(),
+            score: acc.score(),
+        })
+        .collect()
+}
+
 pub fn tally(
     subjects: &[SubjectInfo],
     template: &Template,
@@ -166,18 +190,13 @@ pub fn tally(
                     .map(|b| b.ballots)
                     .sum()
             };
-            let by_category = per_category
-                .into_iter()
-                .filter_map(|(category, acc)| {
-                    let ballots = ballots_of(Some(category));
-                    (ballots >= min_category_ballots).then(|| CategoryResult {
-                        category: category.to_owned(),
-                        ballots,
-                        satisfaction_rate: acc.rate(),
-                        score: acc.score(),
-                    })
-                })
-                .collect();
+            let by_category = k_anonymous(
+                per_category
+                    .into_iter()
+                    .map(|(category, acc)| (category, ballots_of(Some(category)), acc))
+                    .collect(),
+                min_category_ballots,
+            );
             let rate = overall.rate();
             SubjectResult {
                 subject_id: subject.id,
@@ -302,14 +321,39 @@ mod tests {
         assert_eq!(org.satisfaction_rate, Some(0.9));
         assert_eq!(org.score, Some(86.0));
         assert!(!org.flagged);
-        // Only party members reach k = 5; the three mass representatives stay hidden.
-        assert_eq!(org.by_category.len(), 1);
-        assert_eq!(org.by_category[0].category, "party_member");
-        assert_eq!(org.by_category[0].ballots, 7);
+        // Only party members reach k = 5; the three mass representatives would be the
+        // totals minus the party members, so nothing is broken down.
+        assert!(org.by_category.is_empty());
         let member = &results[1];
         assert_eq!(member.satisfaction_rate, Some(0.25));
         assert!(member.flagged);
         assert!(member.by_category.is_empty(), "4 ballots < k");
+    }
+
+    #[test]
+    fn hidden_categories_are_shown_only_when_they_cannot_be_subtracted_out() {
+        let acc = Acc {
+            valid: 10,
+            satisfied: 8,
+            points: 800,
+        };
+        let shown = |cats: Vec<(&str, i64, Acc)>| {
+            k_anonymous(cats, 5)
+                .into_iter()
+                .map(|c| c.category)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shown(vec![("a", 7, acc), ("b", 6, acc)]), vec!["a", "b"]);
+        assert_eq!(
+            shown(vec![("a", 7, acc), ("b", 3, acc)]),
+            Vec::<String>::new(),
+            "b = total − a"
+        );
+        // Two small categories of 3 hide 6 ≥ k ballots together: only their sum is derivable.
+        assert_eq!(
+            shown(vec![("a", 7, acc), ("b", 3, acc), ("c", 3, acc)]),
+            vec!["a"]
+        );
     }
 
     #[test]

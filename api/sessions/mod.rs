@@ -148,6 +148,7 @@ fn insert_session(
         .values((
             sessions::campaign_id.eq(campaign_id),
             sessions::org_id.eq(org.id),
+            sessions::domain.eq(&org.domain),
             sessions::kind.eq(kind.as_str()),
             sessions::status.eq(SessionStatus::Scheduled.as_str()),
             sessions::scheduled_at.eq(scheduled_at.naive_utc()),

@@ -31,6 +31,7 @@ pub struct SessionRow {
     pub id: i64,
     pub campaign_id: i64,
     pub org_id: i64,
+    pub domain: String,
     pub kind: String,
     pub status: String,
     pub scheduled_at: NaiveDateTime,

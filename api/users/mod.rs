@@ -444,6 +444,27 @@ async fn update_user(
         }
         None => None,
     };
+    if id == actor.user_id && body.password.is_some() {
+        // A stolen access token must not be enough to take the account over.
+        let current = body.current_password.clone().unwrap_or_default();
+        let pool = state.pool.clone();
+        let stored: String = db::read(&pool, move |conn| {
+            Ok(users::table
+                .find(id)
+                .select(users::password_hash)
+                .first(conn)?)
+        })
+        .await?;
+        let matches = web::block(move || password::verify(&current, &stored))
+            .await
+            .map_err(ApiError::internal)?;
+        if !matches {
+            return Err(ApiError::field(
+                "current_password",
+                "required, and must be your current password",
+            ));
+        }
+    }
     let user = db::write(&state.pool, move |conn| {
         let only_own_profile =
             id == actor.user_id && body.disabled.is_none() && body.person_id.is_none();

@@ -98,6 +98,8 @@ pub struct UpdateUser {
     pub display_name: Option<String>,
     /// A new password: every refresh token of the user stops working.
     pub password: Option<String>,
+    /// Required when users change their own password.
+    pub current_password: Option<String>,
     /// Disabling signs the user out everywhere.
     pub disabled: Option<bool>,
     #[serde(default, deserialize_with = "crate::types::patch")]

@@ -58,6 +58,9 @@ CREATE TABLE sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
     org_id BIGINT NOT NULL REFERENCES orgs (id),
+    -- The org's domain when the session was scheduled: it picks the template (分类指导)
+    -- for the whole session, whatever later happens to the org.
+    domain TEXT NOT NULL,
     kind TEXT NOT NULL,
     status TEXT NOT NULL,
     scheduled_at TIMESTAMP NOT NULL,
