@@ -177,7 +177,8 @@ pub fn apply_orgs(
                     outcome.count(&mut report);
                     done.insert(record.external_id.clone(), Some(row));
                 }
-                Err(RowError(field, message)) => {
+                Err(RowError::Failed(e)) => return Err(e),
+                Err(RowError::Row(field, message)) => {
                     errors.push(FieldError::at_line(record.line, field, message));
                     // Children of a failed row would only repeat the error.
                     done.insert(record.external_id.clone(), None);
@@ -213,16 +214,23 @@ impl Outcome {
 }
 
 /// A row's failure: the column and the message. Database failures abort the import.
-struct RowError(&'static str, String);
+enum RowError {
+    /// The row is wrong: reported with its line, and the import writes nothing.
+    Row(&'static str, String),
+    /// The database failed: the import stops with that error.
+    Failed(ApiError),
+}
 
 impl From<ApiError> for RowError {
     fn from(e: ApiError) -> Self {
-        let message = match e.status {
-            StatusCode::NOT_FOUND => "no such organization".to_owned(),
-            StatusCode::FORBIDDEN => "you may not manage this organization".to_owned(),
-            _ => e.detail_with_fields(),
-        };
-        RowError("row", message)
+        match e.status {
+            StatusCode::NOT_FOUND => RowError::Row("row", "no such organization".into()),
+            StatusCode::FORBIDDEN => {
+                RowError::Row("row", "you may not manage this organization".into())
+            }
+            StatusCode::CONFLICT => RowError::Row("external_id", e.detail),
+            _ => RowError::Failed(e),
+        }
     }
 }
 
@@ -245,14 +253,14 @@ fn apply_org(
         None => None,
         Some(pe) => match done.get(pe) {
             Some(None) => {
-                return Err(RowError(
+                return Err(RowError::Row(
                     "parent_external_id",
                     format!("the row of {pe} failed"),
                 ))
             }
             Some(Some(p)) => Some(p.clone()),
             None => Some(visible_by_external_id(conn, actor, pe)?.ok_or_else(|| {
-                RowError("parent_external_id", format!("no such organization: {pe}"))
+                RowError::Row("parent_external_id", format!("no such organization: {pe}"))
             })?),
         },
     };
@@ -262,7 +270,7 @@ fn apply_org(
             None => actor.grants.authorize_global(),
         };
         allowed.map_err(|_| {
-            RowError(
+            RowError::Row(
                 "parent_external_id",
                 "you may not manage this parent organization".into(),
             )
@@ -286,7 +294,7 @@ fn apply_org(
         return Ok((row, Outcome::Created));
     };
     if !actor.grants.allows(Action::ManageOrgs, &existing.path) {
-        return Err(RowError(
+        return Err(RowError::Row(
             "external_id",
             "already used by another organization".into(),
         ));
@@ -294,7 +302,7 @@ fn apply_org(
     let mut changed = false;
     if existing.parent_id != parent.as_ref().map(|p| p.id) {
         let new_parent = parent.as_ref().ok_or_else(|| {
-            RowError(
+            RowError::Row(
                 "parent_external_id",
                 "an org cannot become a root by import".into(),
             )
@@ -309,14 +317,14 @@ fn apply_org(
             None => actor.is_admin(),
         };
         if !may_leave {
-            return Err(RowError(
+            return Err(RowError::Row(
                 "parent_external_id",
                 "you may not move this organization away from its superior".into(),
             ));
         }
         authorize_under(&parent)?;
         if crate::orgs::rules::is_cycle(&existing.path, &new_parent.path) {
-            return Err(RowError(
+            return Err(RowError::Row(
                 "parent_external_id",
                 "an org cannot move into its own subtree".into(),
             ));
@@ -418,7 +426,8 @@ pub fn apply_people(
     for record in records {
         match apply_person(conn, actor, &record, &mut org_cache) {
             Ok(outcome) => outcome.count(&mut report),
-            Err(RowError(field, message)) => {
+            Err(RowError::Failed(e)) => return Err(e),
+            Err(RowError::Row(field, message)) => {
                 errors.push(FieldError::at_line(record.line, field, message))
             }
         }
@@ -444,13 +453,13 @@ fn apply_person(
         }
     }
     .ok_or_else(|| {
-        RowError(
+        RowError::Row(
             "org_external_id",
             format!("no such organization: {}", record.org_external_id),
         )
     })?;
     if !actor.grants.allows(Action::ManageOrgs, &org.path) {
-        return Err(RowError(
+        return Err(RowError::Row(
             "org_external_id",
             "you may not manage this organization".into(),
         ));
@@ -480,7 +489,7 @@ fn apply_person(
     };
     let current_path = org_queries::path_of(conn, existing.org_id)?;
     if !actor.grants.allows(Action::ManageOrgs, &current_path) {
-        return Err(RowError(
+        return Err(RowError::Row(
             "external_id",
             "already used by another person".into(),
         ));
