@@ -509,7 +509,7 @@ fn pgbench(
         "\\set b random(1, 9000000000000000000)\n\
          \\set n random(1, {total})\n\
          BEGIN;\n\
-         UPDATE voting_codes SET state = 'used' WHERE code_hash = 'bench-' || :n AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE status = 'open') RETURNING session_id, category;\n\
+         UPDATE voting_codes SET state = 'used' WHERE code_hash = 'bench-' || :n AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE status = 'open' FOR KEY SHARE) RETURNING session_id, category;\n\
          INSERT INTO ballots (id, session_id, category, paper, cast_on) VALUES ('b' || :b, {session_id}, 'party_member', false, CURRENT_DATE);\n\
          INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT 'b' || :b, unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
          COMMIT;\n"

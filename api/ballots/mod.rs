@@ -795,13 +795,13 @@ async fn submit_ballot(
 }
 
 /// Checks that the session is open and, on PostgreSQL, keeps it so until this transaction
-/// ends (a share lock that closing the session must wait for).
+/// ends (a key-share lock that closing the session must wait for).
 fn hold_open(conn: &mut DbConn, session: &crate::sessions::model::SessionRow) -> ApiResult<()> {
     let status = match conn {
         DbConn::Pg(pg) => sessions::table
             .find(session.id)
             .select(sessions::status)
-            .for_share()
+            .for_key_share()
             .first::<String>(pg)?,
         DbConn::Sqlite(_) => session.status.clone(),
     };
@@ -814,8 +814,9 @@ fn hold_open(conn: &mut DbConn, session: &crate::sessions::model::SessionRow) ->
 
 /// Marks a code used if it is unused and its session open, in one conditional update:
 /// of concurrent uses of one code, exactly one gets its session back. On PostgreSQL the
-/// open session is also share-locked, so that closing it waits for ballots in flight and
-/// no ballot commits after the close.
+/// open session row is also key-share-locked (the lock the ballot's foreign key takes
+/// anyway), and closing a session locks it for update, so a close waits for the ballots in
+/// flight and no ballot commits after it.
 fn consume_code(conn: &mut DbConn, hash: &str) -> ApiResult<Option<(i64, String)>> {
     macro_rules! consume {
         ($conn:expr, $open_sessions:expr) => {
@@ -833,7 +834,7 @@ fn consume_code(conn: &mut DbConn, hash: &str) -> ApiResult<Option<(i64, String)
         .filter(sessions::status.eq("open"))
         .select(sessions::id);
     Ok(match conn {
-        DbConn::Pg(pg) => consume!(pg, open_sessions.for_share())?,
+        DbConn::Pg(pg) => consume!(pg, open_sessions.for_key_share())?,
         // SQLite's writers are serialized whole: a close cannot interleave.
         DbConn::Sqlite(sqlite) => consume!(sqlite, open_sessions)?,
     })

@@ -482,6 +482,12 @@ async fn close_campaign(
         CampaignAction::Close,
         |conn, campaign| {
             if campaign.status() == CampaignStatus::Active {
+                let open: Vec<i64> = sessions::table
+                    .filter(sessions::campaign_id.eq(campaign.id))
+                    .filter(sessions::status.eq("open"))
+                    .select(sessions::id)
+                    .load(conn)?;
+                crate::sessions::lock_for_status_change(conn, &open)?;
                 let at = now();
                 diesel::update(sessions::table)
                     .filter(sessions::campaign_id.eq(campaign.id))

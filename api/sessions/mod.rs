@@ -778,8 +778,22 @@ async fn close_session(
     Ok(web::Json(session))
 }
 
+/// Waits, on PostgreSQL, for the ballots in flight on these sessions (they hold key-share
+/// locks on the rows) before their status changes. SQLite's writers are serialized already.
+pub fn lock_for_status_change(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        sessions::table
+            .filter(sessions::id.eq_any(session_ids))
+            .select(sessions::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
 /// Conditional on the status read before: of two concurrent changes, one wins.
 fn move_status(conn: &mut DbConn, session: &SessionRow, to: SessionStatus) -> ApiResult<()> {
+    lock_for_status_change(conn, &[session.id])?;
     let at = now();
     let target = sessions::table
         .find(session.id)
