@@ -664,25 +664,26 @@ async fn ballot_form(
         if code_state == USED {
             return Err(code_used());
         }
-        let (status, kind, title, org_name, domain): (String, String, String, String, String) =
-            sessions::table
-                .inner_join(campaigns::table)
-                .inner_join(orgs::table)
-                .filter(sessions::id.eq(session_id))
-                .select((
-                    sessions::status,
-                    sessions::kind,
-                    campaigns::title,
-                    orgs::name,
-                    sessions::domain,
-                ))
-                .first(conn)?;
-        let frozen = campaigns::table
-            .inner_join(sessions::table)
+        let (status, kind, org_name, domain, campaign): (
+            String,
+            String,
+            String,
+            String,
+            CampaignRow,
+        ) = sessions::table
+            .inner_join(campaigns::table)
+            .inner_join(orgs::table)
             .filter(sessions::id.eq(session_id))
-            .select(CampaignRow::as_select())
-            .first(conn)?
-            .frozen();
+            .select((
+                sessions::status,
+                sessions::kind,
+                orgs::name,
+                sessions::domain,
+                CampaignRow::as_select(),
+            ))
+            .first(conn)?;
+        let title = campaign.title.clone();
+        let frozen = campaign.frozen();
         let Some(frozen) = frozen else {
             return Err(session_not_open());
         };
