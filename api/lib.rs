@@ -93,6 +93,9 @@ impl Shared {
     /// administrator created on an empty database.
     pub fn bootstrap(pool: Pool, settings: Settings) -> Result<Self, String> {
         let secret = settings.resolve_jwt_secret()?;
+        if settings.code_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err("PINGYI_CODE_SECRET must be at least 32 characters long".into());
+        }
         {
             let mut conn = pool
                 .get()
