@@ -868,3 +868,92 @@ db_test!(
         assert_ne!(far.status, 500, "{}", far.text);
     }
 );
+
+db_test!(
+    a_session_keeps_the_template_of_the_domain_it_was_scheduled_with,
+    |app| {
+        let admin = admin_token(&app).await;
+        let school = create_org(&app, &admin, None, "学院党委", "committee").await;
+        let branch = create_org(&app, &admin, Some(school), "第一党支部", "branch").await;
+        let community = app
+        .post(
+            "/api/v1/templates",
+            Some(&admin),
+            json!({"owner_org_id": school, "name": "社区", "criteria": {"org": [{"label_zh": "社区服务", "label_en": "Community service"}]},
+                   "scale": [{"level": "good", "label_zh": "好", "label_en": "Good", "score": 100, "satisfied": true},
+                             {"level": "bad", "label_zh": "差", "label_en": "Bad", "score": 0, "satisfied": false}]}),
+        )
+        .await
+        .assert_status(201)["id"]
+        .clone();
+        let today = pingyi::types::local_today();
+        let campaign = app
+        .post(
+            "/api/v1/campaigns",
+            Some(&admin),
+            json!({"owner_org_id": school, "title": "分类指导", "starts_on": today - Duration::days(1), "ends_on": today + Duration::days(1),
+                   "template_id": 1, "domain_templates": {"community": community}}),
+        )
+        .await
+        .assert_status(201)["id"]
+        .as_i64()
+        .unwrap();
+        app.post(
+            &format!("/api/v1/campaigns/{campaign}/activate"),
+            Some(&admin),
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        let session = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/sessions"),
+                Some(&admin),
+                json!({"org_id": branch, "kind": "branch_meeting", "scheduled_at": Utc::now()}),
+            )
+            .await
+            .assert_status(201)["id"]
+            .as_i64()
+            .unwrap();
+        // The org moves to another domain after its session was scheduled.
+        app.patch(
+            &format!("/api/v1/orgs/{branch}"),
+            Some(&admin),
+            json!({"domain": "community"}),
+        )
+        .await
+        .assert_status(200);
+        let code = app
+            .post(
+                &format!("/api/v1/sessions/{session}/voting-codes"),
+                Some(&admin),
+                json!({"category": "other", "count": 1}),
+            )
+            .await
+            .assert_status(201)["codes"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post(
+            &format!("/api/v1/sessions/{session}/open"),
+            Some(&admin),
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        let form = form(&app, &code).await;
+        assert_eq!(
+            form["criteria"]["org"].as_array().unwrap().len(),
+            4,
+            "still the institution's template"
+        );
+        assert_eq!(form["scale"][0]["level"], "satisfied");
+        app.post(
+        "/api/v1/ballots",
+        None,
+        json!({"code": code, "ratings": [{"subject_id": form["subjects"][0]["id"], "criterion_id": 1, "level": "satisfied"}]}),
+    )
+    .await
+    .assert_status(201);
+    }
+);

@@ -50,13 +50,6 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    // The peer address: behind a proxy, configure the proxy to keep per-client limits.
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
 /// Issues a new refresh token in `family` and an access token.
 fn issue_pair(
     conn: &mut DbConn,
@@ -122,7 +115,7 @@ async fn login(
 ) -> ApiResult<web::Json<TokenPair>> {
     let LoginRequest { username, password } = body.into_inner();
     let username = username.trim().to_lowercase();
-    let address = client_address(&req);
+    let address = crate::http::client_address(&req);
     for (throttle, key) in [
         (&state.login_failures_by_user, &username),
         (&state.login_failures_by_address, &address),

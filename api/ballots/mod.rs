@@ -90,12 +90,6 @@ fn session_not_open() -> ApiError {
     ApiError::conflict("session_not_open", "This session is not accepting ballots.")
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
 /// Refuses an address that keeps trying unknown codes. Only failures count: a meeting hall
 /// voting from one address is never slowed. There is no global ceiling on purpose: it would
 /// let a few addresses stop everyone's voting, and with 2^60 codes it protects nothing.
@@ -641,7 +635,7 @@ async fn ballot_form(
     req: HttpRequest,
     body: web::Json<FormRequest>,
 ) -> ApiResult<web::Json<BallotForm>> {
-    let address = client_address(&req);
+    let address = crate::http::client_address(&req);
     check_throttle(&state, &address)?;
     let Some(canonical) = codes::canonical(&body.code) else {
         record_failure(&state, &address);
@@ -741,7 +735,7 @@ async fn submit_ballot(
     req: HttpRequest,
     body: web::Json<SubmitBallot>,
 ) -> ApiResult<HttpResponse> {
-    let address = client_address(&req);
+    let address = crate::http::client_address(&req);
     check_throttle(&state, &address)?;
     let body = body.into_inner();
     if body.ratings.len() > rules::MAX_RATINGS {

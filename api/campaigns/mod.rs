@@ -143,9 +143,7 @@ async fn create_campaign(
     validate(&body)?;
     check_dates(body.starts_on, body.ends_on)?;
     let campaign = db::write(&state.pool, move |conn| {
-        let owner = org_queries::find_referenced(conn, body.owner_org_id, "owner_org_id", |p| {
-            actor.can_see(p)
-        })?;
+        let owner = org_queries::find_referenced(conn, &actor, body.owner_org_id, "owner_org_id")?;
         actor.authorize(Action::ManageCampaigns, &owner.path)?;
         check_templates(conn, &owner, body.template_id, &body.domain_templates)?;
         let at = now();

@@ -83,6 +83,14 @@ fn query_error(err: QueryPayloadError) -> ApiError {
     }
 }
 
+/// The client's address, for per-client throttling: the TCP peer. Behind a reverse proxy
+/// that is the proxy, which then has to keep its own per-client limits.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
 /// 201 Created with a `Location` header and the new resource as the body.
 pub fn created<T: Serialize>(
     req: &HttpRequest,

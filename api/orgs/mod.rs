@@ -74,10 +74,9 @@ async fn create_org(
         db::lock_tree(conn)?;
         let parent = match body.parent_id {
             Some(parent_id) => {
-                let parent =
-                    queries::find_referenced(conn, parent_id, "parent_id", |p| actor.can_see(p))?;
+                let parent = queries::find_referenced(conn, &actor, parent_id, "parent_id")?;
                 actor.authorize(Action::ManageOrgs, &parent.path)?;
-                if parent.status != OrgStatus::Active.as_str() {
+                if !parent.is_active() {
                     return Err(ApiError::conflict(
                         "parent_archived",
                         "The parent org is archived.",
@@ -419,8 +418,7 @@ async fn move_org(
         db::lock_tree(conn)?;
         let org = authorized(conn, &actor, id, Action::Read)?;
         authorize_on_parent(conn, &actor, &org)?;
-        let new_parent =
-            queries::find_referenced(conn, new_parent_id, "parent_id", |p| actor.can_see(p))?;
+        let new_parent = queries::find_referenced(conn, &actor, new_parent_id, "parent_id")?;
         actor.authorize(Action::ManageOrgs, &new_parent.path)?;
         if rules::is_cycle(&org.path, &new_parent.path) {
             return Err(ApiError::conflict(
@@ -428,7 +426,7 @@ async fn move_org(
                 "An org cannot move into its own subtree.",
             ));
         }
-        if new_parent.status != OrgStatus::Active.as_str() {
+        if !new_parent.is_active() {
             return Err(ApiError::conflict(
                 "parent_archived",
                 "The new parent org is archived.",

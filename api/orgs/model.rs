@@ -107,6 +107,12 @@ impl From<OrgRow> for Org {
     }
 }
 
+impl OrgRow {
+    pub fn is_active(&self) -> bool {
+        self.status == OrgStatus::Active.as_str()
+    }
+}
+
 /// An org with its subtree.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(no_recursion)]

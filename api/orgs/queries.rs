@@ -7,7 +7,7 @@ use diesel::sql_types::{Bool, Integer, Text};
 
 use super::model::{OrgRow, OrgStatus};
 use crate::auth::policy::subtree_upper_bound;
-use crate::auth::Scope;
+use crate::auth::{Actor, Scope};
 use crate::db::schema::orgs;
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
@@ -76,21 +76,36 @@ pub fn path_of(conn: &mut DbConn, id: i64) -> ApiResult<String> {
         .ok_or_else(ApiError::not_found)
 }
 
-/// Finds an org named in a request body: a missing or invisible one is a field error.
+/// Finds an org named in a request body: a missing or invisible one is a field error
+/// (the same answer for both, as 404 is for paths).
 pub fn find_referenced(
     conn: &mut DbConn,
+    actor: &Actor,
     id: i64,
     field: &str,
-    can_see: impl Fn(&str) -> bool,
 ) -> ApiResult<OrgRow> {
     match find(conn, id) {
-        Ok(org) if can_see(&org.path) => Ok(org),
+        Ok(org) if actor.can_see(&org.path) => Ok(org),
         Ok(_) => Err(ApiError::field(field, "no such organization")),
         Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => {
             Err(ApiError::field(field, "no such organization"))
         }
         Err(e) => Err(e),
     }
+}
+
+/// As [`find_referenced`], and the org must not be archived.
+pub fn find_active_referenced(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    field: &str,
+) -> ApiResult<OrgRow> {
+    let org = find_referenced(conn, actor, id, field)?;
+    if !org.is_active() {
+        return Err(ApiError::field(field, "the org is archived"));
+    }
+    Ok(org)
 }
 
 pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Option<OrgRow>> {

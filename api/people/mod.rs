@@ -47,11 +47,8 @@ fn managed_org(
     actor: &Actor,
     org_id: i64,
 ) -> ApiResult<crate::orgs::model::OrgRow> {
-    let org = org_queries::find_referenced(conn, org_id, "org_id", |p| actor.can_see(p))?;
+    let org = org_queries::find_active_referenced(conn, actor, org_id, "org_id")?;
     actor.authorize(Action::ManageOrgs, &org.path)?;
-    if org.status != "active" {
-        return Err(ApiError::field("org_id", "the org is archived"));
-    }
     Ok(org)
 }
 

@@ -258,10 +258,7 @@ async fn create_session(
         let (campaign, owner) =
             crate::campaigns::authorized(conn, &actor, campaign_id, Action::Read)?;
         campaign_open_for_sessions(&campaign)?;
-        let org = org_queries::find_referenced(conn, body.org_id, "org_id", |p| actor.can_see(p))?;
-        if org.status != "active" {
-            return Err(ApiError::field("org_id", "the org is archived"));
-        }
+        let org = org_queries::find_active_referenced(conn, &actor, body.org_id, "org_id")?;
         if !org.path.starts_with(&owner.path) {
             return Err(ApiError::field("org_id", "not an org of this campaign"));
         }

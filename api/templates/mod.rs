@@ -258,9 +258,7 @@ async fn create_template(
     check_new(&body.criteria, &body.scale)?;
     let template = db::write(&state.pool, move |conn| {
         let owner =
-            crate::orgs::queries::find_referenced(conn, body.owner_org_id, "owner_org_id", |p| {
-                actor.can_see(p)
-            })?;
+            crate::orgs::queries::find_referenced(conn, &actor, body.owner_org_id, "owner_org_id")?;
         actor.authorize(Action::ManageCampaigns, &owner.path)?;
         let at = now();
         let id: i64 = diesel::insert_into(templates::table)

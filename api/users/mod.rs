@@ -250,8 +250,7 @@ async fn create_user(
         let org_id = body.org_id.or(person_org);
         match org_id {
             Some(org_id) => {
-                let org =
-                    org_queries::find_referenced(conn, org_id, "org_id", |p| actor.can_see(p))?;
+                let org = org_queries::find_referenced(conn, &actor, org_id, "org_id")?;
                 actor.authorize(Action::ManageUsers, &org.path)?;
             }
             None if actor.is_admin() => {}
@@ -592,8 +591,7 @@ async fn create_grant(
                 None
             }
             (role, Some(org_id)) => {
-                let org =
-                    org_queries::find_referenced(conn, org_id, "org_id", |p| actor.can_see(p))?;
+                let org = org_queries::find_referenced(conn, &actor, org_id, "org_id")?;
                 actor.authorize(Action::Grant(role), &org.path)?;
                 Some(org_id)
             }
