@@ -1,7 +1,6 @@
 //! One error type for the whole API, rendered as RFC 9457 `application/problem+json`
 //! with a stable machine-readable `code`.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
@@ -10,6 +9,46 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+crate::text_enum! {
+    /// The stable, machine-readable kind of a problem. Programs branch on it; the `title`
+    /// and `detail` beside it are for people.
+    pub enum ErrorCode {
+        ValidationFailed => "validation_failed",
+        BadRequest => "bad_request",
+        Unauthorized => "unauthorized",
+        InvalidCredentials => "invalid_credentials",
+        Forbidden => "forbidden",
+        NotFound => "not_found",
+        MethodNotAllowed => "method_not_allowed",
+        PayloadTooLarge => "payload_too_large",
+        UnsupportedMediaType => "unsupported_media_type",
+        RateLimited => "rate_limited",
+        Internal => "internal",
+        Unavailable => "unavailable",
+        /// A unique value is taken, or a reference is missing or still in use.
+        Conflict => "conflict",
+        UsernameTaken => "username_taken",
+        GrantExists => "grant_exists",
+        ParentArchived => "parent_archived",
+        HasActiveChildren => "has_active_children",
+        Cycle => "cycle",
+        BuiltinTemplate => "builtin_template",
+        CampaignNotDraft => "campaign_not_draft",
+        CampaignNotActive => "campaign_not_active",
+        CampaignClosed => "campaign_closed",
+        OutsideCampaignDates => "outside_campaign_dates",
+        InvalidTransition => "invalid_transition",
+        SessionExists => "session_exists",
+        SessionNotScheduled => "session_not_scheduled",
+        SessionNotOpen => "session_not_open",
+        SessionNotClosed => "session_not_closed",
+        SessionClosed => "session_closed",
+        SubjectExists => "subject_exists",
+        InvalidCode => "invalid_code",
+        CodeUsed => "code_used",
+    }
+}
 
 /// A problem detail (RFC 9457). `code` is stable and meant for programs; `title` and
 /// `detail` are for people.
@@ -29,10 +68,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable code: validation_failed, bad_request, unauthorized, invalid_credentials,
-    /// forbidden, not_found, method_not_allowed, conflict (or a more precise conflict code),
-    /// payload_too_large, unsupported_media_type, rate_limited, internal, unavailable.
-    pub code: String,
+    /// Stable code for programs; it never depends on the language of `title` and `detail`.
+    pub code: ErrorCode,
     /// Per-field errors, for `validation_failed`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -70,7 +107,7 @@ impl FieldError {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: Cow<'static, str>,
+    pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     /// Rarely set, so boxed to keep `Result<T, ApiError>` small.
@@ -88,14 +125,10 @@ pub struct Extra {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.into(),
+            code,
             detail: detail.into(),
             errors: Vec::new(),
             extra: None,
@@ -126,13 +159,13 @@ impl ApiError {
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             "The request has invalid fields.",
         );
         e.errors = errors;
@@ -144,33 +177,37 @@ impl ApiError {
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail)
     }
 
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "You may see this, but not do this.",
         )
     }
 
     pub fn forbidden_because(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "No such resource.",
+        )
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             "Too many attempts; try again later.",
         )
         .with_retry_after(retry_after_secs)
@@ -179,7 +216,7 @@ impl ApiError {
     pub fn internal(cause: impl fmt::Display) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "Something went wrong on our side; the request id identifies it in our logs.",
         )
         .with_cause(cause)
@@ -188,7 +225,7 @@ impl ApiError {
     pub fn pool(cause: impl fmt::Display) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "The database is busy or unreachable; try again shortly.",
         )
         .with_retry_after(1)
@@ -210,7 +247,7 @@ impl ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_string(),
+            code: self.code,
             errors: self.errors.clone(),
         }
     }
@@ -253,11 +290,12 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => ApiError::not_found(),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::conflict("conflict", "Another record already has this unique value.")
-            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => ApiError::conflict(
+                ErrorCode::Conflict,
+                "Another record already has this unique value.",
+            ),
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::conflict(
-                "conflict",
+                ErrorCode::Conflict,
                 "The change refers to a record that does not exist or is still referred to.",
             ),
             // Values the database cannot hold (a NUL character in text, a date in year
@@ -342,12 +380,38 @@ mod tests {
         let e = ApiError::internal("password authentication failed for user x");
         let body = serde_json::to_string(&e.problem()).unwrap();
         assert!(!body.contains("password"));
-        assert_eq!(e.problem().code, "internal");
+        assert_eq!(e.problem().code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn not_found_rows_are_404() {
+        let e: ApiError = diesel::result::Error::NotFound.into();
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert_eq!(e.code, ErrorCode::NotFound);
+    }
+
+    /// Builds the error diesel reports for a violated constraint.
+    fn database_error(kind: diesel::result::DatabaseErrorKind) -> diesel::result::Error {
+        diesel::result::Error::DatabaseError(kind, Box::new(String::from("secret table detail")))
     }
 
     #[test]
     fn unique_violation_is_a_conflict() {
-        let e: ApiError = diesel::result::Error::NotFound.into();
-        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        let e: ApiError = database_error(diesel::result::DatabaseErrorKind::UniqueViolation).into();
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert!(!e.detail.contains("secret"));
+        let e: ApiError =
+            database_error(diesel::result::DatabaseErrorKind::ForeignKeyViolation).into();
+        assert_eq!(e.status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn every_error_code_round_trips_through_its_wire_value() {
+        for code in ErrorCode::ALL {
+            let wire = serde_json::to_value(code).unwrap();
+            assert_eq!(wire, code.as_str());
+            assert_eq!(serde_json::from_value::<ErrorCode>(wire).unwrap(), *code);
+        }
     }
 }

@@ -180,3 +180,75 @@ fn problem(status: &str, code: &str, description: &str, detail: &str) -> Respons
         )
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+
+    use super::document;
+
+    /// Deserializes a wire value into `T` and serializes it back.
+    fn round_trip<T: Serialize + DeserializeOwned>(value: &str) -> Result<String, String> {
+        let parsed: T = serde_json::from_value(serde_json::Value::from(value))
+            .map_err(|e| format!("{value:?} does not deserialize: {e}"))?;
+        match serde_json::to_value(parsed) {
+            Ok(serde_json::Value::String(back)) => Ok(back),
+            other => Err(format!("{value:?} serializes to {other:?}")),
+        }
+    }
+
+    /// Every enum schema in the document lists exactly the values the server speaks:
+    /// each one deserializes into the Rust type and serializes back unchanged. An enum
+    /// schema missing from the table below fails the test, so new enums are checked too.
+    #[test]
+    fn every_enum_schema_lists_the_wire_values() {
+        use crate::auth::Role;
+        use crate::ballots::model::ParticipantCategory;
+        use crate::campaigns::rules::CampaignStatus;
+        use crate::error::ErrorCode;
+        use crate::orgs::model::{Domain, OrgKind, OrgStatus};
+        use crate::people::model::{MemberType, Position};
+        use crate::sessions::model::{SessionKind, SessionStatus};
+        use crate::templates::model::SubjectType;
+
+        let checks: &[(&str, fn(&str) -> Result<String, String>)] = &[
+            ("Role", round_trip::<Role>),
+            ("ParticipantCategory", round_trip::<ParticipantCategory>),
+            ("CampaignStatus", round_trip::<CampaignStatus>),
+            ("ErrorCode", round_trip::<ErrorCode>),
+            ("Domain", round_trip::<Domain>),
+            ("OrgKind", round_trip::<OrgKind>),
+            ("OrgStatus", round_trip::<OrgStatus>),
+            ("MemberType", round_trip::<MemberType>),
+            ("Position", round_trip::<Position>),
+            ("SessionKind", round_trip::<SessionKind>),
+            ("SessionStatus", round_trip::<SessionStatus>),
+            ("SubjectType", round_trip::<SubjectType>),
+        ];
+        let doc = serde_json::to_value(document()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let mut checked = 0;
+        for (name, schema) in schemas {
+            let Some(values) = schema.get("enum").and_then(|v| v.as_array()) else {
+                continue;
+            };
+            let check = checks
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("enum schema {name} has no round-trip check"))
+                .1;
+            assert!(!values.is_empty(), "{name} lists no values");
+            for value in values {
+                let value = value.as_str().expect("string enum values");
+                assert_eq!(check(value).as_deref(), Ok(value), "{name}");
+            }
+            checked += 1;
+        }
+        assert_eq!(
+            checked,
+            checks.len(),
+            "every listed enum appears in the document"
+        );
+    }
+}

@@ -14,7 +14,7 @@ use crate::db::{DbConn, MultiBackend};
 use crate::error::ApiResult;
 use crate::http::{Page, PageQuery};
 use crate::orgs::queries::org_column_in_scope;
-use crate::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_audit_events);
@@ -120,7 +120,7 @@ async fn list_audit_events(
 ) -> ApiResult<web::Json<Page<AuditEvent>>> {
     let page = page.into_inner().checked()?;
     let filter = filter.into_inner();
-    let scope = actor.grants.scope_for(Action::ReadAudit);
+    let scope = actor.scope_for(Action::ReadAudit);
     if scope == Scope::Subtrees(vec![]) {
         // Someone with no org-admin grant anywhere may not read the log at all.
         return Err(crate::error::ApiError::forbidden());

@@ -11,30 +11,109 @@ use crate::db::schema::{grants, orgs, users};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::http::RequestId;
-use crate::AppState;
+use crate::state::AppState;
 
-/// Who is asking, with every grant they hold (and the path of each grant's org).
+/// Who is asking, with every grant they hold (and the path of each grant's org). The grants
+/// stay private to `auth`: every question about them is asked through the methods below,
+/// which answer with the policy's decisions.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user_id: i64,
     pub username: String,
-    pub grants: Grants,
+    grants: Grants,
     pub request_id: String,
 }
 
-pub type ActorGrant = Grant;
-
 impl Actor {
+    /// An administrator acting outside any request (the command line, the demo loader).
+    pub fn administrator(user_id: i64, username: impl Into<String>) -> Self {
+        Actor {
+            user_id,
+            username: username.into(),
+            grants: Grants(vec![Grant {
+                id: 0,
+                org_id: None,
+                role: Role::Admin,
+                org_path: None,
+            }]),
+            request_id: String::new(),
+        }
+    }
+
+    /// 404 when the org at `org_path` is hidden from the actor, 403 when `action` is not
+    /// allowed there.
     pub fn authorize(&self, action: Action, org_path: &str) -> ApiResult<()> {
-        self.grants.authorize(action, org_path)
+        self.grants.decide(action, org_path).check()
+    }
+
+    pub fn allows(&self, action: Action, org_path: &str) -> bool {
+        self.grants.allows(action, org_path)
+    }
+
+    /// Actions on no org in particular (root orgs, global grants): administrators only.
+    pub fn authorize_global(&self) -> ApiResult<()> {
+        self.grants.decide_global().check()
+    }
+
+    /// Campaigns and other things an org owns for its subtree.
+    pub fn authorize_owned(&self, action: Action, owner_path: &str) -> ApiResult<()> {
+        self.grants.decide_owned(action, owner_path).check()
+    }
+
+    pub fn may_see_owned(&self, owner_path: &str) -> bool {
+        self.grants
+            .decide_owned(Action::Read, owner_path)
+            .is_allowed()
+    }
+
+    /// Criteria templates; `None` is the built-in one.
+    pub fn authorize_template(&self, action: Action, owner_path: Option<&str>) -> ApiResult<()> {
+        self.grants.decide_template(action, owner_path).check()
+    }
+
+    pub fn may_see_template(&self, owner_path: Option<&str>) -> bool {
+        self.grants
+            .decide_template(Action::Read, owner_path)
+            .is_allowed()
+    }
+
+    /// A user account homed in the org at `home_path` (none: an administrator's).
+    pub fn authorize_account(
+        &self,
+        action: Action,
+        user_id: i64,
+        home_path: Option<&str>,
+    ) -> ApiResult<()> {
+        self.grants
+            .decide_account(action, user_id == self.user_id, home_path)
+            .check()
+    }
+
+    /// Changing another account that holds `held` (role, org path) grants.
+    pub fn authorize_takeover<'a>(
+        &self,
+        held: impl IntoIterator<Item = (Role, Option<&'a str>)>,
+    ) -> ApiResult<()> {
+        self.grants.decide_takeover(held).check()
     }
 
     pub fn can_see(&self, org_path: &str) -> bool {
         self.grants.can_see(org_path)
     }
 
+    /// What lists may contain.
     pub fn scope(&self) -> Scope {
         self.grants.scope()
+    }
+
+    /// The subtrees where the actor may do `action`.
+    pub fn scope_for(&self, action: Action) -> Scope {
+        self.grants.scope_for(action)
+    }
+
+    /// Orgs whose campaigns reach the actor from above (empty for administrators).
+    pub fn orgs_at_or_above_grants(&self) -> Vec<i64> {
+        self.grants.orgs_at_or_above_grants()
     }
 
     pub fn is_admin(&self) -> bool {
@@ -90,7 +169,18 @@ pub fn load(conn: &mut DbConn, user_id: i64) -> ApiResult<Actor> {
     if disabled {
         return Err(ApiError::unauthorized("The account is disabled."));
     }
-    let rows: Vec<(i64, Option<i64>, String, Option<String>)> = grants::table
+    let grants = grants_of(conn, user_id)?;
+    Ok(Actor {
+        user_id,
+        username,
+        grants,
+        request_id: String::new(),
+    })
+}
+
+/// Every grant a user holds, with the path of each grant's org.
+pub fn grants_of(conn: &mut DbConn, user_id: i64) -> ApiResult<Grants> {
+    let grants = grants::table
         .left_join(orgs::table)
         .filter(grants::user_id.eq(user_id))
         .select((
@@ -99,23 +189,14 @@ pub fn load(conn: &mut DbConn, user_id: i64) -> ApiResult<Actor> {
             grants::role,
             orgs::path.nullable(),
         ))
-        .load(conn)?;
-    let grants = rows
+        .load::<(i64, Option<i64>, Role, Option<String>)>(conn)?
         .into_iter()
-        .filter_map(|(id, org_id, role, org_path)| {
-            let role: Role = role.parse().ok()?;
-            Some(Grant {
-                id,
-                org_id,
-                role,
-                org_path,
-            })
+        .map(|(id, org_id, role, org_path)| Grant {
+            id,
+            org_id,
+            role,
+            org_path,
         })
         .collect();
-    Ok(Actor {
-        user_id,
-        username,
-        grants: Grants(grants),
-        request_id: String::new(),
-    })
+    Ok(Grants(grants))
 }

@@ -8,8 +8,8 @@ pub mod routes;
 pub mod throttle;
 pub mod tokens;
 
-pub use actor::{request_id, Actor, ActorGrant};
-pub use policy::{Action, Role, Scope};
+pub use actor::{grants_of, request_id, Actor};
+pub use policy::{Action, Decision, Grants, Role, Scope};
 
 /// `bytes` random bytes from a cryptographically secure generator, as lowercase hex.
 pub fn random_token(bytes: usize) -> String {

@@ -3,52 +3,31 @@
 //! actor can see answers 404, exactly like a missing one; a visible object the actor may
 //! not change answers 403.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Global administrator.
-    Admin,
-    /// 组织部 / 党务工作者: manages orgs, people, users and campaigns in the subtree.
-    OrgAdmin,
-    /// Runs the own org's sessions, records and rectifications.
-    Secretary,
-    /// 上级派员: reads results and writes leader comments in the subtree.
-    Observer,
-    /// A Party member: own summary, own and published results.
-    Member,
-    /// A service account of another system: reads the subtree.
-    Integration,
+text_enum! {
+    /// What a grant lets its holder do in the org's subtree.
+    pub enum Role {
+        /// Global administrator.
+        Admin => "admin",
+        /// 组织部 / 党务工作者: manages orgs, people, users and campaigns in the subtree.
+        OrgAdmin => "org_admin",
+        /// Runs the own org's sessions, records and rectifications.
+        Secretary => "secretary",
+        /// 上级派员: reads results and writes leader comments in the subtree.
+        Observer => "observer",
+        /// A Party member: own summary, own and published results.
+        Member => "member",
+        /// A service account of another system: reads the subtree.
+        Integration => "integration",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Admin,
-        Role::OrgAdmin,
-        Role::Secretary,
-        Role::Observer,
-        Role::Member,
-        Role::Integration,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::OrgAdmin => "org_admin",
-            Role::Secretary => "secretary",
-            Role::Observer => "observer",
-            Role::Member => "member",
-            Role::Integration => "integration",
-        }
-    }
-
     /// Whether holding `self` counts as holding `other` (for granting): an administrator
     /// holds everything; an org admin, who manages the whole subtree, also holds the
     /// secretary, observer and member roles there.
@@ -60,17 +39,39 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The answer to every access question. Handlers turn it into the response with
+/// [`Decision::check`]: hidden things answer 404 exactly like missing ones, visible things
+/// the actor may not change answer 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    Hidden,
+    Forbidden(&'static str),
 }
 
-impl FromStr for Role {
-    type Err = ();
+const MAY_SEE_NOT_DO: &str = "You may see this, but not do this.";
 
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+impl Decision {
+    const FORBIDDEN: Decision = Decision::Forbidden(MAY_SEE_NOT_DO);
+
+    pub fn is_allowed(self) -> bool {
+        self == Decision::Allowed
+    }
+
+    pub fn check(self) -> ApiResult<()> {
+        match self {
+            Decision::Allowed => Ok(()),
+            Decision::Hidden => Err(ApiError::not_found()),
+            Decision::Forbidden(why) => Err(ApiError::forbidden_because(why)),
+        }
+    }
+
+    fn allowed_if(allowed: bool) -> Decision {
+        if allowed {
+            Decision::Allowed
+        } else {
+            Decision::FORBIDDEN
+        }
     }
 }
 
@@ -165,32 +166,119 @@ impl Grants {
         self.covering(path).next().is_some()
     }
 
-    /// 404 when the actor cannot see the org at `path`, 403 when it can see but the
-    /// action is not allowed there.
-    pub fn authorize(&self, action: Action, path: &str) -> ApiResult<()> {
+    /// Hidden when the actor cannot see the org at `path`, forbidden when it can see it but
+    /// the action is not allowed there.
+    pub fn decide(&self, action: Action, path: &str) -> Decision {
         let mut covering = self.covering(path).peekable();
         if covering.peek().is_none() {
-            return Err(ApiError::not_found());
+            return Decision::Hidden;
         }
-        if covering.any(|g| role_allows(g.role, action)) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+        Decision::allowed_if(covering.any(|g| role_allows(g.role, action)))
     }
 
     /// Whether the action is allowed on `path` (no distinction between 403 and 404).
     pub fn allows(&self, action: Action, path: &str) -> bool {
-        self.authorize(action, path).is_ok()
+        self.decide(action, path).is_allowed()
     }
 
-    /// Actions that need no org (creating a root org, global settings): admins only.
-    pub fn authorize_global(&self) -> ApiResult<()> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
+    /// Actions that need no org (creating a root org, global grants): admins only.
+    pub fn decide_global(&self) -> Decision {
+        Decision::allowed_if(self.is_admin())
+    }
+
+    /// Whether the actor holds a grant at or below the org at `path`.
+    fn holds_within(&self, path: &str) -> bool {
+        self.0
+            .iter()
+            .any(|g| g.org_path.as_deref().is_some_and(|p| covers(path, p)))
+    }
+
+    /// Things an org owns for its whole subtree (campaigns, criteria templates) are seen by
+    /// those who see the owner and by everyone inside the subtree (a branch secretary sees
+    /// the city's campaign); changing them needs `action` on the owner itself.
+    pub fn decide_owned(&self, action: Action, owner_path: &str) -> Decision {
+        if !self.can_see(owner_path) && !self.holds_within(owner_path) {
+            return Decision::Hidden;
         }
+        if action == Action::Read {
+            return Decision::Allowed;
+        }
+        Decision::allowed_if(self.allows(action, owner_path))
+    }
+
+    /// A criteria template: the built-in one (no owner) is read by everyone and changed by
+    /// nobody; the others are owned like campaigns.
+    pub fn decide_template(&self, action: Action, owner_path: Option<&str>) -> Decision {
+        match owner_path {
+            Some(owner) => self.decide_owned(action, owner),
+            None if action == Action::Read => Decision::Allowed,
+            None => Decision::Forbidden("The built-in template never changes."),
+        }
+    }
+
+    /// The ids of every org at or above one of the actor's grants: whose campaigns reach the
+    /// actor from above. Empty for administrators, who see everything anyway.
+    pub fn orgs_at_or_above_grants(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .0
+            .iter()
+            .filter_map(|g| g.org_path.as_deref())
+            .flat_map(path_ids)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// A user account, homed in the org at `home_path` (none: an administrator's account).
+    /// Everyone reads their own account; otherwise `action` is checked on the home org, and
+    /// an actor who cannot see their own account's home is forbidden (not told it is gone).
+    pub fn decide_account(
+        &self,
+        action: Action,
+        is_own: bool,
+        home_path: Option<&str>,
+    ) -> Decision {
+        if action == Action::Read && is_own {
+            return Decision::Allowed;
+        }
+        match home_path {
+            Some(path) if is_own && !self.can_see(path) => Decision::FORBIDDEN,
+            Some(path) => self.decide(action, path),
+            None if self.is_admin() => Decision::Allowed,
+            None if is_own => Decision::FORBIDDEN,
+            None => Decision::Hidden,
+        }
+    }
+
+    /// Changing someone else's account (a new password, disabling it) amounts to holding its
+    /// grants: only an actor who could grant every role the account holds may, so that
+    /// nobody gains a role they do not hold by resetting a stronger account's password.
+    pub fn decide_takeover<'a>(
+        &self,
+        held: impl IntoIterator<Item = (Role, Option<&'a str>)>,
+    ) -> Decision {
+        let holds_all = held.into_iter().all(|(role, path)| match path {
+            Some(path) => self.allows(Action::Grant(role), path),
+            None => self.is_admin(),
+        });
+        if holds_all {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden(
+                "The account holds roles you do not hold; an administrator must change it.",
+            )
+        }
+    }
+
+    /// An observer (上级派员) of an org's session comes from above: a grant on a strict
+    /// superior of the org, or an administrator. `self` are the candidate's grants.
+    pub fn is_strict_superior_of(&self, org_path: &str) -> bool {
+        self.0.iter().any(|g| match (&g.role, &g.org_path) {
+            (_, Some(path)) => covers(path, org_path) && path != org_path,
+            (Role::Admin, None) => true,
+            (_, None) => false,
+        })
     }
 
     /// What lists may contain.
@@ -271,101 +359,61 @@ mod tests {
     #[test]
     fn statuses_follow_the_rules() {
         let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
-        assert!(secretary.authorize(Action::Read, BRANCH).is_ok());
+        assert!(secretary.allows(Action::Read, BRANCH));
         assert_eq!(
-            secretary
-                .authorize(Action::ManageOrgs, BRANCH)
-                .unwrap_err()
-                .status,
-            403
+            secretary.decide(Action::ManageOrgs, BRANCH),
+            Decision::FORBIDDEN
         );
         assert_eq!(
-            secretary
-                .authorize(Action::Read, SIBLING_BRANCH)
-                .unwrap_err()
-                .status,
-            404
+            secretary.decide(Action::Read, SIBLING_BRANCH),
+            Decision::Hidden
         );
-        assert_eq!(
-            secretary
-                .authorize(Action::Read, SCHOOL)
-                .unwrap_err()
-                .status,
-            404
-        );
+        assert_eq!(secretary.decide(Action::Read, SCHOOL), Decision::Hidden);
         let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
-        assert!(org_admin.authorize(Action::ManageOrgs, BRANCH).is_ok());
-        assert!(org_admin.authorize(Action::ReadAudit, SCHOOL).is_ok());
-        assert!(org_admin.authorize(Action::RunSessions, BRANCH).is_ok());
-        assert!(secretary.authorize(Action::RunSessions, BRANCH).is_ok());
+        assert!(org_admin.allows(Action::ManageOrgs, BRANCH));
+        assert!(org_admin.allows(Action::ReadAudit, SCHOOL));
+        assert!(org_admin.allows(Action::RunSessions, BRANCH));
+        assert!(secretary.allows(Action::RunSessions, BRANCH));
         assert_eq!(
-            secretary
-                .authorize(Action::ManageCampaigns, BRANCH)
-                .unwrap_err()
-                .status,
-            403
+            secretary.decide(Action::ManageCampaigns, BRANCH),
+            Decision::FORBIDDEN
         );
         let observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
         assert_eq!(
-            observer
-                .authorize(Action::RunSessions, BRANCH)
-                .unwrap_err()
-                .status,
-            403
+            observer.decide(Action::RunSessions, BRANCH),
+            Decision::FORBIDDEN
         );
-        assert_eq!(
-            org_admin
-                .authorize(Action::ManageOrgs, CITY)
-                .unwrap_err()
-                .status,
-            404
-        );
+        assert_eq!(org_admin.decide(Action::ManageOrgs, CITY), Decision::Hidden);
         let admin = Grants(vec![grant(Role::Admin, None)]);
-        assert!(admin.authorize(Action::ManageOrgs, SIBLING_BRANCH).is_ok());
-        assert!(admin.authorize_global().is_ok());
-        assert_eq!(org_admin.authorize_global().unwrap_err().status, 403);
+        assert!(admin.allows(Action::ManageOrgs, SIBLING_BRANCH));
+        assert!(admin.decide_global().is_allowed());
+        assert_eq!(org_admin.decide_global(), Decision::FORBIDDEN);
     }
 
     #[test]
     fn nobody_grants_what_they_do_not_hold() {
         let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
-        assert!(org_admin
-            .authorize(Action::Grant(Role::Secretary), BRANCH)
-            .is_ok());
-        assert!(org_admin
-            .authorize(Action::Grant(Role::OrgAdmin), BRANCH)
-            .is_ok());
+        assert!(org_admin.allows(Action::Grant(Role::Secretary), BRANCH));
+        assert!(org_admin.allows(Action::Grant(Role::OrgAdmin), BRANCH));
         assert_eq!(
-            org_admin
-                .authorize(Action::Grant(Role::Admin), BRANCH)
-                .unwrap_err()
-                .status,
-            403
+            org_admin.decide(Action::Grant(Role::Admin), BRANCH),
+            Decision::FORBIDDEN
         );
         assert_eq!(
-            org_admin
-                .authorize(Action::Grant(Role::Integration), BRANCH)
-                .unwrap_err()
-                .status,
-            403
+            org_admin.decide(Action::Grant(Role::Integration), BRANCH),
+            Decision::FORBIDDEN
         );
         assert_eq!(
-            org_admin
-                .authorize(Action::Grant(Role::Secretary), SIBLING_BRANCH)
-                .unwrap_err()
-                .status,
-            404
+            org_admin.decide(Action::Grant(Role::Secretary), SIBLING_BRANCH),
+            Decision::Hidden
         );
         let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
         assert_eq!(
-            secretary
-                .authorize(Action::Grant(Role::Secretary), BRANCH)
-                .unwrap_err()
-                .status,
-            403
+            secretary.decide(Action::Grant(Role::Secretary), BRANCH),
+            Decision::FORBIDDEN
         );
         let admin = Grants(vec![grant(Role::Admin, None)]);
-        assert!(admin.authorize(Action::Grant(Role::Admin), CITY).is_ok());
+        assert!(admin.allows(Action::Grant(Role::Admin), CITY));
     }
 
     #[test]
@@ -382,6 +430,159 @@ mod tests {
         assert!(g.scope().contains(BRANCH));
         assert!(!g.scope().contains(CITY));
         assert_eq!(Grants(vec![grant(Role::Admin, None)]).scope(), Scope::All);
+    }
+
+    #[test]
+    fn owned_things_are_seen_from_above_and_below_but_changed_from_above() {
+        let below = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert_eq!(below.decide_owned(Action::Read, SCHOOL), Decision::Allowed);
+        assert_eq!(
+            below.decide_owned(Action::ManageCampaigns, SCHOOL),
+            Decision::FORBIDDEN,
+            "seen through a grant below the owner: 403, not 404"
+        );
+        assert_eq!(
+            below.decide_owned(Action::Read, SIBLING_SCHOOL),
+            Decision::Hidden
+        );
+        assert_eq!(
+            below.decide_owned(Action::Read, LOOKALIKE),
+            Decision::Hidden
+        );
+        let owner = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(owner
+            .decide_owned(Action::ManageCampaigns, SCHOOL)
+            .is_allowed());
+        assert!(owner
+            .decide_owned(Action::ManageCampaigns, BRANCH)
+            .is_allowed());
+        assert_eq!(
+            owner.decide_owned(Action::ManageCampaigns, CITY),
+            Decision::FORBIDDEN
+        );
+        let observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
+        assert_eq!(
+            observer.decide_owned(Action::ManageCampaigns, SCHOOL),
+            Decision::FORBIDDEN
+        );
+    }
+
+    #[test]
+    fn the_builtin_template_is_read_by_all_and_changed_by_none() {
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert!(member.decide_template(Action::Read, None).is_allowed());
+        assert!(matches!(
+            admin.decide_template(Action::ManageCampaigns, None),
+            Decision::Forbidden(_)
+        ));
+        assert_eq!(
+            member.decide_template(Action::Read, Some(SIBLING_SCHOOL)),
+            Decision::Hidden
+        );
+        assert!(member
+            .decide_template(Action::Read, Some(CITY))
+            .is_allowed());
+    }
+
+    #[test]
+    fn orgs_above_grants_are_every_id_on_their_paths() {
+        let g = Grants(vec![
+            grant(Role::Secretary, Some(BRANCH)),
+            grant(Role::Observer, Some(SIBLING_SCHOOL)),
+        ]);
+        assert_eq!(g.orgs_at_or_above_grants(), vec![1, 2, 3, 5]);
+        assert!(Grants(vec![grant(Role::Admin, None)])
+            .orgs_at_or_above_grants()
+            .is_empty());
+    }
+
+    #[test]
+    fn accounts_are_read_by_their_owner_and_managed_from_their_home() {
+        let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(org_admin
+            .decide_account(Action::ManageUsers, false, Some(BRANCH))
+            .is_allowed());
+        assert_eq!(
+            org_admin.decide_account(Action::ManageUsers, false, Some(SIBLING_BRANCH)),
+            Decision::Hidden
+        );
+        assert_eq!(
+            org_admin.decide_account(Action::Read, false, None),
+            Decision::Hidden,
+            "administrators' accounts are invisible to org admins"
+        );
+        let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert!(secretary
+            .decide_account(Action::Read, true, Some(SCHOOL))
+            .is_allowed());
+        assert_eq!(
+            secretary.decide_account(Action::ManageUsers, true, Some(SCHOOL)),
+            Decision::FORBIDDEN,
+            "one's own account is never 404"
+        );
+        assert_eq!(
+            secretary.decide_account(Action::ManageUsers, true, Some(BRANCH)),
+            Decision::FORBIDDEN
+        );
+        assert_eq!(
+            secretary.decide_account(Action::ManageUsers, true, None),
+            Decision::FORBIDDEN
+        );
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(admin
+            .decide_account(Action::ManageUsers, false, None)
+            .is_allowed());
+    }
+
+    #[test]
+    fn taking_over_an_account_needs_every_role_it_holds() {
+        let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(org_admin
+            .decide_takeover([
+                (Role::Secretary, Some(BRANCH)),
+                (Role::OrgAdmin, Some(SCHOOL))
+            ])
+            .is_allowed());
+        assert!(matches!(
+            org_admin.decide_takeover([
+                (Role::Secretary, Some(BRANCH)),
+                (Role::OrgAdmin, Some(CITY))
+            ]),
+            Decision::Forbidden(_)
+        ));
+        assert!(matches!(
+            org_admin.decide_takeover([(Role::Admin, None)]),
+            Decision::Forbidden(_)
+        ));
+        assert!(matches!(
+            org_admin.decide_takeover([(Role::Integration, Some(BRANCH))]),
+            Decision::Forbidden(_)
+        ));
+        assert!(org_admin.decide_takeover([]).is_allowed());
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(admin.decide_takeover([(Role::Admin, None)]).is_allowed());
+    }
+
+    #[test]
+    fn observers_come_from_strictly_above() {
+        let school_observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
+        assert!(school_observer.is_strict_superior_of(BRANCH));
+        assert!(
+            !school_observer.is_strict_superior_of(SCHOOL),
+            "not the org itself"
+        );
+        assert!(!school_observer.is_strict_superior_of(SIBLING_BRANCH));
+        assert!(!school_observer.is_strict_superior_of(CITY));
+        assert!(Grants(vec![grant(Role::Admin, None)]).is_strict_superior_of(BRANCH));
+        assert!(!Grants(vec![]).is_strict_superior_of(BRANCH));
+    }
+
+    #[test]
+    fn decisions_become_404_and_403() {
+        assert!(Decision::Allowed.check().is_ok());
+        assert_eq!(Decision::Hidden.check().unwrap_err().status, 404);
+        assert_eq!(Decision::FORBIDDEN.check().unwrap_err().status, 403);
     }
 
     #[test]

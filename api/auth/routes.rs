@@ -10,9 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{password, tokens};
 use crate::db::schema::{refresh_tokens, users};
 use crate::db::{self, DbConn};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(login).service(refresh).service(logout);
@@ -45,7 +45,7 @@ pub struct RefreshRequest {
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
+        ErrorCode::InvalidCredentials,
         "The username or password is wrong, or the account is disabled.",
     )
 }
@@ -75,26 +75,6 @@ fn issue_pair(
         expires_in,
         refresh_token,
     })
-}
-
-/// Revokes every live refresh token of a family (one login's rotation chain).
-pub fn revoke_family(conn: &mut DbConn, family: &str) -> ApiResult<()> {
-    diesel::update(refresh_tokens::table)
-        .filter(refresh_tokens::family.eq(family))
-        .filter(refresh_tokens::revoked_at.is_null())
-        .set(refresh_tokens::revoked_at.eq(now()))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Revokes every refresh token of a user (password change, disabled account).
-pub fn revoke_all_for_user(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
-    diesel::update(refresh_tokens::table)
-        .filter(refresh_tokens::user_id.eq(user_id))
-        .filter(refresh_tokens::revoked_at.is_null())
-        .set(refresh_tokens::revoked_at.eq(now()))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Sign in with a username and password.
@@ -208,7 +188,7 @@ async fn refresh(
             .set(refresh_tokens::used_at.eq(now()))
             .execute(conn)?;
         if used_at.is_some() || spent == 0 {
-            revoke_family(conn, &family)?;
+            tokens::revoke_family(conn, &family)?;
             tracing::warn!(user_id, "refresh token reused: chain revoked");
             return Ok(Rotation::Refused);
         }
@@ -254,7 +234,7 @@ async fn logout(
             .first(conn)
             .optional()?;
         match family {
-            Some(family) => revoke_family(conn, &family),
+            Some(family) => tokens::revoke_family(conn, &family),
             None => Ok(()),
         }
     })

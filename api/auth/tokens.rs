@@ -1,10 +1,14 @@
 //! Access tokens (short-lived JWTs, HS256 pinned) and opaque refresh tokens.
 
 use chrono::Utc;
+use diesel::prelude::*;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::db::schema::refresh_tokens;
+use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
+use crate::types::now;
 
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
@@ -82,6 +86,26 @@ pub fn new_refresh_token() -> (String, String) {
     let token = super::random_token(32);
     let hash = super::sha256_hex(&token);
     (token, hash)
+}
+
+/// Revokes every live refresh token of a family (one login's rotation chain).
+pub fn revoke_family(conn: &mut DbConn, family: &str) -> ApiResult<()> {
+    diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::family.eq(family))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revokes every refresh token of a user (password change, disabled account).
+pub fn revoke_all_for_user(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
+    diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -29,11 +29,11 @@ use crate::db::schema::{
     voting_code_batches, voting_codes,
 };
 use crate::db::{self, DbConn};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::sessions::model::{SessionKind, SessionStatus};
+use crate::state::AppState;
 use crate::templates::model::SubjectType;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(issue_codes)
@@ -77,17 +77,23 @@ impl ContextCache {
 fn invalid_code() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "invalid_code",
+        ErrorCode::InvalidCode,
         "This voting code does not exist or was withdrawn.",
     )
 }
 
 fn code_used() -> ApiError {
-    ApiError::conflict("code_used", "This voting code has already been used.")
+    ApiError::conflict(
+        ErrorCode::CodeUsed,
+        "This voting code has already been used.",
+    )
 }
 
 fn session_not_open() -> ApiError {
-    ApiError::conflict("session_not_open", "This session is not accepting ballots.")
+    ApiError::conflict(
+        ErrorCode::SessionNotOpen,
+        "This session is not accepting ballots.",
+    )
 }
 
 /// Refuses an address that keeps trying unknown codes. Only failures count: a meeting hall
@@ -272,7 +278,7 @@ async fn issue_codes(
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
         if loaded.session.status() == SessionStatus::Closed {
             return Err(ApiError::conflict(
-                "session_closed",
+                ErrorCode::SessionClosed,
                 "Codes are issued only before a session closes.",
             ));
         }
@@ -781,7 +787,7 @@ async fn submit_ballot(
                 .json(receipt))
         }
         Err(e) => {
-            if e.code == "invalid_code" {
+            if e.code == ErrorCode::InvalidCode {
                 record_failure(&state, &address);
             }
             Err(e)

@@ -15,16 +15,15 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use self::model::*;
 use self::rules::{transition, CampaignAction, CampaignStatus};
 use crate::audit::{self, Event};
-use crate::auth::policy::path_ids;
 use crate::auth::{Action, Actor, Scope};
 use crate::db::schema::{campaigns, sessions};
 use crate::db::{self, DbConn, MultiBackend};
-use crate::error::{validate, ApiError, ApiResult, FieldError};
+use crate::error::{validate, ApiError, ApiResult, ErrorCode, FieldError};
 use crate::http::{created, Page, PageQuery};
 use crate::orgs::model::{Domain, OrgRow};
 use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::state::AppState;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_campaign)
@@ -34,17 +33,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(activate_campaign)
         .service(close_campaign)
         .service(publish_campaign);
-}
-
-/// A campaign is visible to those who see its owner org, and to everyone inside the
-/// subtree it covers (a branch secretary sees the city's campaign).
-pub fn visible(actor: &Actor, owner_path: &str) -> bool {
-    actor.can_see(owner_path)
-        || actor.grants.0.iter().any(|g| {
-            g.org_path
-                .as_deref()
-                .is_some_and(|p| p.starts_with(owner_path))
-        })
 }
 
 /// Loads a campaign the actor may see (404 otherwise) with its owner org, and checks
@@ -62,19 +50,7 @@ pub fn authorized(
         .optional()?
         .ok_or_else(ApiError::not_found)?;
     let owner = org_queries::find(conn, campaign.owner_org_id)?;
-    if !visible(actor, &owner.path) {
-        return Err(ApiError::not_found());
-    }
-    if action != Action::Read {
-        actor.authorize(action, &owner.path).map_err(|e| {
-            // Visible through a grant below the owner: may see, may not change.
-            if e.status == actix_web::http::StatusCode::NOT_FOUND {
-                ApiError::forbidden()
-            } else {
-                e
-            }
-        })?;
-    }
+    actor.authorize_owned(action, &owner.path)?;
     Ok((campaign, owner))
 }
 
@@ -200,13 +176,7 @@ async fn list_campaigns(
     let page = page.into_inner().checked()?;
     let filter = filter.into_inner();
     let scope = actor.scope();
-    let covering: Vec<i64> = actor
-        .grants
-        .0
-        .iter()
-        .filter_map(|g| g.org_path.as_deref())
-        .flat_map(path_ids)
-        .collect();
+    let covering: Vec<i64> = actor.orgs_at_or_above_grants();
     let result = db::read(&state.pool, move |conn| {
         let build = || {
             let mut q = campaigns::table.into_boxed::<MultiBackend>();
@@ -292,7 +262,7 @@ async fn update_campaign(
         let status = campaign.status();
         if matches!(status, CampaignStatus::Closed | CampaignStatus::Published) {
             return Err(ApiError::conflict(
-                "campaign_closed",
+                ErrorCode::CampaignClosed,
                 "A closed campaign no longer changes.",
             ));
         }
@@ -301,7 +271,7 @@ async fn update_campaign(
             || body.min_category_ballots.is_some();
         if frozen_fields && status != CampaignStatus::Draft {
             return Err(ApiError::conflict(
-                "campaign_not_draft",
+                ErrorCode::CampaignNotDraft,
                 "Templates and k are fixed once the campaign is active.",
             ));
         }
@@ -377,7 +347,7 @@ async fn step(
         let from = campaign.status();
         let to = transition(from, action).ok_or_else(|| {
             ApiError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 format!("A {from} campaign cannot {action}."),
             )
         })?;
@@ -391,7 +361,7 @@ async fn step(
             .execute(conn)?;
         if moved == 0 {
             return Err(ApiError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "The campaign changed meanwhile.",
             ));
         }

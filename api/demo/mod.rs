@@ -4,7 +4,6 @@
 
 use diesel::prelude::*;
 
-use crate::auth::policy::{Grant, Grants};
 use crate::auth::{Actor, Role};
 use crate::db::schema::{grants, orgs, people, users};
 use crate::db::{self, DbConn};
@@ -97,22 +96,13 @@ fn people_records(branches: &[(String, i64)]) -> Vec<csv_rows::PersonRecord> {
 pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
     db::write_transaction(conn, |conn| {
         let admin_id: i64 = grants::table
-            .filter(grants::role.eq(Role::Admin.as_str()))
+            .filter(grants::role.eq(Role::Admin))
             .select(grants::user_id)
             .first(conn)
             .optional()?
             .ok_or_else(|| ApiError::internal("no administrator: start the server once first"))?;
-        let admin = Actor {
-            user_id: admin_id,
-            username: "demo loader".into(),
-            grants: Grants(vec![Grant {
-                id: 0,
-                org_id: None,
-                role: Role::Admin,
-                org_path: None,
-            }]),
-            request_id: "demo".into(),
-        };
+        let mut admin = Actor::administrator(admin_id, "demo loader");
+        admin.request_id = "demo".into();
         let (org_records, errors) = csv_rows::parse_orgs(ORGS_CSV);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));

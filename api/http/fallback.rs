@@ -1,7 +1,7 @@
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Every documented route and its methods, taken from the OpenAPI document, so that the
 /// fallback can tell an unknown path (404) from a known path with the wrong method (405).
@@ -86,7 +86,7 @@ pub async fn fallback(
     Err(match table.allowed_methods(req.path()) {
         Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!(
                 "{} is not allowed here; use {}.",
                 req.method(),
@@ -97,7 +97,7 @@ pub async fn fallback(
         _ if req.method() == Method::OPTIONS => ApiError::not_found(),
         _ => ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("There is no route {}.", req.path()),
         ),
     })

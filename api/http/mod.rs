@@ -14,7 +14,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// JSON bodies: size limit and problem+json for every way a body can be wrong.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -38,7 +38,7 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         "The request body is larger than this endpoint accepts.",
     )
 }
@@ -51,7 +51,7 @@ pub fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::Payload(PayloadError::Overflow) => too_large(),
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with Content-Type: application/json.",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => {

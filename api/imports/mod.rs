@@ -17,12 +17,12 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::schema::{orgs, people};
 use crate::db::{self, DbConn};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
 use crate::people::queries as people_queries;
+use crate::state::AppState;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(import_orgs).service(import_people);
@@ -66,7 +66,7 @@ fn require_csv(req: &HttpRequest) -> ApiResult<()> {
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the file as Content-Type: text/csv (UTF-8, with a header row).",
         ))
     }
@@ -267,7 +267,7 @@ fn apply_org(
     let authorize_under = |parent: &Option<OrgRow>| -> Result<(), RowError> {
         let allowed = match parent {
             Some(p) => actor.authorize(Action::ManageOrgs, &p.path),
-            None => actor.grants.authorize_global(),
+            None => actor.authorize_global(),
         };
         allowed.map_err(|_| {
             RowError::Row(
@@ -293,7 +293,7 @@ fn apply_org(
         audit_org(conn, actor, &row, "org.create", "imported")?;
         return Ok((row, Outcome::Created));
     };
-    if !actor.grants.allows(Action::ManageOrgs, &existing.path) {
+    if !actor.allows(Action::ManageOrgs, &existing.path) {
         return Err(RowError::Row(
             "external_id",
             "already used by another organization".into(),
@@ -313,7 +313,7 @@ fn apply_org(
             None => None,
         };
         let may_leave = match &old_parent_path {
-            Some(path) => actor.grants.allows(Action::ManageOrgs, path),
+            Some(path) => actor.allows(Action::ManageOrgs, path),
             None => actor.is_admin(),
         };
         if !may_leave {
@@ -458,7 +458,7 @@ fn apply_person(
             format!("no such organization: {}", record.org_external_id),
         )
     })?;
-    if !actor.grants.allows(Action::ManageOrgs, &org.path) {
+    if !actor.allows(Action::ManageOrgs, &org.path) {
         return Err(RowError::Row(
             "org_external_id",
             "you may not manage this organization".into(),
@@ -488,7 +488,7 @@ fn apply_person(
         return Ok(Outcome::Created);
     };
     let current_path = org_queries::path_of(conn, existing.org_id)?;
-    if !actor.grants.allows(Action::ManageOrgs, &current_path) {
+    if !actor.allows(Action::ManageOrgs, &current_path) {
         return Err(RowError::Row(
             "external_id",
             "already used by another person".into(),

@@ -13,9 +13,9 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::schema::{orgs, people};
 use crate::db::{self, DbConn, MultiBackend};
-use crate::error::{validate, ApiError, ApiResult};
+use crate::error::{validate, ApiError, ApiResult, ErrorCode};
 use crate::http::{created, Page, PageQuery};
-use crate::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_org)
@@ -41,13 +41,13 @@ fn authorize_on_parent(conn: &mut DbConn, actor: &Actor, org: &OrgRow) -> ApiRes
     match org.parent_id {
         Some(parent_id) => {
             let parent_path = queries::path_of(conn, parent_id)?;
-            if actor.grants.allows(Action::ManageOrgs, &parent_path) {
+            if actor.allows(Action::ManageOrgs, &parent_path) {
                 Ok(())
             } else {
                 Err(ApiError::forbidden())
             }
         }
-        None => actor.grants.authorize_global(),
+        None => actor.authorize_global(),
     }
 }
 
@@ -78,14 +78,14 @@ async fn create_org(
                 actor.authorize(Action::ManageOrgs, &parent.path)?;
                 if !parent.is_active() {
                     return Err(ApiError::conflict(
-                        "parent_archived",
+                        ErrorCode::ParentArchived,
                         "The parent org is archived.",
                     ));
                 }
                 Some(parent)
             }
             None => {
-                actor.grants.authorize_global()?;
+                actor.authorize_global()?;
                 None
             }
         };
@@ -340,7 +340,7 @@ async fn archive_org(
         }
         if queries::active_children(conn, id)? > 0 {
             return Err(ApiError::conflict(
-                "has_active_children",
+                ErrorCode::HasActiveChildren,
                 "Archive or move the org's children first.",
             ));
         }
@@ -422,13 +422,13 @@ async fn move_org(
         actor.authorize(Action::ManageOrgs, &new_parent.path)?;
         if rules::is_cycle(&org.path, &new_parent.path) {
             return Err(ApiError::conflict(
-                "cycle",
+                ErrorCode::Cycle,
                 "An org cannot move into its own subtree.",
             ));
         }
         if !new_parent.is_active() {
             return Err(ApiError::conflict(
-                "parent_archived",
+                ErrorCode::ParentArchived,
                 "The new parent org is archived.",
             ));
         }

@@ -15,8 +15,8 @@ use crate::db::{self, DbConn, MultiBackend};
 use crate::error::{validate, ApiError, ApiResult};
 use crate::http::{created, Page, PageQuery};
 use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::state::AppState;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_person)
@@ -37,7 +37,7 @@ fn authorized(
     let person = queries::find(conn, id)?;
     let path = org_queries::path_of(conn, person.org_id)?;
     actor.authorize(action, &path)?;
-    let manages = actor.grants.allows(Action::ManageOrgs, &path);
+    let manages = actor.allows(Action::ManageOrgs, &path);
     Ok((person, manages))
 }
 

@@ -12,9 +12,9 @@ use self::tally::{CountedRating, SubjectBallots, SubjectInfo, SubjectResult};
 use crate::auth::{Action, Actor};
 use crate::db::schema::{ballots, ratings};
 use crate::db::{self};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::sessions::model::SessionStatus;
-use crate::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(session_results);
@@ -50,7 +50,7 @@ async fn session_results(
         let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::ReadResults)?;
         if loaded.session.status() != SessionStatus::Closed {
             return Err(ApiError::conflict(
-                "session_not_closed",
+                ErrorCode::SessionNotClosed,
                 "Results are shown once the session is closed.",
             ));
         }

@@ -16,13 +16,13 @@ use crate::campaigns::model::CampaignRow;
 use crate::campaigns::rules::CampaignStatus;
 use crate::db::schema::{campaigns, grants, orgs, people, session_subjects, sessions, users};
 use crate::db::{self, DbConn, MultiBackend};
-use crate::error::{validate, ApiError, ApiResult};
+use crate::error::{validate, ApiError, ApiResult, ErrorCode};
 use crate::http::{created, created_at, Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::state::AppState;
 use crate::templates::model::SubjectType;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_session)
@@ -68,7 +68,7 @@ pub fn authorized(conn: &mut DbConn, actor: &Actor, id: i64, action: Action) -> 
 fn require_scheduled(session: &SessionRow) -> ApiResult<()> {
     if session.status() != SessionStatus::Scheduled {
         return Err(ApiError::conflict(
-            "session_not_scheduled",
+            ErrorCode::SessionNotScheduled,
             "This changes only while the session is scheduled.",
         ));
     }
@@ -116,7 +116,7 @@ fn campaign_open_for_sessions(campaign: &CampaignRow) -> ApiResult<()> {
     match campaign.status() {
         CampaignStatus::Draft | CampaignStatus::Active => Ok(()),
         _ => Err(ApiError::conflict(
-            "campaign_closed",
+            ErrorCode::CampaignClosed,
             "The campaign is closed.",
         )),
     }
@@ -139,7 +139,7 @@ fn insert_session(
         .get_result(conn)?;
     if exists > 0 {
         return Err(ApiError::conflict(
-            "session_exists",
+            ErrorCode::SessionExists,
             "This org already has a session in this campaign.",
         ));
     }
@@ -318,7 +318,7 @@ async fn bulk_create_sessions(
             crate::campaigns::authorized(conn, &actor, campaign_id, Action::Read)?;
         campaign_open_for_sessions(&campaign)?;
         check_schedule(&campaign, body.scheduled_at)?;
-        let runnable = actor.grants.scope_for(Action::RunSessions);
+        let runnable = actor.scope_for(Action::RunSessions);
         if runnable == Scope::Subtrees(vec![]) {
             return Err(ApiError::forbidden_because(
                 "You may not run sessions anywhere.",
@@ -612,7 +612,7 @@ async fn add_subject(
             .get_result(conn)?;
         if duplicate > 0 {
             return Err(ApiError::conflict(
-                "subject_exists",
+                ErrorCode::SubjectExists,
                 "This subject is already on the ballot.",
             ));
         }
@@ -814,7 +814,7 @@ fn move_status(conn: &mut DbConn, session: &SessionRow, to: SessionStatus) -> Ap
     };
     if moved == 0 {
         return Err(ApiError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             "The session changed meanwhile.",
         ));
     }

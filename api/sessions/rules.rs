@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::model::{SessionKind, SessionStatus};
 use crate::campaigns::rules::CampaignStatus;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub fn open(
     status: SessionStatus,
@@ -15,19 +15,19 @@ pub fn open(
 ) -> Result<SessionStatus, ApiError> {
     if status != SessionStatus::Scheduled {
         return Err(ApiError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             format!("A {status} session cannot open."),
         ));
     }
     if campaign != CampaignStatus::Active {
         return Err(ApiError::conflict(
-            "campaign_not_active",
+            ErrorCode::CampaignNotActive,
             "Sessions open only while their campaign is active.",
         ));
     }
     if today < starts_on || today > ends_on {
         return Err(ApiError::conflict(
-            "outside_campaign_dates",
+            ErrorCode::OutsideCampaignDates,
             format!("Sessions of this campaign open from {starts_on} to {ends_on}."),
         ));
     }
@@ -38,7 +38,7 @@ pub fn close(status: SessionStatus) -> Result<SessionStatus, ApiError> {
     match status {
         SessionStatus::Open => Ok(SessionStatus::Closed),
         other => Err(ApiError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             format!("A {other} session cannot close."),
         )),
     }

@@ -14,10 +14,10 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::schema::{orgs, template_criteria, template_levels, templates};
 use crate::db::{self, DbConn};
-use crate::error::{validate, ApiError, ApiResult, FieldError};
+use crate::error::{validate, ApiError, ApiResult, ErrorCode, FieldError};
 use crate::http::created;
+use crate::state::AppState;
 use crate::types::now;
-use crate::AppState;
 
 pub const BUILTIN_TEMPLATE_ID: i64 = 1;
 
@@ -101,23 +101,6 @@ pub fn load(conn: &mut DbConn, id: i64) -> ApiResult<(Template, Option<String>)>
 /// the built-in one, or one owned by the org itself or a superior.
 pub fn usable_by(owner_path: Option<&str>, org_path: &str) -> bool {
     owner_path.is_none_or(|owner| org_path.starts_with(owner))
-}
-
-/// Whether an actor may see a template: the built-in one, those of orgs they see, and
-/// those of their superiors (which their campaigns may use).
-fn visible(actor: &Actor, owner_path: Option<&str>) -> bool {
-    match owner_path {
-        None => true,
-        Some(owner) => {
-            actor.is_admin()
-                || actor.can_see(owner)
-                || actor
-                    .grants
-                    .0
-                    .iter()
-                    .any(|g| g.org_path.as_deref().is_some_and(|p| p.starts_with(owner)))
-        }
-    }
 }
 
 fn check_new(criteria: &NewCriteria, scale: &[Level]) -> ApiResult<()> {
@@ -205,7 +188,7 @@ async fn list_templates(
             .order(templates::id)
             .load(conn)?;
         ids.into_iter()
-            .filter(|(_, owner_path)| visible(&actor, owner_path.as_deref()))
+            .filter(|(_, owner_path)| actor.may_see_template(owner_path.as_deref()))
             .map(|(id, _)| load(conn, id).map(|(t, _)| t))
             .collect::<ApiResult<Vec<_>>>()
     })
@@ -229,7 +212,7 @@ async fn get_template(
     let id = id.into_inner();
     let template = db::read(&state.pool, move |conn| {
         let (template, owner_path) = load(conn, id)?;
-        if !visible(&actor, owner_path.as_deref()) {
+        if !actor.may_see_template(owner_path.as_deref()) {
             return Err(ApiError::not_found());
         }
         Ok(template)
@@ -311,25 +294,16 @@ async fn update_template(
     validate(&body)?;
     let template = db::write(&state.pool, move |conn| {
         let (current, owner_path) = load(conn, id)?;
-        if !visible(&actor, owner_path.as_deref()) {
+        if !actor.may_see_template(owner_path.as_deref()) {
             return Err(ApiError::not_found());
         }
         let Some(owner_path) = owner_path else {
             return Err(ApiError::conflict(
-                "builtin_template",
+                ErrorCode::BuiltinTemplate,
                 "The built-in template never changes.",
             ));
         };
-        actor
-            .authorize(Action::ManageCampaigns, &owner_path)
-            .map_err(|e| {
-                // Visible through a grant below the owner: may see, may not change.
-                if e.status == actix_web::http::StatusCode::NOT_FOUND {
-                    ApiError::forbidden()
-                } else {
-                    e
-                }
-            })?;
+        actor.authorize_owned(Action::ManageCampaigns, &owner_path)?;
         if body.criteria.is_some() || body.scale.is_some() {
             let criteria = body.criteria.unwrap_or_else(|| to_new(&current.criteria));
             let scale = body.scale.unwrap_or(current.scale);

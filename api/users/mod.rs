@@ -11,11 +11,11 @@ use crate::audit::{self, Event, Writer};
 use crate::auth::{password, Action, Actor, Role, Scope};
 use crate::db::schema::{grants, people, users};
 use crate::db::{self, DbConn, MultiBackend};
-use crate::error::{validate, ApiError, ApiResult};
+use crate::error::{validate, ApiError, ApiResult, ErrorCode};
 use crate::http::{created, created_at, Page, PageQuery};
 use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::state::AppState;
 use crate::types::now;
-use crate::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(me)
@@ -118,7 +118,7 @@ pub fn insert_user(
         .get_result(conn)?;
     if taken > 0 {
         return Err(ApiError::conflict(
-            "username_taken",
+            ErrorCode::UsernameTaken,
             "This username is taken.",
         ));
     }
@@ -489,7 +489,7 @@ async fn update_user(
             .set(&changes)
             .execute(conn)?;
         if new_hash.is_some() || body.disabled == Some(true) {
-            crate::auth::routes::revoke_all_for_user(conn, id)?;
+            crate::auth::tokens::revoke_all_for_user(conn, id)?;
         }
         let mut summary = vec![];
         if changes.display_name.is_some() {
@@ -540,7 +540,7 @@ fn authorize_takeover(conn: &mut DbConn, actor: &Actor, user_id: i64) -> ApiResu
         let allowed = match org_id {
             Some(org_id) => {
                 let path = org_queries::path_of(conn, org_id)?;
-                actor.grants.allows(Action::Grant(role), &path)
+                actor.allows(Action::Grant(role), &path)
             }
             None => actor.is_admin(),
         };
@@ -587,7 +587,7 @@ async fn create_grant(
         authorized_user(conn, &actor, user_id, Action::Read)?;
         let org_id = match (body.role, body.org_id) {
             (Role::Admin, _) => {
-                actor.grants.authorize_global()?;
+                actor.authorize_global()?;
                 None
             }
             (role, Some(org_id)) => {
@@ -620,7 +620,7 @@ async fn create_grant(
             .get_result(conn)?;
         if existing > 0 {
             return Err(ApiError::conflict(
-                "grant_exists",
+                ErrorCode::GrantExists,
                 "The user already holds this role there.",
             ));
         }
@@ -680,7 +680,7 @@ async fn delete_grant(
                 let path = org_queries::path_of(conn, org_id)?;
                 actor.authorize(Action::Grant(role), &path)?;
             }
-            None => actor.grants.authorize_global()?,
+            None => actor.authorize_global()?,
         }
         diesel::delete(grants::table.find(grant_id)).execute(conn)?;
         audit::record(

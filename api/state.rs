@@ -1,0 +1,22 @@
+//! What every handler can reach through `web::Data<AppState>`.
+
+use crate::auth::throttle::FailureThrottle;
+use crate::auth::tokens::TokenKeys;
+use crate::ballots::codes::CodeKey;
+use crate::config::Settings;
+use crate::db::Pool;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    pub keys: TokenKeys,
+    /// Failed logins per username, and per client address.
+    pub login_failures_by_user: FailureThrottle,
+    pub login_failures_by_address: FailureThrottle,
+    /// Hashes voting codes and derives receipts.
+    pub code_key: CodeKey,
+    pub ballot_contexts: crate::ballots::ContextCache,
+    /// Unknown voting codes per client address.
+    pub code_failures_by_address: FailureThrottle,
+}
