@@ -188,6 +188,8 @@ mod tests {
 
     use super::document;
 
+    type RoundTrip = fn(&str) -> Result<String, String>;
+
     /// Deserializes a wire value into `T` and serializes it back.
     fn round_trip<T: Serialize + DeserializeOwned>(value: &str) -> Result<String, String> {
         let parsed: T = serde_json::from_value(serde_json::Value::from(value))
@@ -212,7 +214,7 @@ mod tests {
         use crate::sessions::model::{SessionKind, SessionStatus};
         use crate::templates::model::SubjectType;
 
-        let checks: &[(&str, fn(&str) -> Result<String, String>)] = &[
+        let checks: &[(&str, RoundTrip)] = &[
             ("Role", round_trip::<Role>),
             ("ParticipantCategory", round_trip::<ParticipantCategory>),
             ("CampaignStatus", round_trip::<CampaignStatus>),
