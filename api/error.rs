@@ -70,15 +70,13 @@ pub struct Problem {
     pub detail: String,
     /// Stable code for programs; it never depends on the language of `title` and `detail`.
     pub code: ErrorCode,
-    /// Per-field errors, for `validation_failed`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Per-field errors, for `validation_failed` (empty otherwise).
     pub errors: Vec<FieldError>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
-    /// For CSV imports: the line of the file (the header is line 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// For CSV imports: the line of the file (the header is line 1); null otherwise.
     pub line: Option<u64>,
     /// The field's name in the request (or the CSV column).
     pub field: String,

@@ -12,9 +12,9 @@ use crate::error::PROBLEM_JSON;
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Pingyi (评议) API",
+        title = "Pingyi API",
         version = "1.0.0",
-        description = "Mass-evaluation (群众评议) campaigns of grassroots Party organizations: \
+        description = "Pingyi (评议): mass-evaluation (群众评议) campaigns of grassroots Party organizations: \
             the organization tree, people and access that follows subordination (隶属关系), \
             evaluation sessions with anonymous ballots, results and rectification.\n\n\
             Errors are RFC 9457 `application/problem+json` with a stable `code`. Lists take \
@@ -23,7 +23,17 @@ use crate::error::PROBLEM_JSON;
     ),
     servers((url = "/", description = "This server")),
     tags(
-        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Sign in, refresh and sign out (登录): short-lived access tokens and rotating refresh tokens."),
+        (name = "users", description = "Accounts and their grants `(org, role)`; a grant covers the org's whole subtree (隶属关系)."),
+        (name = "orgs", description = "The organization tree (党组织): committees, general branches, branches."),
+        (name = "people", description = "Party members (党员) with their membership history."),
+        (name = "imports", description = "CSV imports of orgs and people: idempotent, all-or-nothing, with a dry run."),
+        (name = "campaigns", description = "Evaluation campaigns (评议活动) and their criteria templates (测评标准)."),
+        (name = "sessions", description = "Evaluation meetings (评议会): schedule, subjects, open and close."),
+        (name = "voting", description = "Voting codes (评议码), ballot forms and anonymous ballots, paper ballots, turnout."),
+        (name = "results", description = "Results of closed sessions (测评结果), k-anonymous by participant category."),
+        (name = "audit", description = "Every write, with who made it and when (审计日志)."),
+        (name = "operations", description = "Health, readiness and metrics."),
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&SecurityAndErrors),
@@ -56,6 +66,7 @@ struct SecurityAndErrors;
 impl Modify for SecurityAndErrors {
     fn modify(&self, doc: &mut OpenApiDoc) {
         let components = doc.components.get_or_insert_with(Default::default);
+        reference_page_items(components);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -65,6 +76,7 @@ impl Modify for SecurityAndErrors {
                     .build(),
             ),
         );
+        require_answered_fields(doc);
         for (path, item) in doc.paths.paths.iter_mut() {
             let has_params = path.contains('{');
             for op in [
@@ -78,8 +90,107 @@ impl Modify for SecurityAndErrors {
             .flatten()
             {
                 add_shared_errors(op, has_params);
+                // Operations that take no token say so, rather than leaving it unsaid.
+                op.security.get_or_insert_with(Vec::new);
+                add_response_headers(op);
             }
         }
+    }
+}
+
+/// utoipa inlines a generic page's item schema (`Page<Org>` holds a copy of `Org`), which
+/// generators turn into a separate class per page (`PageOrgItemsItem` is not an `Org`).
+/// Where the copy is exactly a named schema, refer to that schema instead.
+fn reference_page_items(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let pages: Vec<String> = components
+        .schemas
+        .keys()
+        .filter(|name| name.starts_with("Page_"))
+        .cloned()
+        .collect();
+    for page_name in pages {
+        let item_name = &page_name["Page_".len()..];
+        let Some(item) = components.schemas.get(item_name) else {
+            continue;
+        };
+        let item = serde_json::to_value(item).ok();
+        let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&page_name) else {
+            continue;
+        };
+        let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") else {
+            continue;
+        };
+        if let ArrayItems::RefOrSchema(inline) = &items.items {
+            if serde_json::to_value(inline.as_ref()).ok() == item {
+                items.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(
+                    utoipa::openapi::Ref::from_schema_name(item_name),
+                )));
+            }
+        }
+    }
+}
+
+/// The server sends every field of what it answers (`null` where there is no value), so every
+/// property of a schema that appears only in answers is `required`; generators then type
+/// them as always present (nullable where the type allows null) instead of optional.
+/// Schemas that requests use as well keep their own list: there, a field may be left out.
+fn require_answered_fields(doc: &mut OpenApiDoc) {
+    use std::collections::BTreeSet;
+    use utoipa::openapi::schema::Schema;
+
+    let paths = serde_json::to_value(&doc.paths).unwrap_or_default();
+    let schemas = doc
+        .components
+        .as_ref()
+        .map(|c| serde_json::to_value(&c.schemas).unwrap_or_default())
+        .unwrap_or_default();
+    let mut in_requests = BTreeSet::new();
+    let mut in_answers = BTreeSet::new();
+    for operation in paths.as_object().into_iter().flat_map(|p| p.values()) {
+        for operation in operation.as_object().into_iter().flat_map(|o| o.values()) {
+            collect_refs(&operation["requestBody"], &schemas, &mut in_requests);
+            collect_refs(&operation["parameters"], &schemas, &mut in_requests);
+            collect_refs(&operation["responses"], &schemas, &mut in_answers);
+        }
+    }
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in in_answers.difference(&in_requests) {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+            object.required = object.properties.keys().cloned().collect();
+        }
+    }
+}
+
+/// The names of every schema `value` refers to, directly or through other schemas.
+fn collect_refs(
+    value: &serde_json::Value,
+    schemas: &serde_json::Value,
+    found: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(|r| r.as_str())
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                if found.insert(name.to_owned()) {
+                    collect_refs(&schemas[name], schemas, found);
+                }
+            }
+            for child in map.values() {
+                collect_refs(child, schemas, found);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for child in items {
+                collect_refs(child, schemas, found);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -149,6 +260,38 @@ fn add_shared_errors(op: &mut Operation, has_path_params: bool) {
         "Unexpected server error (details only in the log, by request id)",
         "Something went wrong on our side; the request id identifies it in our logs.",
     );
+}
+
+/// The headers the server sends with some statuses: `Location` with every 201,
+/// `Retry-After` with every 429 and 503.
+fn add_response_headers(op: &mut Operation) {
+    let headers: [(&str, &str, &str); 3] = [
+        ("201", "Location", "The URL of the created resource."),
+        ("429", "Retry-After", "Seconds to wait before trying again."),
+        ("503", "Retry-After", "Seconds to wait before trying again."),
+    ];
+    for (status, name, description) in headers {
+        if let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) {
+            let schema = if name == "Retry-After" {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some(1))
+                    .build()
+            } else {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .build()
+            };
+            let header = utoipa::openapi::HeaderBuilder::new()
+                .schema(Some(schema))
+                .description(Some(description))
+                .build();
+            response
+                .headers
+                .entry(name.to_owned())
+                .or_insert(RefOr::T(header));
+        }
+    }
 }
 
 fn problem(status: &str, code: &str, description: &str, detail: &str) -> Response {

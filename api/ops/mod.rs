@@ -21,8 +21,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
-    /// The database backend, on `/readyz`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The database backend, on `/readyz` (null on `/healthz`).
     #[schema(example = "sqlite")]
     pub database: Option<String>,
 }

@@ -1,0 +1,249 @@
+"""A whole evaluation meeting (评议会), run through the generated client only.
+
+Usage: python3 meeting.py [BASE_URL]   (default http://127.0.0.1:8080)
+Environment: PINGYI_ADMIN_PASSWORD, the password of the `admin` account.
+
+It signs in, builds a small org tree with people and a secretary, creates a campaign with
+the built-in template, schedules a branch meeting, issues voting codes in two categories,
+opens the meeting, fetches the ballot form and casts a ballot for every code, reads the
+turnout, closes the meeting, reads the results and imports people from CSV.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import sys
+import uuid
+from typing import TypeVar
+
+from pingyi_client import AuthenticatedClient, Client
+from pingyi_client.api.auth import login
+from pingyi_client.api.campaigns import activate_campaign, create_campaign, list_templates
+from pingyi_client.api.imports import import_people
+from pingyi_client.api.orgs import create_org, get_org, list_orgs, update_org
+from pingyi_client.api.people import create_person
+from pingyi_client.api.results import session_results
+from pingyi_client.api.sessions import close_session, create_session, list_subjects, open_session
+from pingyi_client.api.voting import ballot_form, issue_codes, submit_ballot, turnout
+from pingyi_client.models import (
+    BallotForm,
+    Campaign,
+    CreateCampaign,
+    CreateOrg,
+    CreatePerson,
+    CreateSession,
+    Domain,
+    FormRequest,
+    ImportReport,
+    IssueCodes,
+    IssuedCodes,
+    LoginRequest,
+    MemberType,
+    Org,
+    OrgKind,
+    PageOrg,
+    ParticipantCategory,
+    Person,
+    Position,
+    Rating,
+    Receipt,
+    Session,
+    SessionKind,
+    SessionResults,
+    SessionStatus,
+    SubjectType,
+    SubmitBallot,
+    Subject,
+    Template,
+    TokenPair,
+    Turnout,
+    UpdateOrg,
+)
+from pingyi_client.types import File
+
+T = TypeVar("T")
+
+
+def expect(answer: object, kind: type[T], step: str) -> T:
+    """The typed answer of a step, or stop with what the server said."""
+    if not isinstance(answer, kind):
+        sys.exit(f"{step}: expected {kind.__name__}, got {answer!r}")
+    return answer
+
+
+def main() -> None:
+    base_url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"
+    password = os.environ["PINGYI_ADMIN_PASSWORD"]
+    run = uuid.uuid4().hex[:8]
+
+    public = Client(base_url=base_url, raise_on_unexpected_status=True)
+    pair = expect(
+        login.sync(client=public, body=LoginRequest(username="admin", password=password)),
+        TokenPair,
+        "login",
+    )
+    api = AuthenticatedClient(base_url=base_url, token=pair.access_token, raise_on_unexpected_status=True)
+
+    # The org tree: a committee and one of its branches.
+    city = expect(
+        create_org.sync(
+            client=api,
+            body=CreateOrg(name=f"市委 {run}", kind=OrgKind.COMMITTEE, domain=Domain.INSTITUTION, external_id=f"city-{run}"),
+        ),
+        Org,
+        "create the committee",
+    )
+    branch = expect(
+        create_org.sync(
+            client=api,
+            body=CreateOrg(
+                name=f"第一党支部 {run}",
+                kind=OrgKind.BRANCH,
+                domain=Domain.INSTITUTION,
+                parent_id=city.id,
+                external_id=f"branch-{run}",
+            ),
+        ),
+        Org,
+        "create the branch",
+    )
+    listed = expect(list_orgs.sync(client=api, parent_id=city.id), PageOrg, "list orgs")
+    assert [org.id for org in listed.items] == [branch.id], listed
+    assert listed.items[0].kind is OrgKind.BRANCH
+
+    # People: a secretary and three members.
+    secretary = expect(
+        create_person.sync(
+            client=api,
+            body=CreatePerson(
+                org_id=branch.id,
+                name="王书记",
+                member_type=MemberType.FULL,
+                position=Position.SECRETARY,
+                joined_on=dt.date(2001, 7, 1),
+            ),
+        ),
+        Person,
+        "create the secretary",
+    )
+    for name in ["李明", "张华", "赵敏"]:
+        expect(
+            create_person.sync(
+                client=api, body=CreatePerson(org_id=branch.id, name=name, member_type=MemberType.FULL)
+            ),
+            Person,
+            f"create {name}",
+        )
+    branch = expect(
+        update_org.sync(id=branch.id, client=api, body=UpdateOrg(secretary_id=secretary.id)),
+        Org,
+        "name the secretary",
+    )
+    assert branch.secretary_id == secretary.id
+    assert expect(get_org.sync(id=branch.id, client=api), Org, "read the branch").secretary_id == secretary.id
+
+    # A campaign over the committee's subtree with the notice's built-in template.
+    templates = expect(list_templates.sync(client=api), list, "list templates")
+    builtin = next(t for t in templates if expect(t, Template, "template").builtin)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    campaign = expect(
+        create_campaign.sync(
+            client=api,
+            body=CreateCampaign(
+                owner_org_id=city.id,
+                title=f"2026年度群众评议 {run}",
+                starts_on=today,
+                ends_on=today + dt.timedelta(days=30),
+                template_id=builtin.id,
+            ),
+        ),
+        Campaign,
+        "create the campaign",
+    )
+    campaign = expect(activate_campaign.sync(id=campaign.id, client=api), Campaign, "activate the campaign")
+
+    # The branch meeting, its subjects filled in: the branch, its secretary, each member.
+    session = expect(
+        create_session.sync(
+            id=campaign.id,
+            client=api,
+            body=CreateSession(
+                org_id=branch.id,
+                kind=SessionKind.BRANCH_MEETING,
+                scheduled_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5),
+                location="党员活动室",
+            ),
+        ),
+        Session,
+        "schedule the meeting",
+    )
+    subjects = expect(list_subjects.sync(id=session.id, client=api), list, "list subjects")
+    types = sorted(expect(s, Subject, "subject").subject_type.value for s in subjects)
+    assert types == ["member"] * 3 + ["org", "secretary"], types
+
+    codes: list[str] = []
+    for category, count in [(ParticipantCategory.PARTY_MEMBER, 4), (ParticipantCategory.MASS_REPRESENTATIVE, 2)]:
+        issued = expect(
+            issue_codes.sync(id=session.id, client=api, body=IssueCodes(category=category, count=count)),
+            IssuedCodes,
+            "issue codes",
+        )
+        assert len(issued.codes) == count
+        codes.extend(issued.codes)
+    session = expect(open_session.sync(id=session.id, client=api), Session, "open the meeting")
+    assert session.status is SessionStatus.OPEN
+
+    # Every voter: the form for the code, then one ballot rating everything.
+    for n, code in enumerate(codes):
+        form = expect(ballot_form.sync(client=public, body=FormRequest(code=code)), BallotForm, "ballot form")
+        criteria = {
+            SubjectType.ORG: form.criteria.org,
+            SubjectType.SECRETARY: form.criteria.secretary,
+            SubjectType.MEMBER: form.criteria.member,
+        }
+        level = form.scale[n % len(form.scale)].level
+        ratings = [
+            Rating(subject_id=subject.id, criterion_id=criterion.id, level=level)
+            for subject in form.subjects
+            for criterion in criteria[subject.subject_type]
+        ]
+        receipt = expect(
+            submit_ballot.sync(client=public, body=SubmitBallot(code=code, ratings=ratings, opinion="希望多联系群众")),
+            Receipt,
+            "cast a ballot",
+        )
+        assert receipt.receipt
+
+    counted = expect(turnout.sync(id=session.id, client=api), Turnout, "turnout")
+    assert (counted.issued, counted.used) == (6, 6), counted
+    session = expect(close_session.sync(id=session.id, client=api), Session, "close the meeting")
+    assert session.status is SessionStatus.CLOSED
+
+    results = expect(session_results.sync(id=session.id, client=api), SessionResults, "results")
+    assert results.ballots == 6
+    org_result = next(s for s in results.subjects if s.subject_type is SubjectType.ORG)
+    assert org_result.ballots == 6
+
+    # People from another system, as CSV.
+    csv_text = (
+        "external_id,org_external_id,name,member_type,position,joined_on,phone\n"
+        f"p1-{run},branch-{run},陈静,full,member,2010-07-01,13800000001\n"
+        f"p2-{run},branch-{run},刘洋,probationary,,,\n"
+    )
+    report = expect(
+        import_people.sync(
+            client=api,
+            body=File(payload=io.BytesIO(csv_text.encode()), file_name="people.csv", mime_type="text/csv"),
+        ),
+        ImportReport,
+        "import people",
+    )
+    assert (report.created, report.errors) == (2, []), report
+
+    print(f"meeting {session.id}: {results.ballots} ballots, {len(results.subjects)} subjects, import created {report.created}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+// A whole evaluation meeting (评议会), run through a client generated from the OpenAPI
+// document only: openapi-typescript types + openapi-fetch.
+//
+// Usage: node build/meeting.js [BASE_URL]   (default http://127.0.0.1:8080)
+// Environment: PINGYI_ADMIN_PASSWORD, the password of the `admin` account.
+
+import createClient from "openapi-fetch";
+import type { components, paths } from "./build/schema.js";
+
+type Schemas = components["schemas"];
+type Org = Schemas["Org"];
+type SubjectType = Schemas["SubjectType"];
+type Criterion = Schemas["Criterion"];
+
+/** The data of an answer, or stop with the problem the server sent. */
+function expect<T>(step: string, answer: { data?: T; error?: unknown; response: Response }): T {
+  if (answer.data === undefined) {
+    throw new Error(`${step}: ${answer.response.status} ${JSON.stringify(answer.error)}`);
+  }
+  return answer.data;
+}
+
+function check(condition: boolean, what: string): void {
+  if (!condition) {
+    throw new Error(`check failed: ${what}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const baseUrl = process.argv[2] ?? "http://127.0.0.1:8080";
+  const password = process.env["PINGYI_ADMIN_PASSWORD"];
+  if (password === undefined) {
+    throw new Error("set PINGYI_ADMIN_PASSWORD");
+  }
+  const run = Math.random().toString(36).slice(2, 10);
+
+  const api = createClient<paths>({ baseUrl });
+  const pair = expect(
+    "login",
+    await api.POST("/api/v1/auth/login", { body: { username: "admin", password } }),
+  );
+  api.use({
+    onRequest({ request }) {
+      request.headers.set("Authorization", `Bearer ${pair.access_token}`);
+      return request;
+    },
+  });
+
+  // The org tree: a committee and one of its branches.
+  const city: Org = expect(
+    "create the committee",
+    await api.POST("/api/v1/orgs", {
+      body: { name: `市委 ${run}`, kind: "committee", domain: "institution", external_id: `city-${run}` },
+    }),
+  );
+  const branchCreated: Org = expect(
+    "create the branch",
+    await api.POST("/api/v1/orgs", {
+      body: {
+        name: `第一党支部 ${run}`,
+        kind: "branch",
+        domain: "institution",
+        parent_id: city.id,
+        external_id: `branch-${run}`,
+      },
+    }),
+  );
+  const listed = expect(
+    "list orgs",
+    await api.GET("/api/v1/orgs", { params: { query: { parent_id: city.id } } }),
+  );
+  const listedOrgs: Org[] = listed.items;
+  check(listedOrgs.length === 1 && listedOrgs[0]?.kind === "branch", "the branch is listed as a typed Org");
+
+  // People: a secretary and three members.
+  const secretary = expect(
+    "create the secretary",
+    await api.POST("/api/v1/people", {
+      body: {
+        org_id: branchCreated.id,
+        name: "王书记",
+        member_type: "full",
+        position: "secretary",
+        joined_on: "2001-07-01",
+      },
+    }),
+  );
+  for (const name of ["李明", "张华", "赵敏"]) {
+    expect(
+      `create ${name}`,
+      await api.POST("/api/v1/people", { body: { org_id: branchCreated.id, name, member_type: "full" } }),
+    );
+  }
+  const branch = expect(
+    "name the secretary",
+    await api.PATCH("/api/v1/orgs/{id}", {
+      params: { path: { id: branchCreated.id } },
+      body: { secretary_id: secretary.id },
+    }),
+  );
+  check(branch.secretary_id === secretary.id, "the secretary is named");
+
+  // A campaign over the committee's subtree with the notice's built-in template.
+  const templates = expect("list templates", await api.GET("/api/v1/templates"));
+  const builtin = templates.find((t) => t.builtin);
+  if (builtin === undefined) {
+    throw new Error("no built-in template");
+  }
+  const chinaToday = new Date(Date.now() + 8 * 3600 * 1000);
+  const day = (d: Date): string => d.toISOString().slice(0, 10);
+  const campaign = expect(
+    "create the campaign",
+    await api.POST("/api/v1/campaigns", {
+      body: {
+        owner_org_id: city.id,
+        title: `2026年度群众评议 ${run}`,
+        starts_on: day(chinaToday),
+        ends_on: day(new Date(chinaToday.getTime() + 30 * 86400 * 1000)),
+        template_id: builtin.id,
+      },
+    }),
+  );
+  expect(
+    "activate the campaign",
+    await api.POST("/api/v1/campaigns/{id}/activate", { params: { path: { id: campaign.id } } }),
+  );
+
+  // The branch meeting, its subjects filled in: the branch, its secretary, each member.
+  const session = expect(
+    "schedule the meeting",
+    await api.POST("/api/v1/campaigns/{id}/sessions", {
+      params: { path: { id: campaign.id } },
+      body: {
+        org_id: branch.id,
+        kind: "branch_meeting",
+        scheduled_at: new Date(Date.now() + 5 * 60 * 1000).toISOString(),
+        location: "党员活动室",
+      },
+    }),
+  );
+  const sessionPath = { params: { path: { id: session.id } } };
+  const subjects = expect("list subjects", await api.GET("/api/v1/sessions/{id}/subjects", sessionPath));
+  check(subjects.length === 5, "org, secretary and three members are on the ballot");
+
+  const codes: string[] = [];
+  const categories: [Schemas["ParticipantCategory"], number][] = [
+    ["party_member", 4],
+    ["mass_representative", 2],
+  ];
+  for (const [category, count] of categories) {
+    const issued = expect(
+      "issue codes",
+      await api.POST("/api/v1/sessions/{id}/voting-codes", { ...sessionPath, body: { category, count } }),
+    );
+    check(issued.codes.length === count, "every code asked for is issued");
+    codes.push(...issued.codes);
+  }
+  const opened = expect("open the meeting", await api.POST("/api/v1/sessions/{id}/open", sessionPath));
+  check(opened.status === "open", "the meeting is open");
+
+  // Every voter: the form for the code, then one ballot rating everything.
+  for (const [n, code] of codes.entries()) {
+    const form = expect("ballot form", await api.POST("/api/v1/ballot-forms", { body: { code } }));
+    const criteria: Record<SubjectType, Criterion[]> = form.criteria;
+    const level = form.scale[n % form.scale.length]?.level;
+    if (level === undefined) {
+      throw new Error("the scale is empty");
+    }
+    const ratings = form.subjects.flatMap((subject) =>
+      criteria[subject.subject_type].map((criterion) => ({
+        subject_id: subject.id,
+        criterion_id: criterion.id,
+        level,
+      })),
+    );
+    const receipt = expect(
+      "cast a ballot",
+      await api.POST("/api/v1/ballots", { body: { code, ratings, opinion: "希望多联系群众" } }),
+    );
+    check(receipt.receipt.length > 0, "a receipt is given");
+  }
+
+  const turnout = expect("turnout", await api.GET("/api/v1/sessions/{id}/turnout", sessionPath));
+  check(turnout.issued === 6 && turnout.used === 6, "six codes issued and used");
+  const closed = expect("close the meeting", await api.POST("/api/v1/sessions/{id}/close", sessionPath));
+  check(closed.status === "closed", "the meeting is closed");
+
+  const results = expect("results", await api.GET("/api/v1/sessions/{id}/results", sessionPath));
+  check(results.ballots === 6, "six ballots counted");
+  const orgResult = results.subjects.find((s) => s.subject_type === "org");
+  check(orgResult?.ballots === 6, "the branch was rated on every ballot");
+
+  // People from another system, as CSV (a text body: sent as it is, not as JSON).
+  const csv =
+    "external_id,org_external_id,name,member_type,position,joined_on,phone\n" +
+    `p1-${run},branch-${run},陈静,full,member,2010-07-01,13800000001\n` +
+    `p2-${run},branch-${run},刘洋,probationary,,,\n`;
+  const report = expect(
+    "import people",
+    await api.POST("/api/v1/imports/people", {
+      body: csv,
+      headers: { "Content-Type": "text/csv" },
+      bodySerializer: (body) => body,
+    }),
+  );
+  check(report.created === 2 && report.errors.length === 0, "two people imported");
+
+  console.log(
+    `meeting ${session.id}: ${results.ballots} ballots, ${results.subjects.length} subjects, import created ${report.created}`,
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
