@@ -90,13 +90,7 @@ db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     }
     assert_eq!(receipts.len(), 30);
 
-    let turnout = app
-        .get(
-            &format!("/api/v1/sessions/{}/turnout", m.session),
-            Some(&m.admin),
-        )
-        .await
-        .assert_status(200);
+    let turnout = m.turnout(&app).await;
     assert_eq!(
         (
             turnout["issued"].as_i64(),
@@ -303,13 +297,7 @@ db_test!(
         .await
         .assert_problem(409, "session_not_open");
         assert_eq!(app.count("ballots").await, 1);
-        let turnout = app
-            .get(
-                &format!("/api/v1/sessions/{}/turnout", m.session),
-                Some(&m.admin),
-            )
-            .await
-            .assert_status(200);
+        let turnout = m.turnout(&app).await;
         assert_eq!(
             (
                 turnout["issued"].as_i64(),
@@ -557,13 +545,7 @@ db_test!(paper_ballots_count_and_are_audited, |app| {
     )
     .await
     .assert_status(201);
-    let turnout = app
-        .get(
-            &format!("/api/v1/sessions/{}/turnout", m.session),
-            Some(&m.admin),
-        )
-        .await
-        .assert_status(200);
+    let turnout = m.turnout(&app).await;
     assert_eq!(
         (
             turnout["issued"].as_i64(),
@@ -644,13 +626,7 @@ db_test!(
         .assert_problem(422, "validation_failed");
         let big = m.issue(&app, m.session, "party_member", 1000).await;
         assert_eq!(big.len(), 1000);
-        let turnout = app
-            .get(
-                &format!("/api/v1/sessions/{}/turnout", m.session),
-                Some(&m.admin),
-            )
-            .await
-            .assert_status(200);
+        let turnout = m.turnout(&app).await;
         assert_eq!(turnout["issued"], 1003);
     }
 );

@@ -524,6 +524,16 @@ impl Meeting {
             .collect()
     }
 
+    /// The turnout of the first branch's session, asserting 200.
+    pub async fn turnout(&self, app: &TestApp) -> Value {
+        app.get(
+            &format!("/api/v1/sessions/{}/turnout", self.session),
+            Some(&self.admin),
+        )
+        .await
+        .assert_status(200)
+    }
+
     pub async fn open(&self, app: &TestApp, session: i64) {
         session_step(app, &self.admin, session, "open")
             .await
