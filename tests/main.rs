@@ -1,11 +1,18 @@
-//! One integration-test binary: every module below runs against the real server.
+//! One integration-test binary: every module below runs against the real server. The
+//! modules follow the API's areas (api/); `access` holds what crosses them (the tree and
+//! the authorization matrix), `foundation` the service skeleton.
 
 mod common;
 
 mod access;
+mod audit;
+mod auth;
+mod ballots;
 mod campaigns;
 mod foundation;
-mod identity;
 mod imports;
+mod orgs;
 mod people;
-mod voting;
+mod sessions;
+mod templates;
+mod users;

@@ -1,10 +1,11 @@
-//! Shared setup for the identity and access tests: signing in, building orgs, users and
-//! grants through the public API (as a client would), and the org tree most access tests
-//! start from.
+//! Shared setup, through the public API (as a client would): signing in, building orgs,
+//! users and grants, the org tree most access tests start from, campaigns, sessions, voting
+//! codes and a whole meeting ready to vote.
 
+use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
-use super::{TestApp, ADMIN_PASSWORD};
+use super::{Reply, TestApp, ADMIN_PASSWORD};
 
 /// The password every user made by these fixtures gets (at least 10 characters).
 pub const USER_PASSWORD: &str = "user-password-for-tests";
@@ -191,6 +192,14 @@ impl Tree {
     }
 }
 
+/// A list answer holding every item (one page of up to 200), asserting 200.
+pub async fn list_all(app: &TestApp, path: &str, token: &str) -> Value {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    app.get(&format!("{path}{sep}per_page=200"), Some(token))
+        .await
+        .assert_status(200)
+}
+
 /// The ids of a list answer's items.
 pub fn ids(page: &Value) -> std::collections::BTreeSet<i64> {
     page["items"]
@@ -350,6 +359,32 @@ pub async fn create_session(app: &TestApp, token: &str, campaign_id: i64, org_id
     reply.json()
 }
 
+/// Schedules a branch meeting of `org` at `at` and returns the answer.
+pub async fn create_session_reply(
+    app: &TestApp,
+    token: &str,
+    campaign: i64,
+    org: i64,
+    at: String,
+) -> Reply {
+    app.post(
+        &format!("/api/v1/campaigns/{campaign}/sessions"),
+        Some(token),
+        json!({"org_id": org, "kind": "branch_meeting", "scheduled_at": at}),
+    )
+    .await
+}
+
+/// Schedules sessions of `kind` in bulk and returns the answer.
+pub async fn bulk(app: &TestApp, token: &str, campaign: i64, kind: &str, at: String) -> Reply {
+    app.post(
+        &format!("/api/v1/campaigns/{campaign}/sessions/bulk"),
+        Some(token),
+        json!({"kind": kind, "scheduled_at": at}),
+    )
+    .await
+}
+
 /// Issues one voting code of `category` for a session and returns it.
 pub async fn issue_code(app: &TestApp, token: &str, session_id: i64, category: &str) -> String {
     let reply = app
@@ -383,4 +418,125 @@ pub async fn ballot_form(app: &TestApp, code: &str) -> Value {
         reply.text
     );
     reply.json()
+}
+
+/// Moves a session one step (`open`, `close`) and returns the answer.
+pub async fn session_step(app: &TestApp, token: &str, session_id: i64, step: &str) -> Reply {
+    app.post(
+        &format!("/api/v1/sessions/{session_id}/{step}"),
+        Some(token),
+        json!({}),
+    )
+    .await
+}
+
+// --- a meeting ready to vote ---
+
+/// A school committee with one general branch and two branches (a secretary and three
+/// members in the first), an active campaign over the school, and a session per branch.
+pub struct Meeting {
+    pub admin: String,
+    pub campaign: i64,
+    pub branch: i64,
+    pub session: i64,
+    pub other_session: i64,
+}
+
+impl Meeting {
+    pub async fn set_up(app: &TestApp) -> Meeting {
+        let admin = admin_token(app).await;
+        let school = create_org(app, &admin, None, "某职业技术学院党委", "committee").await;
+        let general = create_org(
+            app,
+            &admin,
+            Some(school),
+            "机电工程学院党总支",
+            "general_branch",
+        )
+        .await;
+        let branch = create_org(app, &admin, Some(general), "教工第一党支部", "branch").await;
+        let other = create_org(app, &admin, Some(general), "学生第一党支部", "branch").await;
+        let mut people = Vec::new();
+        for name in ["李书记", "王一", "张二", "刘三"] {
+            people.push(create_person(app, &admin, branch, name).await);
+        }
+        set_secretary(app, &admin, branch, people[0]).await;
+        let today = Utc::now().date_naive();
+        let campaign = create_campaign_with(
+            app,
+            &admin,
+            json!({"owner_org_id": school, "title": "年度群众评议", "starts_on": today - Duration::days(1), "ends_on": today + Duration::days(7), "template_id": 1}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
+        campaign_step(app, &admin, campaign, "activate").await;
+        let at = Utc::now().to_rfc3339();
+        let bulk = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/sessions/bulk"),
+                Some(&admin),
+                json!({"kind": "branch_meeting", "scheduled_at": at}),
+            )
+            .await
+            .assert_status(201);
+        assert_eq!(bulk["created"], 2, "{bulk}");
+        let session_of = |org: i64| {
+            bulk["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["org_id"] == org)
+                .unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        };
+        Meeting {
+            campaign,
+            branch,
+            session: session_of(branch),
+            other_session: session_of(other),
+            admin,
+        }
+    }
+
+    pub async fn issue(
+        &self,
+        app: &TestApp,
+        session: i64,
+        category: &str,
+        count: i64,
+    ) -> Vec<String> {
+        let issued = app
+            .post(
+                &format!("/api/v1/sessions/{session}/voting-codes"),
+                Some(&self.admin),
+                json!({"category": category, "count": count}),
+            )
+            .await;
+        assert_eq!(issued.header("cache-control"), Some("no-store"));
+        let body = issued.assert_status(201);
+        body["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The turnout of the first branch's session, asserting 200.
+    pub async fn turnout(&self, app: &TestApp) -> Value {
+        app.get(
+            &format!("/api/v1/sessions/{}/turnout", self.session),
+            Some(&self.admin),
+        )
+        .await
+        .assert_status(200)
+    }
+
+    pub async fn open(&self, app: &TestApp, session: i64) {
+        session_step(app, &self.admin, session, "open")
+            .await
+            .assert_status(200);
+    }
 }

@@ -3,132 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::common::fixtures::{admin_token, create_org};
+use crate::common::fixtures::{ballot_form, Meeting};
 use crate::common::{logs, Backend, TestApp};
 use crate::db_test;
-
-/// A school committee with one general branch and two branches (a secretary and three
-/// members in the first), an active campaign over the school, and a session per branch.
-struct Meeting {
-    admin: String,
-    campaign: i64,
-    branch: i64,
-    session: i64,
-    other_session: i64,
-}
-
-impl Meeting {
-    async fn set_up(app: &TestApp) -> Meeting {
-        let admin = admin_token(app).await;
-        let school = create_org(app, &admin, None, "某职业技术学院党委", "committee").await;
-        let general = create_org(
-            app,
-            &admin,
-            Some(school),
-            "机电工程学院党总支",
-            "general_branch",
-        )
-        .await;
-        let branch = create_org(app, &admin, Some(general), "教工第一党支部", "branch").await;
-        let other = create_org(app, &admin, Some(general), "学生第一党支部", "branch").await;
-        let mut people = Vec::new();
-        for name in ["李书记", "王一", "张二", "刘三"] {
-            let p = app
-                .post(
-                    "/api/v1/people",
-                    Some(&admin),
-                    json!({"org_id": branch, "name": name, "member_type": "full"}),
-                )
-                .await
-                .assert_status(201);
-            people.push(p["id"].as_i64().unwrap());
-        }
-        app.patch(
-            &format!("/api/v1/orgs/{branch}"),
-            Some(&admin),
-            json!({"secretary_id": people[0]}),
-        )
-        .await
-        .assert_status(200);
-        let today = Utc::now().date_naive();
-        let campaign = app
-            .post(
-                "/api/v1/campaigns",
-                Some(&admin),
-                json!({"owner_org_id": school, "title": "年度群众评议", "starts_on": today - Duration::days(1), "ends_on": today + Duration::days(7), "template_id": 1}),
-            )
-            .await
-            .assert_status(201)["id"]
-            .as_i64()
-            .unwrap();
-        app.post(
-            &format!("/api/v1/campaigns/{campaign}/activate"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .assert_status(200);
-        let at = Utc::now().to_rfc3339();
-        let bulk = app
-            .post(
-                &format!("/api/v1/campaigns/{campaign}/sessions/bulk"),
-                Some(&admin),
-                json!({"kind": "branch_meeting", "scheduled_at": at}),
-            )
-            .await
-            .assert_status(201);
-        assert_eq!(bulk["created"], 2, "{bulk}");
-        let session_of = |org: i64| {
-            bulk["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["org_id"] == org)
-                .unwrap()["id"]
-                .as_i64()
-                .unwrap()
-        };
-        Meeting {
-            campaign,
-            branch,
-            session: session_of(branch),
-            other_session: session_of(other),
-            admin,
-        }
-    }
-
-    async fn issue(&self, app: &TestApp, session: i64, category: &str, count: i64) -> Vec<String> {
-        let issued = app
-            .post(
-                &format!("/api/v1/sessions/{session}/voting-codes"),
-                Some(&self.admin),
-                json!({"category": category, "count": count}),
-            )
-            .await;
-        assert_eq!(issued.header("cache-control"), Some("no-store"));
-        let body = issued.assert_status(201);
-        body["codes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    async fn open(&self, app: &TestApp, session: i64) {
-        app.post(
-            &format!("/api/v1/sessions/{session}/open"),
-            Some(&self.admin),
-            json!({}),
-        )
-        .await
-        .assert_status(200);
-    }
-}
 
 /// A full ballot for a form: every subject on every criterion, with a varying level.
 fn full_ratings(form: &Value, seed: usize) -> Vec<Value> {
@@ -152,12 +33,6 @@ fn full_ratings(form: &Value, seed: usize) -> Vec<Value> {
     ratings
 }
 
-async fn form(app: &TestApp, code: &str) -> Value {
-    app.post("/api/v1/ballot-forms", None, json!({"code": code}))
-        .await
-        .assert_status(200)
-}
-
 db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     let m = Meeting::set_up(&app).await;
     let members = m.issue(&app, m.session, "party_member", 20).await;
@@ -175,7 +50,7 @@ db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     }
     m.open(&app, m.session).await;
 
-    let first = form(&app, &members[0]).await;
+    let first = ballot_form(&app, &members[0]).await;
     assert_eq!(first["session"]["status"], "open");
     assert_eq!(first["session"]["title"], "年度群众评议");
     assert_eq!(first["category"], "party_member");
@@ -194,7 +69,7 @@ db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     assert_eq!(first["criteria"]["member"].as_array().unwrap().len(), 3);
     assert_eq!(first["scale"][1]["label_zh"], "基本满意");
     assert_eq!(
-        form(&app, &public[0]).await["category"],
+        ballot_form(&app, &public[0]).await["category"],
         "mass_representative"
     );
 
@@ -215,13 +90,7 @@ db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     }
     assert_eq!(receipts.len(), 30);
 
-    let turnout = app
-        .get(
-            &format!("/api/v1/sessions/{}/turnout", m.session),
-            Some(&m.admin),
-        )
-        .await
-        .assert_status(200);
+    let turnout = m.turnout(&app).await;
     assert_eq!(
         (
             turnout["issued"].as_i64(),
@@ -265,7 +134,7 @@ db_test!(
         let m = Meeting::set_up(&app).await;
         let code = m.issue(&app, m.session, "party_member", 1).await.remove(0);
         m.open(&app, m.session).await;
-        let form = form(&app, &code).await;
+        let form = ballot_form(&app, &code).await;
         let body = json!({"code": code, "ratings": full_ratings(&form, 0)});
         let attempts = (0..50).map(|_| app.post("/api/v1/ballots", None, body.clone()));
         let replies = join_all(attempts).await;
@@ -300,7 +169,7 @@ db_test!(
         let other_codes = m.issue(&app, m.other_session, "party_member", 1).await;
         m.open(&app, m.session).await;
         m.open(&app, m.other_session).await;
-        let form = form(&app, &codes[0]).await;
+        let form = ballot_form(&app, &codes[0]).await;
         let good = full_ratings(&form, 0);
         let subject = form["subjects"][0]["id"].clone();
 
@@ -428,13 +297,7 @@ db_test!(
         .await
         .assert_problem(409, "session_not_open");
         assert_eq!(app.count("ballots").await, 1);
-        let turnout = app
-            .get(
-                &format!("/api/v1/sessions/{}/turnout", m.session),
-                Some(&m.admin),
-            )
-            .await
-            .assert_status(200);
+        let turnout = m.turnout(&app).await;
         assert_eq!(
             (
                 turnout["issued"].as_i64(),
@@ -489,7 +352,7 @@ db_test!(secrecy_holds_in_the_schema_the_rows_and_the_logs, |app| {
     let m = Meeting::set_up(&app).await;
     let codes = m.issue(&app, m.session, "party_member", 12).await;
     m.open(&app, m.session).await;
-    let form = form(&app, &codes[0]).await;
+    let form = ballot_form(&app, &codes[0]).await;
     let mut receipts = Vec::new();
     for (i, code) in codes.iter().enumerate() {
         let body = json!({"code": code, "ratings": full_ratings(&form, i), "opinion": format!("意见 {i}")});
@@ -586,7 +449,7 @@ db_test!(guessing_codes_is_throttled_but_a_whole_hall_is_not, |app| {
     let m = Meeting::set_up(&app).await;
     let codes = m.issue(&app, m.session, "mass_representative", 100).await;
     m.open(&app, m.session).await;
-    let form = form(&app, &codes[0]).await;
+    let form = ballot_form(&app, &codes[0]).await;
     // A hundred voters behind one address, fetching forms and voting, some mistyping once.
     for (i, code) in codes.iter().enumerate() {
         if i % 10 == 0 {
@@ -640,7 +503,7 @@ db_test!(guessing_codes_is_throttled_but_a_whole_hall_is_not, |app| {
 db_test!(paper_ballots_count_and_are_audited, |app| {
     let m = Meeting::set_up(&app).await;
     let codes = m.issue(&app, m.session, "party_member", 2).await;
-    let form = form(&app, &codes[0]).await;
+    let form = ballot_form(&app, &codes[0]).await;
     let paper = json!({"category": "mass_representative", "ballots": [
         {"ratings": full_ratings(&form, 0)},
         {"ratings": full_ratings(&form, 1), "opinion": "纸质意见"},
@@ -682,13 +545,7 @@ db_test!(paper_ballots_count_and_are_audited, |app| {
     )
     .await
     .assert_status(201);
-    let turnout = app
-        .get(
-            &format!("/api/v1/sessions/{}/turnout", m.session),
-            Some(&m.admin),
-        )
-        .await
-        .assert_status(200);
+    let turnout = m.turnout(&app).await;
     assert_eq!(
         (
             turnout["issued"].as_i64(),
@@ -769,13 +626,7 @@ db_test!(
         .assert_problem(422, "validation_failed");
         let big = m.issue(&app, m.session, "party_member", 1000).await;
         assert_eq!(big.len(), 1000);
-        let turnout = app
-            .get(
-                &format!("/api/v1/sessions/{}/turnout", m.session),
-                Some(&m.admin),
-            )
-            .await
-            .assert_status(200);
+        let turnout = m.turnout(&app).await;
         assert_eq!(turnout["issued"], 1003);
     }
 );
@@ -827,7 +678,7 @@ db_test!(
         let m = Meeting::set_up(&app).await;
         let codes = m.issue(&app, m.session, "party_member", 1).await;
         m.open(&app, m.session).await;
-        let form = form(&app, &codes[0]).await;
+        let form = ballot_form(&app, &codes[0]).await;
         let reply = app
             .post(
                 "/api/v1/ballots",
@@ -866,94 +717,5 @@ db_test!(
         )
         .await;
         assert_ne!(far.status, 500, "{}", far.text);
-    }
-);
-
-db_test!(
-    a_session_keeps_the_template_of_the_domain_it_was_scheduled_with,
-    |app| {
-        let admin = admin_token(&app).await;
-        let school = create_org(&app, &admin, None, "学院党委", "committee").await;
-        let branch = create_org(&app, &admin, Some(school), "第一党支部", "branch").await;
-        let community = app
-        .post(
-            "/api/v1/templates",
-            Some(&admin),
-            json!({"owner_org_id": school, "name": "社区", "criteria": {"org": [{"label_zh": "社区服务", "label_en": "Community service"}]},
-                   "scale": [{"level": "good", "label_zh": "好", "label_en": "Good", "score": 100, "satisfied": true},
-                             {"level": "bad", "label_zh": "差", "label_en": "Bad", "score": 0, "satisfied": false}]}),
-        )
-        .await
-        .assert_status(201)["id"]
-        .clone();
-        let today = pingyi::types::local_today();
-        let campaign = app
-        .post(
-            "/api/v1/campaigns",
-            Some(&admin),
-            json!({"owner_org_id": school, "title": "分类指导", "starts_on": today - Duration::days(1), "ends_on": today + Duration::days(1),
-                   "template_id": 1, "domain_templates": {"community": community}}),
-        )
-        .await
-        .assert_status(201)["id"]
-        .as_i64()
-        .unwrap();
-        app.post(
-            &format!("/api/v1/campaigns/{campaign}/activate"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .assert_status(200);
-        let session = app
-            .post(
-                &format!("/api/v1/campaigns/{campaign}/sessions"),
-                Some(&admin),
-                json!({"org_id": branch, "kind": "branch_meeting", "scheduled_at": Utc::now()}),
-            )
-            .await
-            .assert_status(201)["id"]
-            .as_i64()
-            .unwrap();
-        // The org moves to another domain after its session was scheduled.
-        app.patch(
-            &format!("/api/v1/orgs/{branch}"),
-            Some(&admin),
-            json!({"domain": "community"}),
-        )
-        .await
-        .assert_status(200);
-        let code = app
-            .post(
-                &format!("/api/v1/sessions/{session}/voting-codes"),
-                Some(&admin),
-                json!({"category": "other", "count": 1}),
-            )
-            .await
-            .assert_status(201)["codes"][0]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        app.post(
-            &format!("/api/v1/sessions/{session}/open"),
-            Some(&admin),
-            json!({}),
-        )
-        .await
-        .assert_status(200);
-        let form = form(&app, &code).await;
-        assert_eq!(
-            form["criteria"]["org"].as_array().unwrap().len(),
-            4,
-            "still the institution's template"
-        );
-        assert_eq!(form["scale"][0]["level"], "satisfied");
-        app.post(
-        "/api/v1/ballots",
-        None,
-        json!({"code": code, "ratings": [{"subject_id": form["subjects"][0]["id"], "criterion_id": 1, "level": "satisfied"}]}),
-    )
-    .await
-    .assert_status(201);
     }
 );
