@@ -78,7 +78,7 @@ impl Modify for SecurityAndErrors {
         );
         require_answered_fields(doc);
         for (path, item) in doc.paths.paths.iter_mut() {
-            let has_params = path.contains('{');
+            let has_path_params = path.contains('{');
             for op in [
                 item.get.as_mut(),
                 item.post.as_mut(),
@@ -89,7 +89,8 @@ impl Modify for SecurityAndErrors {
             .into_iter()
             .flatten()
             {
-                add_shared_errors(op, has_params);
+                let names_an_object = has_path_params || filters_by_id(op);
+                add_shared_errors(op, names_an_object);
                 // Operations that take no token say so, rather than leaving it unsaid.
                 op.security.get_or_insert_with(Vec::new);
                 add_response_headers(op);
@@ -194,8 +195,19 @@ fn collect_refs(
     }
 }
 
+/// Whether a list takes a filter naming an object (`?org_id=…`): naming one the actor may
+/// not see answers 404, as for a path.
+fn filters_by_id(op: &Operation) -> bool {
+    op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => {
+            p.parameter_in == utoipa::openapi::path::ParameterIn::Query && p.name.ends_with("_id")
+        }
+        RefOr::Ref(_) => false,
+    })
+}
+
 /// Adds the errors any operation can answer, unless the operation documents its own.
-fn add_shared_errors(op: &mut Operation, has_path_params: bool) {
+fn add_shared_errors(op: &mut Operation, names_an_object: bool) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
     let mut add = |status: &str, code: &str, description: &str, detail: &str| {
@@ -246,7 +258,7 @@ fn add_shared_errors(op: &mut Operation, has_path_params: bool) {
             "You may see this, but not do this.",
         );
     }
-    if has_path_params {
+    if names_an_object {
         add(
             "404",
             "not_found",

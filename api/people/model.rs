@@ -58,8 +58,7 @@ pub struct Person {
     pub phone: Option<String>,
     /// `active` or `archived`.
     pub status: String,
-    /// Which org the person belonged to, and when (on single-person answers).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Which org the person belonged to, and when (on single-person answers; null in lists).
     pub memberships: Option<Vec<Membership>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -373,6 +373,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Reply {
+        let method_name = method.clone();
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
             req = req.insert_header(("Authorization", format!("Bearer {token}")));
@@ -386,11 +387,13 @@ impl TestApp {
             None => req.send().await.expect("request sent"),
         };
         let bytes = res.body().limit(64 * 1024 * 1024).await.expect("body read");
-        Reply {
+        let reply = Reply {
             status: res.status(),
             headers: res.headers().clone(),
             text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        };
+        contract::check(method_name.as_str(), path, &reply);
+        reply
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -478,18 +481,22 @@ impl TestApp {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Reply {
+        let method_name = method.clone();
         let mut req = self.client.request(method, self.url(path));
         for (name, value) in headers {
             req = req.insert_header((*name, *value));
         }
         let mut res = req.send().await.expect("request sent");
         let bytes = res.body().await.expect("body read");
-        Reply {
+        let reply = Reply {
             status: res.status(),
             headers: res.headers().clone(),
             text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        };
+        contract::check(method_name.as_str(), path, &reply);
+        reply
     }
 }
+pub mod contract;
 pub mod fixtures;
 pub mod logs;
