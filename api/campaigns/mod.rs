@@ -59,25 +59,15 @@ fn check_templates(conn: &mut DbConn, owner: &OrgRow, fields: &CampaignFields) -
     rules::check_templates(named)
 }
 
-fn audit_campaign(
-    conn: &mut DbConn,
-    actor: &Actor,
-    action: &str,
-    id: i64,
-    owner: &OrgRow,
-    summary: String,
-) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Event {
-            action,
-            target_type: "campaign",
-            target_id: Some(id.to_string()),
-            org_id: Some(owner.id),
-            summary,
-        },
-    )
+/// An audit event about a campaign, filed under its owner org.
+fn campaign_event<'a>(action: &'a str, id: i64, owner: &OrgRow, summary: String) -> Event<'a> {
+    Event {
+        action,
+        target_type: "campaign",
+        target_id: Some(id.to_string()),
+        org_id: Some(owner.id),
+        summary,
+    }
 }
 
 /// Create a campaign (status `draft`) owned by an org the actor manages.
@@ -104,7 +94,11 @@ async fn create_campaign(
         check_templates(conn, &owner, &fields)?;
         let id = queries::insert(conn, owner.id, &fields)?;
         let summary = format!("created campaign {}", fields.title);
-        audit_campaign(conn, &actor, "campaign.create", id, &owner, summary)?;
+        audit::record(
+            conn,
+            &actor,
+            campaign_event("campaign.create", id, &owner, summary),
+        )?;
         Campaign::try_from(queries::find(conn, id)?)
     })
     .await?;
@@ -129,8 +123,7 @@ async fn list_campaigns(
     let filter = filter.into_inner();
     let (scope, covering) = (actor.scope(), actor.orgs_at_or_above_grants());
     let result = db::read(&state.pool, move |conn| {
-        let visible = || queries::visible_to(&scope, &covering);
-        let (rows, total) = queries::list(conn, visible, &filter, &page)?;
+        let (rows, total) = queries::list(conn, &scope, &covering, &filter, &page)?;
         let items = rows
             .into_iter()
             .map(Campaign::try_from)
@@ -194,7 +187,11 @@ async fn update_campaign(
         }
         queries::update(conn, id, &fields)?;
         let summary = format!("changed campaign {}", campaign.title);
-        audit_campaign(conn, &actor, "campaign.update", id, &owner, summary)?;
+        audit::record(
+            conn,
+            &actor,
+            campaign_event("campaign.update", id, &owner, summary),
+        )?;
         Campaign::try_from(queries::find(conn, id)?)
     })
     .await?;
@@ -221,13 +218,10 @@ async fn step(
             ));
         }
         let summary = format!("{from} → {to}: {}", campaign.title);
-        audit_campaign(
+        audit::record(
             conn,
             &actor,
-            rules::audit_action(action),
-            id,
-            &owner,
-            summary,
+            campaign_event(rules::audit_action(action), id, &owner, summary),
         )?;
         Campaign::try_from(queries::find(conn, id)?)
     })

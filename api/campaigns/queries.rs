@@ -48,16 +48,18 @@ pub fn visible_to(scope: &Scope, covering: &[i64]) -> CampaignFilter {
     }
 }
 
-/// A page of the campaigns `visible` lets through, newest first, and how many there are.
+/// A page of the campaigns [`visible_to`] the scope and the covering orgs, newest first,
+/// and how many there are.
 pub fn list(
     conn: &mut DbConn,
-    visible: impl Fn() -> CampaignFilter,
+    scope: &Scope,
+    covering: &[i64],
     filter: &CampaignListQuery,
     page: &PageQuery,
 ) -> ApiResult<(Vec<CampaignRow>, i64)> {
     let build = || {
         let mut q = campaigns::table
-            .filter(visible())
+            .filter(visible_to(scope, covering))
             .into_boxed::<MultiBackend>();
         if let Some(owner) = filter.owner_org_id {
             q = q.filter(campaigns::owner_org_id.eq(owner));

@@ -206,22 +206,7 @@ async fn bulk_create_sessions(
             ));
         }
         let candidates = queries::orgs_without_session(conn, campaign_id, &owner.path, &runnable)?;
-        let mut items = Vec::new();
-        for org in candidates
-            .iter()
-            .filter(|o| rules::bulk_covers(body.kind, &o.kind, o.window_unit))
-        {
-            let new = NewSession {
-                campaign_id,
-                org,
-                kind: body.kind,
-                scheduled_at: body.scheduled_at,
-                location: None,
-                observer_user_id: None,
-            };
-            let id = insert_session(conn, &new)?;
-            items.push(queries::load_out(conn, id)?);
-        }
+        let items = schedule_all(conn, campaign_id, &candidates, &body)?;
         audit::record(
             conn,
             &actor,
@@ -240,6 +225,32 @@ async fn bulk_create_sessions(
     })
     .await?;
     Ok(HttpResponse::Created().json(result))
+}
+
+/// Schedules a session for each of `orgs` that the kind of session covers.
+fn schedule_all(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    orgs: &[OrgRow],
+    body: &BulkCreateSessions,
+) -> ApiResult<Vec<Session>> {
+    let mut items = Vec::new();
+    for org in orgs
+        .iter()
+        .filter(|o| rules::bulk_covers(body.kind, &o.kind, o.window_unit))
+    {
+        let new = NewSession {
+            campaign_id,
+            org,
+            kind: body.kind,
+            scheduled_at: body.scheduled_at,
+            location: None,
+            observer_user_id: None,
+        };
+        let id = insert_session(conn, &new)?;
+        items.push(queries::load_out(conn, id)?);
+    }
+    Ok(items)
 }
 
 /// The sessions the actor can see.
@@ -383,34 +394,13 @@ async fn add_subject(
     let subject = db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
         rules::require_scheduled(session.status)?;
-        let person_id = rules::subject_person(body.subject_type, body.person_id)?;
-        let (org_id, default_name) = match person_id {
-            None => (org.id, org.name.clone()),
-            Some(person_id) => {
-                // A person keeps their own org, as when subjects are filled in.
-                let person = queries::subject_person(conn, person_id)?
-                    .filter(|p| p.active && actor.can_see(&p.org_path))
-                    .ok_or_else(|| ApiError::field("person_id", "no such person"))?;
-                (person.org_id, person.name)
-            }
-        };
-        if queries::subject_exists(conn, id, body.subject_type, person_id)? {
+        let new = new_subject(conn, &actor, &org, id, &body)?;
+        if queries::subject_exists(conn, id, new.subject_type, new.person_id)? {
             return Err(ApiError::conflict(
                 ErrorCode::SubjectExists,
                 "This subject is already on the ballot.",
             ));
         }
-        let new = NewSubject {
-            session_id: id,
-            subject_type: body.subject_type,
-            org_id: Some(org_id),
-            person_id,
-            name: body
-                .name
-                .as_deref()
-                .map_or(default_name, |n| n.trim().to_owned()),
-            position: queries::next_position(conn, id)?,
-        };
         let subject = queries::insert_subject(conn, &new)?;
         let summary = format!("added a {} subject", body.subject_type);
         audit_session(conn, &actor, id, org.id, "subject.create", summary)?;
@@ -418,6 +408,38 @@ async fn add_subject(
     })
     .await?;
     Ok(created(&req, subject.id, &subject))
+}
+
+/// The subject a request adds, after the session's last one: the org, or a person the
+/// actor sees, who keeps their own org (as when subjects are filled in).
+fn new_subject(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org: &OrgRow,
+    session_id: i64,
+    body: &CreateSubject,
+) -> ApiResult<NewSubject> {
+    let person_id = rules::subject_person(body.subject_type, body.person_id)?;
+    let (org_id, default_name) = match person_id {
+        None => (org.id, org.name.clone()),
+        Some(person_id) => {
+            let person = queries::subject_person(conn, person_id)?
+                .filter(|p| p.active && actor.can_see(&p.org_path))
+                .ok_or_else(|| ApiError::field("person_id", "no such person"))?;
+            (person.org_id, person.name)
+        }
+    };
+    Ok(NewSubject {
+        session_id,
+        subject_type: body.subject_type,
+        org_id: Some(org_id),
+        person_id,
+        name: body
+            .name
+            .as_deref()
+            .map_or(default_name, |n| n.trim().to_owned()),
+        position: queries::next_position(conn, session_id)?,
+    })
 }
 
 /// Remove a subject while the session is scheduled.
