@@ -30,6 +30,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::orgs::model::Domain;
 use crate::sessions::model::{SessionKind, SessionStatus};
 use crate::state::AppState;
 use crate::templates::model::SubjectType;
@@ -112,13 +113,13 @@ fn record_failure(state: &AppState, address: &str) {
 
 /// Builds the context a ballot of this session is checked against.
 fn load_context(conn: &mut DbConn, session_id: i64) -> ApiResult<BallotContext> {
-    let (campaign, domain): (CampaignRow, String) = sessions::table
+    let (campaign, domain): (CampaignRow, Domain) = sessions::table
         .inner_join(campaigns::table)
         .filter(sessions::id.eq(session_id))
         .select((CampaignRow::as_select(), sessions::domain))
         .first(conn)?;
     let frozen = campaign
-        .frozen()
+        .frozen()?
         .ok_or_else(|| ApiError::internal("an open session's campaign has no frozen templates"))?;
     let subjects: Vec<(i64, String)> = session_subjects::table
         .filter(session_subjects::session_id.eq(session_id))
@@ -130,7 +131,7 @@ fn load_context(conn: &mut DbConn, session_id: i64) -> ApiResult<BallotContext> 
         .collect();
     Ok(BallotContext::new(
         subjects,
-        frozen.for_domain(&domain).clone(),
+        frozen.for_domain(domain).clone(),
     ))
 }
 
@@ -276,7 +277,7 @@ async fn issue_codes(
     let (issued, title) = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
-        if loaded.session.status() == SessionStatus::Closed {
+        if loaded.session.status == SessionStatus::Closed {
             return Err(ApiError::conflict(
                 ErrorCode::SessionClosed,
                 "Codes are issued only before a session closes.",
@@ -668,7 +669,7 @@ async fn ballot_form(
             String,
             String,
             String,
-            String,
+            Domain,
             CampaignRow,
         ) = sessions::table
             .inner_join(campaigns::table)
@@ -683,19 +684,17 @@ async fn ballot_form(
             ))
             .first(conn)?;
         let title = campaign.title.clone();
-        let frozen = campaign.frozen();
+        let frozen = campaign.frozen()?;
         let Some(frozen) = frozen else {
             return Err(session_not_open());
         };
-        let template = frozen.for_domain(&domain).clone();
+        let template = frozen.for_domain(domain).clone();
         let subjects = crate::sessions::subjects_of(conn, session_id)?
             .into_iter()
-            .filter_map(|s| {
-                Some(FormSubject {
-                    id: s.id,
-                    subject_type: s.subject_type.parse().ok()?,
-                    name: s.name,
-                })
+            .map(|s| FormSubject {
+                id: s.id,
+                subject_type: s.subject_type,
+                name: s.name,
             })
             .collect();
         Ok(Some(BallotForm {
@@ -803,10 +802,10 @@ fn hold_open(conn: &mut DbConn, session: &crate::sessions::model::SessionRow) ->
             .find(session.id)
             .select(sessions::status)
             .for_key_share()
-            .first::<String>(pg)?,
-        DbConn::Sqlite(_) => session.status.clone(),
+            .first::<SessionStatus>(pg)?,
+        DbConn::Sqlite(_) => session.status,
     };
-    if status == SessionStatus::Open.as_str() {
+    if status == SessionStatus::Open {
         Ok(())
     } else {
         Err(session_not_open())

@@ -2,12 +2,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::rules::CampaignStatus;
 use crate::db::schema::campaigns;
+use crate::error::{ApiError, ApiResult};
 use crate::orgs::model::Domain;
 use crate::templates::model::Template;
 
@@ -23,7 +25,7 @@ pub struct CampaignRow {
     pub domain_templates: String,
     pub min_category_ballots: i32,
     pub low_satisfaction_threshold: f64,
-    pub status: String,
+    pub status: CampaignStatus,
     pub frozen_templates: Option<String>,
     pub publish_scope: Option<String>,
     pub created_at: NaiveDateTime,
@@ -31,17 +33,31 @@ pub struct CampaignRow {
 }
 
 impl CampaignRow {
-    pub fn status(&self) -> CampaignStatus {
-        self.status.parse().unwrap_or(CampaignStatus::Draft)
+    pub fn domain_templates(&self) -> ApiResult<BTreeMap<Domain, i64>> {
+        stored_json(&self.domain_templates)
     }
 
-    pub fn domain_templates(&self) -> BTreeMap<Domain, i64> {
-        serde_json::from_str(&self.domain_templates).unwrap_or_default()
+    /// The templates frozen at activation (none before).
+    pub fn frozen(&self) -> ApiResult<Option<FrozenTemplates>> {
+        self.frozen_templates
+            .as_deref()
+            .map(stored_json)
+            .transpose()
     }
 
-    pub fn frozen(&self) -> Option<FrozenTemplates> {
-        serde_json::from_str(self.frozen_templates.as_deref()?).ok()
+    pub fn publish_scope(&self) -> ApiResult<Option<Vec<i64>>> {
+        self.publish_scope.as_deref().map(stored_json).transpose()
     }
+}
+
+/// A JSON column: what cannot be read back is an error (500, logged), never a default.
+fn stored_json<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
+    serde_json::from_str(text).map_err(|e| ApiError::internal(format!("stored campaign JSON: {e}")))
+}
+
+/// JSON text for a column.
+pub fn to_stored_json<T: Serialize>(value: &T) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(ApiError::internal)
 }
 
 /// The templates a campaign uses, copied at activation.
@@ -54,12 +70,8 @@ pub struct FrozenTemplates {
 
 impl FrozenTemplates {
     /// The template for an org of this domain (分类指导).
-    pub fn for_domain(&self, domain: &str) -> &Template {
-        domain
-            .parse::<Domain>()
-            .ok()
-            .and_then(|d| self.by_domain.get(&d))
-            .unwrap_or(&self.default)
+    pub fn for_domain(&self, domain: Domain) -> &Template {
+        self.by_domain.get(&domain).unwrap_or(&self.default)
     }
 }
 
@@ -87,26 +99,25 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<CampaignRow> for Campaign {
-    fn from(r: CampaignRow) -> Self {
-        Campaign {
+impl TryFrom<CampaignRow> for Campaign {
+    type Error = ApiError;
+
+    fn try_from(r: CampaignRow) -> ApiResult<Self> {
+        Ok(Campaign {
             id: r.id,
             owner_org_id: r.owner_org_id,
             title: r.title.clone(),
             starts_on: r.starts_on,
             ends_on: r.ends_on,
             template_id: r.template_id,
-            domain_templates: r.domain_templates(),
+            domain_templates: r.domain_templates()?,
             min_category_ballots: r.min_category_ballots,
             low_satisfaction_threshold: r.low_satisfaction_threshold,
-            status: r.status(),
-            publish_scope: r
-                .publish_scope
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
+            status: r.status,
+            publish_scope: r.publish_scope()?,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
-        }
+        })
     }
 }
 

@@ -48,24 +48,22 @@ async fn session_results(
     let session_id = id.into_inner();
     let results = db::read(&state.pool, move |conn| {
         let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::ReadResults)?;
-        if loaded.session.status() != SessionStatus::Closed {
+        if loaded.session.status != SessionStatus::Closed {
             return Err(ApiError::conflict(
                 ErrorCode::SessionNotClosed,
                 "Results are shown once the session is closed.",
             ));
         }
-        let frozen = loaded.campaign.frozen().ok_or_else(|| {
+        let frozen = loaded.campaign.frozen()?.ok_or_else(|| {
             ApiError::internal("a closed session's campaign has no frozen templates")
         })?;
-        let template = frozen.for_domain(&loaded.session.domain);
+        let template = frozen.for_domain(loaded.session.domain);
         let subjects: Vec<SubjectInfo> = crate::sessions::subjects_of(conn, session_id)?
             .into_iter()
-            .filter_map(|s| {
-                Some(SubjectInfo {
-                    id: s.id,
-                    subject_type: s.subject_type.parse().ok()?,
-                    name: s.name,
-                })
+            .map(|s| SubjectInfo {
+                id: s.id,
+                subject_type: s.subject_type,
+                name: s.name,
             })
             .collect();
         let counted: Vec<CountedRating> = ratings::table

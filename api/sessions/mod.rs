@@ -1,27 +1,31 @@
 //! Evaluation sessions (集中评议): one per evaluated org per campaign, with the subjects
 //! rated on its ballots — the org, its secretary and each member.
+//!
+//! Sessions depend on campaigns (their model, rules and queries), never the other way
+//! round but for `campaigns` closing a campaign's sessions through [`queries`].
 
 pub mod model;
+pub mod queries;
 pub mod rules;
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
+pub use self::queries::subjects_of;
+use self::queries::{NewSession, NewSubject, SessionChanges};
+use self::rules::SubjectOrg;
 use crate::audit::{self, Event};
 use crate::auth::{Action, Actor, Scope};
 use crate::campaigns::model::CampaignRow;
-use crate::campaigns::rules::CampaignStatus;
-use crate::db::schema::{campaigns, grants, orgs, people, session_subjects, sessions, users};
-use crate::db::{self, DbConn, MultiBackend};
+use crate::campaigns::queries as campaign_queries;
+use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult, ErrorCode};
 use crate::http::{created, created_at, Page, PageQuery};
 use crate::orgs::model::OrgRow;
-use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::orgs::queries as org_queries;
 use crate::state::AppState;
-use crate::templates::model::SubjectType;
 use crate::types::now;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -46,18 +50,10 @@ pub struct Loaded {
 
 /// Loads a session the actor may see (404 otherwise) and checks `action` on its org.
 pub fn authorized(conn: &mut DbConn, actor: &Actor, id: i64, action: Action) -> ApiResult<Loaded> {
-    let session: SessionRow = sessions::table
-        .find(id)
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)?;
+    let session = queries::find(conn, id)?;
     let org = org_queries::find(conn, session.org_id)?;
     actor.authorize(action, &org.path)?;
-    let campaign = campaigns::table
-        .find(session.campaign_id)
-        .select(CampaignRow::as_select())
-        .first(conn)?;
+    let campaign = campaign_queries::find(conn, session.campaign_id)?;
     Ok(Loaded {
         session,
         org,
@@ -65,151 +61,44 @@ pub fn authorized(conn: &mut DbConn, actor: &Actor, id: i64, action: Action) -> 
     })
 }
 
-fn require_scheduled(session: &SessionRow) -> ApiResult<()> {
-    if session.status() != SessionStatus::Scheduled {
-        return Err(ApiError::conflict(
-            ErrorCode::SessionNotScheduled,
-            "This changes only while the session is scheduled.",
-        ));
-    }
-    Ok(())
+/// Loads a campaign the actor may see, to schedule sessions in (404 otherwise); the
+/// campaign must not be closed.
+fn campaign_for_sessions(
+    conn: &mut DbConn,
+    actor: &Actor,
+    campaign_id: i64,
+) -> ApiResult<(CampaignRow, OrgRow)> {
+    let (campaign, owner) = campaign_queries::find_with_owner(conn, campaign_id)?;
+    actor.authorize_owned(Action::Read, &owner.path)?;
+    rules::campaign_open_for_sessions(campaign.status)?;
+    Ok((campaign, owner))
 }
 
-fn check_schedule(campaign: &CampaignRow, at: DateTime<Utc>) -> ApiResult<()> {
-    let day = crate::types::local_date(at);
-    if day < campaign.starts_on || day > campaign.ends_on {
-        return Err(ApiError::field(
-            "scheduled_at",
-            format!(
-                "must fall within the campaign, {} to {}",
-                campaign.starts_on, campaign.ends_on
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The observer must hold a grant on a strict superior of the evaluated org.
-fn check_observer(conn: &mut DbConn, user_id: i64, org: &OrgRow) -> ApiResult<()> {
-    let grant_paths: Vec<(String, Option<String>)> = grants::table
-        .inner_join(users::table)
-        .left_join(orgs::table)
-        .filter(grants::user_id.eq(user_id))
-        .filter(users::disabled.eq(false))
-        .select((grants::role, orgs::path.nullable()))
-        .load(conn)?;
-    let superior = grant_paths.iter().any(|(role, path)| match path {
-        Some(path) => org.path.starts_with(path.as_str()) && path != &org.path,
-        None => role == "admin",
-    });
-    if superior {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "observer_user_id",
-            "must be a user of a superior org",
-        ))
-    }
-}
-
-fn campaign_open_for_sessions(campaign: &CampaignRow) -> ApiResult<()> {
-    match campaign.status() {
-        CampaignStatus::Draft | CampaignStatus::Active => Ok(()),
-        _ => Err(ApiError::conflict(
-            ErrorCode::CampaignClosed,
-            "The campaign is closed.",
-        )),
-    }
+fn check_observer(conn: &mut DbConn, user_id: Option<i64>, org: &OrgRow) -> ApiResult<()> {
+    let Some(user_id) = user_id else {
+        return Ok(());
+    };
+    let grants = queries::observer_grants(conn, user_id)?;
+    rules::check_observer(grants.as_ref(), &org.path)
 }
 
 /// Inserts a session and fills in its subjects: the org, its secretary, each member.
-fn insert_session(
-    conn: &mut DbConn,
-    campaign_id: i64,
-    org: &OrgRow,
-    kind: SessionKind,
-    scheduled_at: DateTime<Utc>,
-    location: Option<&str>,
-    observer_user_id: Option<i64>,
-) -> ApiResult<i64> {
-    let exists: i64 = sessions::table
-        .filter(sessions::campaign_id.eq(campaign_id))
-        .filter(sessions::org_id.eq(org.id))
-        .count()
-        .get_result(conn)?;
-    if exists > 0 {
+fn insert_session(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64> {
+    if queries::exists_for(conn, new.campaign_id, new.org.id)? {
         return Err(ApiError::conflict(
             ErrorCode::SessionExists,
             "This org already has a session in this campaign.",
         ));
     }
-    let at = now();
-    let id: i64 = diesel::insert_into(sessions::table)
-        .values((
-            sessions::campaign_id.eq(campaign_id),
-            sessions::org_id.eq(org.id),
-            sessions::domain.eq(&org.domain),
-            sessions::kind.eq(kind.as_str()),
-            sessions::status.eq(SessionStatus::Scheduled.as_str()),
-            sessions::scheduled_at.eq(scheduled_at.naive_utc()),
-            sessions::location.eq(location),
-            sessions::observer_user_id.eq(observer_user_id),
-            sessions::created_at.eq(at),
-            sessions::updated_at.eq(at),
-        ))
-        .returning(sessions::id)
-        .get_result(conn)?;
-    fill_subjects(conn, id, org)?;
+    let id = queries::insert(conn, new)?;
+    let members = queries::active_members(conn, new.org.id)?;
+    let org = SubjectOrg {
+        id: new.org.id,
+        name: &new.org.name,
+        secretary_id: new.org.secretary_id,
+    };
+    queries::insert_subjects(conn, &rules::subjects_for(id, &org, &members))?;
     Ok(id)
-}
-
-fn fill_subjects(conn: &mut DbConn, session_id: i64, org: &OrgRow) -> ApiResult<()> {
-    let members: Vec<(i64, String)> = people::table
-        .filter(people::org_id.eq(org.id))
-        .filter(people::status.eq("active"))
-        .order(people::id)
-        .select((people::id, people::name))
-        .load(conn)?;
-    let mut subjects = vec![(SubjectType::Org, Some(org.id), None, org.name.clone())];
-    if let Some((id, name)) = members.iter().find(|(id, _)| Some(*id) == org.secretary_id) {
-        subjects.push((
-            SubjectType::Secretary,
-            Some(org.id),
-            Some(*id),
-            name.clone(),
-        ));
-    }
-    for (id, name) in members
-        .iter()
-        .filter(|(id, _)| Some(*id) != org.secretary_id)
-    {
-        subjects.push((SubjectType::Member, Some(org.id), Some(*id), name.clone()));
-    }
-    let rows: Vec<_> = subjects
-        .into_iter()
-        .enumerate()
-        .map(|(i, (subject_type, org_id, person_id, name))| {
-            (
-                session_subjects::session_id.eq(session_id),
-                session_subjects::subject_type.eq(subject_type.as_str()),
-                session_subjects::org_id.eq(org_id),
-                session_subjects::person_id.eq(person_id),
-                session_subjects::name.eq(name),
-                session_subjects::position.eq(i as i32 + 1),
-            )
-        })
-        .collect();
-    crate::insert_batch!(conn, session_subjects::table, &rows)?;
-    Ok(())
-}
-
-fn load_out(conn: &mut DbConn, id: i64) -> ApiResult<Session> {
-    let (row, org_name): (SessionRow, String) = sessions::table
-        .inner_join(orgs::table)
-        .filter(sessions::id.eq(id))
-        .select((SessionRow::as_select(), orgs::name))
-        .first(conn)?;
-    Ok(Session::new(row, org_name))
 }
 
 fn audit_session(
@@ -231,6 +120,10 @@ fn audit_session(
             summary,
         },
     )
+}
+
+fn check_campaign_dates(campaign: &CampaignRow, at: DateTime<Utc>) -> ApiResult<()> {
+    rules::check_schedule(campaign.starts_on, campaign.ends_on, at)
 }
 
 /// Schedule a session for an org of the campaign's subtree. Its subjects are filled in:
@@ -255,36 +148,26 @@ async fn create_session(
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
     let session = db::write(&state.pool, move |conn| {
-        let (campaign, owner) =
-            crate::campaigns::authorized(conn, &actor, campaign_id, Action::Read)?;
-        campaign_open_for_sessions(&campaign)?;
+        let (campaign, owner) = campaign_for_sessions(conn, &actor, campaign_id)?;
         let org = org_queries::find_active_referenced(conn, &actor, body.org_id, "org_id")?;
-        if !org.path.starts_with(&owner.path) {
-            return Err(ApiError::field("org_id", "not an org of this campaign"));
-        }
+        rules::check_in_campaign(&org.path, &owner.path)?;
         actor.authorize(Action::RunSessions, &org.path)?;
-        check_schedule(&campaign, body.scheduled_at)?;
-        if let Some(observer) = body.observer_user_id {
-            check_observer(conn, observer, &org)?;
-        }
+        check_campaign_dates(&campaign, body.scheduled_at)?;
+        check_observer(conn, body.observer_user_id, &org)?;
         let id = insert_session(
             conn,
-            campaign_id,
-            &org,
-            body.kind,
-            body.scheduled_at,
-            body.location.as_deref(),
-            body.observer_user_id,
+            &NewSession {
+                campaign_id,
+                org: &org,
+                kind: body.kind,
+                scheduled_at: body.scheduled_at,
+                location: body.location.as_deref(),
+                observer_user_id: body.observer_user_id,
+            },
         )?;
-        audit_session(
-            conn,
-            &actor,
-            id,
-            org.id,
-            "session.create",
-            format!("scheduled {} for {}", body.kind, org.name),
-        )?;
-        load_out(conn, id)
+        let summary = format!("scheduled {} for {}", body.kind, org.name);
+        audit_session(conn, &actor, id, org.id, "session.create", summary)?;
+        queries::load_out(conn, id)
     })
     .await?;
     Ok(created_at(
@@ -314,44 +197,16 @@ async fn bulk_create_sessions(
 ) -> ApiResult<HttpResponse> {
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
     let result = db::write(&state.pool, move |conn| {
-        let (campaign, owner) =
-            crate::campaigns::authorized(conn, &actor, campaign_id, Action::Read)?;
-        campaign_open_for_sessions(&campaign)?;
-        check_schedule(&campaign, body.scheduled_at)?;
+        let (campaign, owner) = campaign_for_sessions(conn, &actor, campaign_id)?;
+        check_campaign_dates(&campaign, body.scheduled_at)?;
         let runnable = actor.scope_for(Action::RunSessions);
         if runnable == Scope::Subtrees(vec![]) {
             return Err(ApiError::forbidden_because(
                 "You may not run sessions anywhere.",
             ));
         }
-        let candidates: Vec<OrgRow> = orgs::table
-            .filter(org_queries::in_subtree(&owner.path))
-            .filter(org_queries::in_scope(&runnable))
-            .filter(orgs::status.eq("active"))
-            .filter(diesel::dsl::not(diesel::dsl::exists(
-                sessions::table
-                    .filter(sessions::campaign_id.eq(campaign_id))
-                    .filter(sessions::org_id.eq(orgs::id)),
-            )))
-            .order(orgs::path)
-            .select(OrgRow::as_select())
-            .load(conn)?;
-        let mut items = Vec::new();
-        for org in candidates
-            .iter()
-            .filter(|o| rules::bulk_covers(body.kind, &o.kind, o.window_unit))
-        {
-            let id = insert_session(
-                conn,
-                campaign_id,
-                org,
-                body.kind,
-                body.scheduled_at,
-                None,
-                None,
-            )?;
-            items.push(load_out(conn, id)?);
-        }
+        let candidates = queries::orgs_without_session(conn, campaign_id, &owner.path, &runnable)?;
+        let items = schedule_all(conn, campaign_id, &candidates, &body)?;
         audit::record(
             conn,
             &actor,
@@ -372,6 +227,32 @@ async fn bulk_create_sessions(
     Ok(HttpResponse::Created().json(result))
 }
 
+/// Schedules a session for each of `orgs` that the kind of session covers.
+fn schedule_all(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    orgs: &[OrgRow],
+    body: &BulkCreateSessions,
+) -> ApiResult<Vec<Session>> {
+    let mut items = Vec::new();
+    for org in orgs
+        .iter()
+        .filter(|o| rules::bulk_covers(body.kind, &o.kind, o.window_unit))
+    {
+        let new = NewSession {
+            campaign_id,
+            org,
+            kind: body.kind,
+            scheduled_at: body.scheduled_at,
+            location: None,
+            observer_user_id: None,
+        };
+        let id = insert_session(conn, &new)?;
+        items.push(queries::load_out(conn, id)?);
+    }
+    Ok(items)
+}
+
 /// The sessions the actor can see.
 #[utoipa::path(
     tag = "sessions",
@@ -390,34 +271,7 @@ async fn list_sessions(
     let filter = filter.into_inner();
     let scope = actor.scope();
     let result = db::read(&state.pool, move |conn| {
-        let build = || {
-            let mut q = sessions::table
-                .inner_join(orgs::table)
-                .into_boxed::<MultiBackend>();
-            if scope != Scope::All {
-                q = q.filter(org_column_in_scope("sessions.org_id", &scope));
-            }
-            if let Some(v) = filter.campaign_id {
-                q = q.filter(sessions::campaign_id.eq(v));
-            }
-            if let Some(v) = filter.org_id {
-                q = q.filter(sessions::org_id.eq(v));
-            }
-            if let Some(v) = filter.status {
-                q = q.filter(sessions::status.eq(v.as_str()));
-            }
-            q
-        };
-        let total = build().count().get_result(conn)?;
-        let items = build()
-            .select((SessionRow::as_select(), orgs::name))
-            .order(sessions::id)
-            .limit(page.per_page())
-            .offset(page.offset())
-            .load::<(SessionRow, String)>(conn)?
-            .into_iter()
-            .map(|(row, org_name)| Session::new(row, org_name))
-            .collect();
+        let (items, total) = queries::list(conn, &scope, &filter, &page)?;
         Ok(Page::new(items, total, &page))
     })
     .await?;
@@ -440,7 +294,7 @@ async fn get_session(
     let id = id.into_inner();
     let session = db::read(&state.pool, move |conn| {
         authorized(conn, &actor, id, Action::Read)?;
-        load_out(conn, id)
+        queries::load_out(conn, id)
     })
     .await?;
     Ok(web::Json(session))
@@ -466,67 +320,32 @@ async fn update_session(
 ) -> ApiResult<web::Json<Session>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
-    if let Some(Some(location)) = &body.location {
-        if location.trim().is_empty() || location.len() > 200 {
-            return Err(ApiError::field(
-                "location",
-                "length must be between 1 and 200",
-            ));
-        }
-    }
+    rules::check_location(body.location.as_ref().map(Option::as_deref))?;
     let session = db::write(&state.pool, move |conn| {
         let Loaded {
             session,
             org,
             campaign,
         } = authorized(conn, &actor, id, Action::RunSessions)?;
-        require_scheduled(&session)?;
+        rules::require_scheduled(session.status)?;
         if let Some(at) = body.scheduled_at {
-            check_schedule(&campaign, at)?;
+            check_campaign_dates(&campaign, at)?;
         }
-        if let Some(Some(observer)) = body.observer_user_id {
-            check_observer(conn, observer, &org)?;
-        }
+        check_observer(conn, body.observer_user_id.flatten(), &org)?;
         let changes = SessionChanges {
-            kind: body.kind.map(SessionKind::as_str),
+            kind: body.kind,
             scheduled_at: body.scheduled_at.map(|t| t.naive_utc()),
             location: body.location.as_ref().map(|l| l.as_deref()),
             observer_user_id: body.observer_user_id,
             updated_at: now(),
         };
-        diesel::update(sessions::table.find(id))
-            .set(&changes)
-            .execute(conn)?;
-        audit_session(
-            conn,
-            &actor,
-            id,
-            org.id,
-            "session.update",
-            format!("changed the session of {}", org.name),
-        )?;
-        load_out(conn, id)
+        queries::update(conn, id, &changes)?;
+        let summary = format!("changed the session of {}", org.name);
+        audit_session(conn, &actor, id, org.id, "session.update", summary)?;
+        queries::load_out(conn, id)
     })
     .await?;
     Ok(web::Json(session))
-}
-
-#[derive(AsChangeset)]
-#[diesel(table_name = sessions)]
-struct SessionChanges<'a> {
-    kind: Option<&'a str>,
-    scheduled_at: Option<chrono::NaiveDateTime>,
-    location: Option<Option<&'a str>>,
-    observer_user_id: Option<Option<i64>>,
-    updated_at: chrono::NaiveDateTime,
-}
-
-pub fn subjects_of(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Subject>> {
-    Ok(session_subjects::table
-        .filter(session_subjects::session_id.eq(session_id))
-        .order((session_subjects::position, session_subjects::id))
-        .select(Subject::as_select())
-        .load(conn)?)
 }
 
 /// Who is rated on this session's ballots.
@@ -574,81 +393,53 @@ async fn add_subject(
     validate(&body)?;
     let subject = db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
-        require_scheduled(&session)?;
-        let (person_id, subject_org_id, default_name) = match (body.subject_type, body.person_id) {
-            (SubjectType::Org, _) => (None, org.id, org.name.clone()),
-            (_, None) => {
-                return Err(ApiError::field(
-                    "person_id",
-                    "required for secretary and member subjects",
-                ))
-            }
-            (_, Some(person_id)) => {
-                let person = crate::people::queries::find(conn, person_id)
-                    .map_err(|_| ApiError::field("person_id", "no such person"))?;
-                let path = org_queries::path_of(conn, person.org_id)?;
-                if !actor.can_see(&path) || person.status != "active" {
-                    return Err(ApiError::field("person_id", "no such person"));
-                }
-                // A person keeps their own org, as when subjects are filled in.
-                (Some(person_id), person.org_id, person.name)
-            }
-        };
-        let duplicate: i64 = session_subjects::table
-            .filter(session_subjects::session_id.eq(id))
-            .filter(session_subjects::subject_type.eq(body.subject_type.as_str()))
-            .filter(match person_id {
-                Some(p) => Box::new(session_subjects::person_id.eq(p).assume_not_null())
-                    as Box<
-                        dyn BoxableExpression<
-                            session_subjects::table,
-                            MultiBackend,
-                            SqlType = diesel::sql_types::Bool,
-                        >,
-                    >,
-                None => Box::new(session_subjects::person_id.is_null()),
-            })
-            .count()
-            .get_result(conn)?;
-        if duplicate > 0 {
+        rules::require_scheduled(session.status)?;
+        let new = new_subject(conn, &actor, &org, id, &body)?;
+        if queries::subject_exists(conn, id, new.subject_type, new.person_id)? {
             return Err(ApiError::conflict(
                 ErrorCode::SubjectExists,
                 "This subject is already on the ballot.",
             ));
         }
-        let position: Option<i32> = session_subjects::table
-            .filter(session_subjects::session_id.eq(id))
-            .select(diesel::dsl::max(session_subjects::position))
-            .first(conn)?;
-        let subject_id: i64 = diesel::insert_into(session_subjects::table)
-            .values((
-                session_subjects::session_id.eq(id),
-                session_subjects::subject_type.eq(body.subject_type.as_str()),
-                session_subjects::org_id.eq(subject_org_id),
-                session_subjects::person_id.eq(person_id),
-                session_subjects::name.eq(body
-                    .name
-                    .as_deref()
-                    .map_or(default_name.as_str(), str::trim)),
-                session_subjects::position.eq(position.unwrap_or(0) + 1),
-            ))
-            .returning(session_subjects::id)
-            .get_result(conn)?;
-        audit_session(
-            conn,
-            &actor,
-            id,
-            org.id,
-            "subject.create",
-            format!("added a {} subject", body.subject_type),
-        )?;
-        Ok(session_subjects::table
-            .find(subject_id)
-            .select(Subject::as_select())
-            .first(conn)?)
+        let subject = queries::insert_subject(conn, &new)?;
+        let summary = format!("added a {} subject", body.subject_type);
+        audit_session(conn, &actor, id, org.id, "subject.create", summary)?;
+        Ok(subject)
     })
     .await?;
     Ok(created(&req, subject.id, &subject))
+}
+
+/// The subject a request adds, after the session's last one: the org, or a person the
+/// actor sees, who keeps their own org (as when subjects are filled in).
+fn new_subject(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org: &OrgRow,
+    session_id: i64,
+    body: &CreateSubject,
+) -> ApiResult<NewSubject> {
+    let person_id = rules::subject_person(body.subject_type, body.person_id)?;
+    let (org_id, default_name) = match person_id {
+        None => (org.id, org.name.clone()),
+        Some(person_id) => {
+            let person = queries::subject_person(conn, person_id)?
+                .filter(|p| p.active && actor.can_see(&p.org_path))
+                .ok_or_else(|| ApiError::field("person_id", "no such person"))?;
+            (person.org_id, person.name)
+        }
+    };
+    Ok(NewSubject {
+        session_id,
+        subject_type: body.subject_type,
+        org_id: Some(org_id),
+        person_id,
+        name: body
+            .name
+            .as_deref()
+            .map_or(default_name, |n| n.trim().to_owned()),
+        position: queries::next_position(conn, session_id)?,
+    })
 }
 
 /// Remove a subject while the session is scheduled.
@@ -670,24 +461,12 @@ async fn remove_subject(
     let (id, subject_id) = path.into_inner();
     db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
-        require_scheduled(&session)?;
-        let removed = diesel::delete(
-            session_subjects::table
-                .filter(session_subjects::id.eq(subject_id))
-                .filter(session_subjects::session_id.eq(id)),
-        )
-        .execute(conn)?;
-        if removed == 0 {
+        rules::require_scheduled(session.status)?;
+        if !queries::delete_subject(conn, id, subject_id)? {
             return Err(ApiError::not_found());
         }
-        audit_session(
-            conn,
-            &actor,
-            id,
-            org.id,
-            "subject.delete",
-            format!("removed subject {subject_id}"),
-        )
+        let summary = format!("removed subject {subject_id}");
+        audit_session(conn, &actor, id, org.id, "subject.delete", summary)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -719,22 +498,16 @@ async fn open_session(
         } = authorized(conn, &actor, id, Action::RunSessions)?;
         let today = crate::types::local_today();
         let to = rules::open(
-            session.status(),
-            campaign.status(),
+            session.status,
+            campaign.status,
             today,
             campaign.starts_on,
             campaign.ends_on,
         )?;
         move_status(conn, &session, to)?;
-        audit_session(
-            conn,
-            &actor,
-            id,
-            org.id,
-            "session.open",
-            format!("opened the session of {}", org.name),
-        )?;
-        load_out(conn, id)
+        let summary = format!("opened the session of {}", org.name);
+        audit_session(conn, &actor, id, org.id, "session.open", summary)?;
+        queries::load_out(conn, id)
     })
     .await?;
     Ok(web::Json(session))
@@ -759,60 +532,19 @@ async fn close_session(
     let id = id.into_inner();
     let session = db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
-        let to = rules::close(session.status())?;
+        let to = rules::close(session.status)?;
         move_status(conn, &session, to)?;
-        audit_session(
-            conn,
-            &actor,
-            id,
-            org.id,
-            "session.close",
-            format!("closed the session of {}", org.name),
-        )?;
-        load_out(conn, id)
+        let summary = format!("closed the session of {}", org.name);
+        audit_session(conn, &actor, id, org.id, "session.close", summary)?;
+        queries::load_out(conn, id)
     })
     .await?;
     Ok(web::Json(session))
 }
 
-/// Waits, on PostgreSQL, for the ballots in flight on these sessions (they hold key-share
-/// locks on the rows) before their status changes. SQLite's writers are serialized already.
-pub fn lock_for_status_change(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
-    if let DbConn::Pg(pg) = conn {
-        sessions::table
-            .filter(sessions::id.eq_any(session_ids))
-            .select(sessions::id)
-            .for_update()
-            .load::<i64>(pg)?;
-    }
-    Ok(())
-}
-
 /// Conditional on the status read before: of two concurrent changes, one wins.
 fn move_status(conn: &mut DbConn, session: &SessionRow, to: SessionStatus) -> ApiResult<()> {
-    lock_for_status_change(conn, &[session.id])?;
-    let at = now();
-    let target = sessions::table
-        .find(session.id)
-        .filter(sessions::status.eq(&session.status));
-    let moved = match to {
-        SessionStatus::Open => diesel::update(target)
-            .set((
-                sessions::status.eq(to.as_str()),
-                sessions::opened_at.eq(at),
-                sessions::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-        SessionStatus::Closed => diesel::update(target)
-            .set((
-                sessions::status.eq(to.as_str()),
-                sessions::closed_at.eq(at),
-                sessions::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-        SessionStatus::Scheduled => 0,
-    };
-    if moved == 0 {
+    if !queries::move_status(conn, session, to)? {
         return Err(ApiError::conflict(
             ErrorCode::InvalidTransition,
             "The session changed meanwhile.",

@@ -5,6 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::db::schema::{session_subjects, sessions};
+use crate::orgs::model::Domain;
 use crate::templates::model::SubjectType;
 use crate::text_enum;
 
@@ -31,9 +32,9 @@ pub struct SessionRow {
     pub id: i64,
     pub campaign_id: i64,
     pub org_id: i64,
-    pub domain: String,
-    pub kind: String,
-    pub status: String,
+    pub domain: Domain,
+    pub kind: SessionKind,
+    pub status: SessionStatus,
     pub scheduled_at: NaiveDateTime,
     pub location: Option<String>,
     pub observer_user_id: Option<i64>,
@@ -41,12 +42,6 @@ pub struct SessionRow {
     pub closed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-impl SessionRow {
-    pub fn status(&self) -> SessionStatus {
-        self.status.parse().unwrap_or(SessionStatus::Closed)
-    }
 }
 
 /// An evaluation session (评议会/测评): one per evaluated org per campaign.
@@ -76,8 +71,8 @@ impl Session {
             campaign_id: r.campaign_id,
             org_id: r.org_id,
             org_name,
-            kind: r.kind.parse().unwrap_or(SessionKind::BranchMeeting),
-            status: r.status(),
+            kind: r.kind,
+            status: r.status,
             scheduled_at: r.scheduled_at.and_utc(),
             location: r.location,
             observer_user_id: r.observer_user_id,
@@ -94,8 +89,7 @@ impl Session {
 #[schema(example = json!({"id": 101, "subject_type": "secretary", "org_id": 21, "person_id": 41, "name": "李明"}))]
 pub struct Subject {
     pub id: i64,
-    #[schema(value_type = SubjectType)]
-    pub subject_type: String,
+    pub subject_type: SubjectType,
     pub org_id: Option<i64>,
     pub person_id: Option<i64>,
     pub name: String,

@@ -1,10 +1,136 @@
-//! Pure rules of a session's life: scheduled → open → closed, within the campaign's dates.
+//! Pure rules of a session's life: scheduled → open → closed, within the campaign's dates;
+//! and who is rated on its ballots.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::model::{SessionKind, SessionStatus};
+use super::queries::NewSubject;
+use crate::auth::policy::covers;
+use crate::auth::Grants;
 use crate::campaigns::rules::CampaignStatus;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::templates::model::SubjectType;
+
+/// Subjects, the session and its bulk creation change only while the session is scheduled.
+pub fn require_scheduled(status: SessionStatus) -> ApiResult<()> {
+    if status != SessionStatus::Scheduled {
+        return Err(ApiError::conflict(
+            ErrorCode::SessionNotScheduled,
+            "This changes only while the session is scheduled.",
+        ));
+    }
+    Ok(())
+}
+
+/// Sessions are scheduled while the campaign is a draft or active.
+pub fn campaign_open_for_sessions(campaign: CampaignStatus) -> ApiResult<()> {
+    match campaign {
+        CampaignStatus::Draft | CampaignStatus::Active => Ok(()),
+        _ => Err(ApiError::conflict(
+            ErrorCode::CampaignClosed,
+            "The campaign is closed.",
+        )),
+    }
+}
+
+/// A session is scheduled on a local day within the campaign's dates.
+pub fn check_schedule(
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    at: DateTime<Utc>,
+) -> ApiResult<()> {
+    let day = crate::types::local_date(at);
+    if day < starts_on || day > ends_on {
+        return Err(ApiError::field(
+            "scheduled_at",
+            format!("must fall within the campaign, {starts_on} to {ends_on}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A session's org lies in its campaign's subtree.
+pub fn check_in_campaign(org_path: &str, owner_path: &str) -> ApiResult<()> {
+    if !covers(owner_path, org_path) {
+        return Err(ApiError::field("org_id", "not an org of this campaign"));
+    }
+    Ok(())
+}
+
+/// A new location (in a change: `Some(Some(_))`) is 1 to 200 bytes, not blank.
+pub fn check_location(location: Option<Option<&str>>) -> ApiResult<()> {
+    if let Some(Some(location)) = location {
+        if location.trim().is_empty() || location.len() > 200 {
+            return Err(ApiError::field(
+                "location",
+                "length must be between 1 and 200",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The observer (上级派员) must be an enabled user (`grants` is `None` otherwise) with a
+/// grant on a strict superior of the evaluated org.
+pub fn check_observer(grants: Option<&Grants>, org_path: &str) -> ApiResult<()> {
+    if grants.is_some_and(|g| g.is_strict_superior_of(org_path)) {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            "observer_user_id",
+            "must be a user of a superior org",
+        ))
+    }
+}
+
+/// The person a subject of this type names: none for the org, required otherwise.
+pub fn subject_person(subject_type: SubjectType, person_id: Option<i64>) -> ApiResult<Option<i64>> {
+    match (subject_type, person_id) {
+        (SubjectType::Org, _) => Ok(None),
+        (_, None) => Err(ApiError::field(
+            "person_id",
+            "required for secretary and member subjects",
+        )),
+        (_, Some(person_id)) => Ok(Some(person_id)),
+    }
+}
+
+/// The evaluated org, as the subjects of a new session see it.
+pub struct SubjectOrg<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub secretary_id: Option<i64>,
+}
+
+/// A new session's subjects, in ballot order: the org, its secretary (when an active member)
+/// and each other active member (`members`: id and name, by id).
+pub fn subjects_for(
+    session_id: i64,
+    org: &SubjectOrg<'_>,
+    members: &[(i64, String)],
+) -> Vec<NewSubject> {
+    let secretary = members
+        .iter()
+        .find(|(id, _)| Some(*id) == org.secretary_id)
+        .map(|(id, name)| (SubjectType::Secretary, Some(*id), name.clone()));
+    let others = members
+        .iter()
+        .filter(|(id, _)| Some(*id) != org.secretary_id)
+        .map(|(id, name)| (SubjectType::Member, Some(*id), name.clone()));
+    std::iter::once((SubjectType::Org, None, org.name.to_owned()))
+        .chain(secretary)
+        .chain(others)
+        .enumerate()
+        .map(|(i, (subject_type, person_id, name))| NewSubject {
+            session_id,
+            subject_type,
+            org_id: Some(org.id),
+            person_id,
+            name,
+            position: i as i32 + 1,
+        })
+        .collect()
+}
 
 pub fn open(
     status: SessionStatus,
@@ -144,6 +270,105 @@ mod tests {
         assert_eq!(close(SessionStatus::Open).unwrap(), SessionStatus::Closed);
         assert!(close(SessionStatus::Scheduled).is_err());
         assert!(close(SessionStatus::Closed).is_err());
+    }
+
+    #[test]
+    fn subjects_are_the_org_its_secretary_then_the_members() {
+        let org = SubjectOrg {
+            id: 7,
+            name: "支部",
+            secretary_id: Some(3),
+        };
+        let members = vec![
+            (1, "甲".to_owned()),
+            (3, "丙".to_owned()),
+            (5, "戊".to_owned()),
+        ];
+        let subjects = subjects_for(9, &org, &members);
+        let summary: Vec<_> = subjects
+            .iter()
+            .map(|s| (s.subject_type, s.person_id, s.name.as_str(), s.position))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (SubjectType::Org, None, "支部", 1),
+                (SubjectType::Secretary, Some(3), "丙", 2),
+                (SubjectType::Member, Some(1), "甲", 3),
+                (SubjectType::Member, Some(5), "戊", 4),
+            ]
+        );
+        assert!(subjects
+            .iter()
+            .all(|s| s.session_id == 9 && s.org_id == Some(7)));
+        let no_secretary = SubjectOrg {
+            secretary_id: Some(99),
+            ..org
+        };
+        let kinds: Vec<_> = subjects_for(9, &no_secretary, &members)
+            .iter()
+            .map(|s| s.subject_type)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                SubjectType::Org,
+                SubjectType::Member,
+                SubjectType::Member,
+                SubjectType::Member
+            ]
+        );
+    }
+
+    #[test]
+    fn scheduling_checks() {
+        assert!(require_scheduled(SessionStatus::Scheduled).is_ok());
+        assert!(require_scheduled(SessionStatus::Open).is_err());
+        assert!(campaign_open_for_sessions(CampaignStatus::Draft).is_ok());
+        assert!(campaign_open_for_sessions(CampaignStatus::Active).is_ok());
+        assert!(campaign_open_for_sessions(CampaignStatus::Closed).is_err());
+        assert!(campaign_open_for_sessions(CampaignStatus::Published).is_err());
+        // 23:30 UTC on the 31st is already the 1st in China.
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(check_schedule(d(1), d(9), at("2011-12-31T23:30:00Z")).is_ok());
+        assert!(check_schedule(d(1), d(9), at("2011-12-31T15:30:00Z")).is_err());
+        assert!(check_schedule(d(1), d(9), at("2012-01-09T15:30:00Z")).is_ok());
+        assert!(check_schedule(d(1), d(9), at("2012-01-09T16:30:00Z")).is_err());
+        assert!(check_in_campaign("/1/7/", "/1/").is_ok());
+        assert!(check_in_campaign("/1/", "/1/7/").is_err());
+        assert!(check_location(None).is_ok());
+        assert!(check_location(Some(None)).is_ok());
+        assert!(check_location(Some(Some("礼堂"))).is_ok());
+        assert!(check_location(Some(Some("  "))).is_err());
+        assert!(check_location(Some(Some(&"x".repeat(201)))).is_err());
+    }
+
+    #[test]
+    fn secretaries_and_members_name_a_person() {
+        assert_eq!(subject_person(SubjectType::Org, Some(4)).unwrap(), None);
+        assert_eq!(
+            subject_person(SubjectType::Member, Some(4)).unwrap(),
+            Some(4)
+        );
+        assert!(subject_person(SubjectType::Secretary, None).is_err());
+    }
+
+    #[test]
+    fn an_observer_comes_from_above_and_is_enabled() {
+        use crate::auth::policy::Grant;
+        use crate::auth::Role;
+        let grant = |role, path: Option<&str>| Grant {
+            id: 1,
+            org_id: None,
+            role,
+            org_path: path.map(str::to_owned),
+        };
+        let above = Grants(vec![grant(Role::Member, Some("/1/"))]);
+        assert!(check_observer(Some(&above), "/1/7/").is_ok());
+        assert!(check_observer(Some(&above), "/1/").is_err());
+        assert!(check_observer(None, "/1/7/").is_err());
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(check_observer(Some(&admin), "/1/").is_ok());
     }
 
     #[test]

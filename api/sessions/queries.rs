@@ -1,0 +1,342 @@
+//! Session queries. Every change of `sessions.status` is written here, the campaign's close
+//! included ([`close_all_of_campaign`]).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::model::{Session, SessionKind, SessionListQuery, SessionRow, SessionStatus, Subject};
+use crate::auth::{grants_of, Grants, Scope};
+use crate::db::schema::{orgs, people, session_subjects, sessions, users};
+use crate::db::{DbConn, MultiBackend};
+use crate::error::{ApiError, ApiResult};
+use crate::http::PageQuery;
+use crate::orgs::model::OrgRow;
+use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::templates::model::SubjectType;
+use crate::types::now;
+
+/// A session by id; 404 when there is none.
+pub fn find(conn: &mut DbConn, id: i64) -> ApiResult<SessionRow> {
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// A session as the API shows it, with its org's name.
+pub fn load_out(conn: &mut DbConn, id: i64) -> ApiResult<Session> {
+    let (row, org_name): (SessionRow, String) = sessions::table
+        .inner_join(orgs::table)
+        .filter(sessions::id.eq(id))
+        .select((SessionRow::as_select(), orgs::name))
+        .first(conn)?;
+    Ok(Session::new(row, org_name))
+}
+
+/// A page of the sessions of orgs in `scope`, and how many there are.
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &SessionListQuery,
+    page: &PageQuery,
+) -> ApiResult<(Vec<Session>, i64)> {
+    let build = || {
+        let mut q = sessions::table
+            .inner_join(orgs::table)
+            .filter(org_column_in_scope("sessions.org_id", scope))
+            .into_boxed::<MultiBackend>();
+        if let Some(v) = filter.campaign_id {
+            q = q.filter(sessions::campaign_id.eq(v));
+        }
+        if let Some(v) = filter.org_id {
+            q = q.filter(sessions::org_id.eq(v));
+        }
+        if let Some(v) = filter.status {
+            q = q.filter(sessions::status.eq(v));
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let items = build()
+        .select((SessionRow::as_select(), orgs::name))
+        .order(sessions::id)
+        .limit(page.per_page())
+        .offset(page.offset())
+        .load::<(SessionRow, String)>(conn)?
+        .into_iter()
+        .map(|(row, org_name)| Session::new(row, org_name))
+        .collect();
+    Ok((items, total))
+}
+
+/// Whether the org has a session in the campaign.
+pub fn exists_for(conn: &mut DbConn, campaign_id: i64, org_id: i64) -> ApiResult<bool> {
+    let count: i64 = sessions::table
+        .filter(sessions::campaign_id.eq(campaign_id))
+        .filter(sessions::org_id.eq(org_id))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// A session to schedule.
+pub struct NewSession<'a> {
+    pub campaign_id: i64,
+    pub org: &'a OrgRow,
+    pub kind: SessionKind,
+    pub scheduled_at: DateTime<Utc>,
+    pub location: Option<&'a str>,
+    pub observer_user_id: Option<i64>,
+}
+
+/// Inserts a scheduled session; its id.
+pub fn insert(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64> {
+    let at = now();
+    Ok(diesel::insert_into(sessions::table)
+        .values((
+            sessions::campaign_id.eq(new.campaign_id),
+            sessions::org_id.eq(new.org.id),
+            sessions::domain.eq(&new.org.domain),
+            sessions::kind.eq(new.kind),
+            sessions::status.eq(SessionStatus::Scheduled),
+            sessions::scheduled_at.eq(new.scheduled_at.naive_utc()),
+            sessions::location.eq(new.location),
+            sessions::observer_user_id.eq(new.observer_user_id),
+            sessions::created_at.eq(at),
+            sessions::updated_at.eq(at),
+        ))
+        .returning(sessions::id)
+        .get_result(conn)?)
+}
+
+/// What a change of a scheduled session writes.
+#[derive(AsChangeset)]
+#[diesel(table_name = sessions)]
+pub struct SessionChanges<'a> {
+    pub kind: Option<SessionKind>,
+    pub scheduled_at: Option<NaiveDateTime>,
+    pub location: Option<Option<&'a str>>,
+    pub observer_user_id: Option<Option<i64>>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn update(conn: &mut DbConn, id: i64, changes: &SessionChanges<'_>) -> ApiResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The orgs of the campaign's subtree (at `owner_path`), inside `runnable`, active, without a
+/// session in the campaign yet, by path.
+pub fn orgs_without_session(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    owner_path: &str,
+    runnable: &Scope,
+) -> ApiResult<Vec<OrgRow>> {
+    Ok(orgs::table
+        .filter(org_queries::in_subtree(owner_path))
+        .filter(org_queries::in_scope(runnable))
+        .filter(orgs::status.eq("active"))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::campaign_id.eq(campaign_id))
+                .filter(sessions::org_id.eq(orgs::id)),
+        )))
+        .order(orgs::path)
+        .select(OrgRow::as_select())
+        .load(conn)?)
+}
+
+/// The grants of a user who may observe a session: none when the user does not exist or
+/// is disabled (not eligible).
+pub fn observer_grants(conn: &mut DbConn, user_id: i64) -> ApiResult<Option<Grants>> {
+    let enabled: i64 = users::table
+        .filter(users::id.eq(user_id))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(conn)?;
+    if enabled == 0 {
+        return Ok(None);
+    }
+    grants_of(conn, user_id).map(Some)
+}
+
+// Subjects.
+
+/// A subject to put on a session's ballots.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = session_subjects)]
+pub struct NewSubject {
+    pub session_id: i64,
+    pub subject_type: SubjectType,
+    pub org_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub name: String,
+    pub position: i32,
+}
+
+pub fn subjects_of(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Subject>> {
+    Ok(session_subjects::table
+        .filter(session_subjects::session_id.eq(session_id))
+        .order((session_subjects::position, session_subjects::id))
+        .select(Subject::as_select())
+        .load(conn)?)
+}
+
+/// The active members of an org, by id: (id, name).
+pub fn active_members(conn: &mut DbConn, org_id: i64) -> ApiResult<Vec<(i64, String)>> {
+    Ok(people::table
+        .filter(people::org_id.eq(org_id))
+        .filter(people::status.eq("active"))
+        .order(people::id)
+        .select((people::id, people::name))
+        .load(conn)?)
+}
+
+/// A person named as a subject, with the path of their org.
+pub struct SubjectPerson {
+    pub org_id: i64,
+    pub name: String,
+    pub active: bool,
+    pub org_path: String,
+}
+
+pub fn subject_person(conn: &mut DbConn, person_id: i64) -> ApiResult<Option<SubjectPerson>> {
+    Ok(people::table
+        .inner_join(orgs::table)
+        .filter(people::id.eq(person_id))
+        .select((people::org_id, people::name, people::status, orgs::path))
+        .first::<(i64, String, String, String)>(conn)
+        .optional()?
+        .map(|(org_id, name, status, org_path)| SubjectPerson {
+            org_id,
+            name,
+            active: status == "active",
+            org_path,
+        }))
+}
+
+pub fn insert_subjects(conn: &mut DbConn, subjects: &[NewSubject]) -> ApiResult<()> {
+    crate::insert_batch!(conn, session_subjects::table, subjects)?;
+    Ok(())
+}
+
+/// Whether the session has a subject of this type for this person (or, with no person,
+/// for the org).
+pub fn subject_exists(
+    conn: &mut DbConn,
+    session_id: i64,
+    subject_type: SubjectType,
+    person_id: Option<i64>,
+) -> ApiResult<bool> {
+    let q = session_subjects::table
+        .filter(session_subjects::session_id.eq(session_id))
+        .filter(session_subjects::subject_type.eq(subject_type))
+        .into_boxed::<MultiBackend>();
+    let q = match person_id {
+        Some(p) => q.filter(session_subjects::person_id.eq(p)),
+        None => q.filter(session_subjects::person_id.is_null()),
+    };
+    let count: i64 = q.count().get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// The position after the session's last subject.
+pub fn next_position(conn: &mut DbConn, session_id: i64) -> ApiResult<i32> {
+    let last: Option<i32> = session_subjects::table
+        .filter(session_subjects::session_id.eq(session_id))
+        .select(diesel::dsl::max(session_subjects::position))
+        .first(conn)?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+/// Inserts one subject and returns it.
+pub fn insert_subject(conn: &mut DbConn, subject: &NewSubject) -> ApiResult<Subject> {
+    let id: i64 = diesel::insert_into(session_subjects::table)
+        .values(subject)
+        .returning(session_subjects::id)
+        .get_result(conn)?;
+    Ok(session_subjects::table
+        .find(id)
+        .select(Subject::as_select())
+        .first(conn)?)
+}
+
+/// Deletes a subject of the session; whether there was one.
+pub fn delete_subject(conn: &mut DbConn, session_id: i64, subject_id: i64) -> ApiResult<bool> {
+    let removed = diesel::delete(
+        session_subjects::table
+            .filter(session_subjects::id.eq(subject_id))
+            .filter(session_subjects::session_id.eq(session_id)),
+    )
+    .execute(conn)?;
+    Ok(removed > 0)
+}
+
+// Status changes.
+
+/// Waits, on PostgreSQL, for the ballots in flight on these sessions (they hold key-share
+/// locks on the rows) before their status changes. SQLite's writers are serialized already.
+fn lock_for_status_change(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        sessions::table
+            .filter(sessions::id.eq_any(session_ids))
+            .select(sessions::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
+/// Moves a session to `to` (open or closed), conditional on the status read before: of two
+/// concurrent changes, one wins. Whether it moved.
+pub fn move_status(conn: &mut DbConn, session: &SessionRow, to: SessionStatus) -> ApiResult<bool> {
+    lock_for_status_change(conn, &[session.id])?;
+    let at = now();
+    let target = sessions::table
+        .find(session.id)
+        .filter(sessions::status.eq(session.status));
+    let moved = match to {
+        SessionStatus::Open => diesel::update(target)
+            .set((
+                sessions::status.eq(to),
+                sessions::opened_at.eq(at),
+                sessions::updated_at.eq(at),
+            ))
+            .execute(conn)?,
+        SessionStatus::Closed => diesel::update(target)
+            .set((
+                sessions::status.eq(to),
+                sessions::closed_at.eq(at),
+                sessions::updated_at.eq(at),
+            ))
+            .execute(conn)?,
+        SessionStatus::Scheduled => 0,
+    };
+    Ok(moved > 0)
+}
+
+/// Closes every open session of a campaign (when the campaign closes).
+pub fn close_all_of_campaign(conn: &mut DbConn, campaign_id: i64) -> ApiResult<()> {
+    let open: Vec<i64> = sessions::table
+        .filter(sessions::campaign_id.eq(campaign_id))
+        .filter(sessions::status.eq(SessionStatus::Open))
+        .select(sessions::id)
+        .load(conn)?;
+    lock_for_status_change(conn, &open)?;
+    let at = now();
+    diesel::update(sessions::table)
+        .filter(sessions::campaign_id.eq(campaign_id))
+        .filter(sessions::status.eq(SessionStatus::Open))
+        .set((
+            sessions::status.eq(SessionStatus::Closed),
+            sessions::closed_at.eq(at),
+            sessions::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
