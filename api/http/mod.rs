@@ -1,10 +1,12 @@
 //! HTTP plumbing shared by every area: request ids and the access log, extractor error
 //! handlers that answer problem+json, the 404/405 fallback, pagination and `Created`.
 
+mod body;
 mod fallback;
 mod middleware;
 mod pagination;
 
+pub use body::{BodyLimit, JsonBody};
 pub use fallback::{fallback, RouteTable};
 pub use middleware::{observe, RequestId, REQUEST_ID};
 pub use pagination::{Page, PageQuery};
