@@ -240,14 +240,129 @@ impl ApiError {
     }
 
     pub fn problem(&self) -> Problem {
+        self.problem_in(Language::English)
+    }
+
+    /// The problem with `title` and `detail` in `language`; `code` and field errors stay.
+    pub fn problem_in(&self, language: Language) -> Problem {
+        let (title, detail) = match language {
+            Language::English => (
+                self.status.canonical_reason().unwrap_or("Error").to_owned(),
+                self.detail.clone(),
+            ),
+            Language::Chinese => (
+                chinese_title(self.status).to_owned(),
+                self.code.chinese_detail().to_owned(),
+            ),
+        };
         Problem {
             type_uri: format!("urn:pingyi:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            title,
             status: self.status.as_u16(),
-            detail: self.detail.clone(),
+            detail,
             code: self.code,
             errors: self.errors.clone(),
         }
+    }
+}
+
+/// The language of a problem's `title` and `detail`, from the request's `Accept-Language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    Chinese,
+}
+
+impl Language {
+    /// The language the client prefers most (by `q`, then by order), Chinese when that is
+    /// any `zh` tag, else English.
+    pub fn from_accept_language(header: Option<&str>) -> Language {
+        let Some(header) = header else {
+            return Language::English;
+        };
+        let mut best: Option<(f32, &str)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if !tag.is_empty() && q > 0.0 && best.is_none_or(|(best_q, _)| q > best_q) {
+                best = Some((q, tag));
+            }
+        }
+        match best {
+            Some((_, tag))
+                if tag
+                    .split('-')
+                    .next()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("zh")) =>
+            {
+                Language::Chinese
+            }
+            _ => Language::English,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// What the problem means, in Chinese, for people reading it in a Chinese client.
+    pub fn chinese_detail(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationFailed => "请求中有字段不符合要求，详见 errors。",
+            ErrorCode::BadRequest => "请求格式有误（JSON、路径或查询参数）。",
+            ErrorCode::Unauthorized => "需要有效的访问令牌，请重新登录。",
+            ErrorCode::InvalidCredentials => "用户名或密码错误，或账号已停用。",
+            ErrorCode::Forbidden => "您可以查看，但无权进行此操作。",
+            ErrorCode::NotFound => "资源不存在，或您无权查看。",
+            ErrorCode::MethodNotAllowed => "该地址不支持此请求方法。",
+            ErrorCode::PayloadTooLarge => "请求内容超过了允许的大小。",
+            ErrorCode::UnsupportedMediaType => "请求内容的类型（Content-Type）不受支持。",
+            ErrorCode::RateLimited => "尝试次数过多，请稍后再试。",
+            ErrorCode::Internal => "服务器内部错误，请凭请求编号联系管理员。",
+            ErrorCode::Unavailable => "数据库繁忙或无法连接，请稍后再试。",
+            ErrorCode::Conflict => {
+                "与已有记录冲突（唯一值已被使用，或引用的记录不存在或仍被引用）。"
+            }
+            ErrorCode::UsernameTaken => "该用户名已被使用。",
+            ErrorCode::GrantExists => "该用户在此组织已拥有此角色。",
+            ErrorCode::ParentArchived => "上级党组织已撤销（归档）。",
+            ErrorCode::HasActiveChildren => "请先撤销或移走其下级党组织。",
+            ErrorCode::Cycle => "党组织不能移到其自身的下级之中。",
+            ErrorCode::BuiltinTemplate => "内置测评标准不能修改。",
+            ErrorCode::CampaignNotDraft => "评议活动已启动，此项不能再修改。",
+            ErrorCode::CampaignNotActive => "评议活动未在进行中。",
+            ErrorCode::CampaignClosed => "评议活动已结束。",
+            ErrorCode::OutsideCampaignDates => "不在评议活动的起止日期之内。",
+            ErrorCode::InvalidTransition => "当前状态下不能进行此操作。",
+            ErrorCode::SessionExists => "该组织在本次评议活动中已有评议会。",
+            ErrorCode::SessionNotScheduled => "评议会已开始，此项不能再修改。",
+            ErrorCode::SessionNotOpen => "该评议会未在进行中，不接受投票。",
+            ErrorCode::SessionNotClosed => "评议会结束后才能查看结果。",
+            ErrorCode::SessionClosed => "评议会已结束。",
+            ErrorCode::SubjectExists => "该评议对象已在票上。",
+            ErrorCode::InvalidCode => "评议码无效。",
+            ErrorCode::CodeUsed => "该评议码已使用过。",
+        }
+    }
+}
+
+/// The reason phrase of a status, in Chinese.
+fn chinese_title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "请求有误",
+        401 => "未登录",
+        403 => "无权操作",
+        404 => "未找到",
+        405 => "方法不允许",
+        409 => "状态冲突",
+        413 => "内容过大",
+        415 => "类型不支持",
+        422 => "字段有误",
+        429 => "请求过多",
+        503 => "服务暂不可用",
+        _ => "服务器错误",
     }
 }
 
@@ -402,6 +517,37 @@ mod tests {
         let e: ApiError =
             database_error(diesel::result::DatabaseErrorKind::ForeignKeyViolation).into();
         assert_eq!(e.status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn the_language_follows_accept_language() {
+        use Language::*;
+        for (header, expected) in [
+            (None, English),
+            (Some("zh-CN,zh;q=0.9,en;q=0.8"), Chinese),
+            (Some("en-US,en;q=0.9,zh-CN;q=0.8"), English),
+            (Some("en;q=0.5, zh-Hans;q=0.9"), Chinese),
+            (Some("ZH"), Chinese),
+            (Some("zh;q=0, en"), English),
+            (Some("fr"), English),
+            (Some(""), English),
+        ] {
+            assert_eq!(
+                Language::from_accept_language(header),
+                expected,
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn chinese_problems_keep_their_code_and_fields() {
+        let e = ApiError::field("name", "must not be empty");
+        let zh = e.problem_in(Language::Chinese);
+        assert_eq!(zh.code, ErrorCode::ValidationFailed);
+        assert_eq!(zh.title, "字段有误");
+        assert_eq!(zh.errors, e.problem().errors);
+        assert_ne!(zh.detail, e.problem().detail);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use tracing::Instrument;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Language};
 use crate::ops::Metrics;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,6 +38,11 @@ pub async fn observe(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let path = req.path().to_owned();
+    let language = Language::from_accept_language(
+        req.headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
 
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut res = match next.call(req).instrument(span).await {
@@ -51,6 +56,7 @@ pub async fn observe(
 
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
+    let mut localized = None;
     if let Some(api_error) = res
         .response()
         .error()
@@ -58,6 +64,9 @@ pub async fn observe(
     {
         if let Some(cause) = api_error.cause().filter(|_| status >= 500) {
             tracing::error!(%request_id, %method, %path, status, cause, "request failed");
+        }
+        if language != Language::English {
+            localized = serde_json::to_string(&api_error.problem_in(language)).ok();
         }
     } else if status >= 500 {
         let cause = res
@@ -81,6 +90,9 @@ pub async fn observe(
             .match_pattern()
             .unwrap_or_else(|| "unmatched".into());
         metrics.observe_request(&method, &route, status, elapsed);
+    }
+    if let Some(body) = localized {
+        res = res.map_body(|_, _| BoxBody::new(body));
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
