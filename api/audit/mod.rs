@@ -29,6 +29,24 @@ pub struct Event<'a> {
     pub summary: String,
 }
 
+impl<'a> Event<'a> {
+    pub fn new(
+        action: &'a str,
+        target_type: &'a str,
+        target_id: impl ToString,
+        org_id: Option<i64>,
+        summary: String,
+    ) -> Self {
+        Event {
+            action,
+            target_type,
+            target_id: Some(target_id.to_string()),
+            org_id,
+            summary,
+        }
+    }
+}
+
 /// Who wrote: an actor with a request id, or the system (bootstrap, command line).
 pub struct Writer<'a> {
     pub actor_id: Option<i64>,

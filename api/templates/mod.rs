@@ -97,17 +97,14 @@ async fn create_template(
         actor.authorize(Action::ManageCampaigns, &owner.path)?;
         let name = body.name.trim();
         let id = queries::insert(conn, owner.id, name, &body.criteria, &body.scale)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "template.create",
-                target_type: "template",
-                target_id: Some(id.to_string()),
-                org_id: Some(owner.id),
-                summary: format!("created template {name}"),
-            },
-        )?;
+        let event = Event::new(
+            "template.create",
+            "template",
+            id,
+            Some(owner.id),
+            format!("created template {name}"),
+        );
+        audit::record(conn, &actor, event)?;
         Ok(load(conn, id)?.0)
     })
     .await?;
@@ -148,17 +145,14 @@ async fn update_template(
             .as_deref()
             .map_or(current.name.as_str(), str::trim);
         queries::rename(conn, id, name)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "template.update",
-                target_type: "template",
-                target_id: Some(id.to_string()),
-                org_id: current.owner_org_id,
-                summary: format!("changed template {}", current.name),
-            },
-        )?;
+        let event = Event::new(
+            "template.update",
+            "template",
+            id,
+            current.owner_org_id,
+            format!("changed template {}", current.name),
+        );
+        audit::record(conn, &actor, event)?;
         Ok(load(conn, id)?.0)
     })
     .await?;

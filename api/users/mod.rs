@@ -68,6 +68,47 @@ fn person_org(conn: &mut DbConn, actor: &Actor, person_id: i64) -> ApiResult<i64
     Ok(org_id)
 }
 
+/// The org a new account belongs to (given, or the linked person's), where the actor must
+/// manage users; only administrators create accounts with no org.
+fn home_org(conn: &mut DbConn, actor: &Actor, body: &CreateUser) -> ApiResult<Option<i64>> {
+    let person_org = match body.person_id {
+        Some(person_id) => Some(person_org(conn, actor, person_id)?),
+        None => None,
+    };
+    match body.org_id.or(person_org) {
+        Some(org_id) => {
+            let org = org_queries::find_referenced(conn, actor, org_id, "org_id")?;
+            actor.authorize(Action::ManageUsers, &org.path)?;
+            Ok(Some(org_id))
+        }
+        None if actor.is_admin() => Ok(None),
+        None => Err(ApiError::field(
+            "org_id",
+            "required: the org the account belongs to",
+        )),
+    }
+}
+
+/// Where a new grant of `role` applies, if the actor may give it there.
+fn authorize_grant(
+    conn: &mut DbConn,
+    actor: &Actor,
+    role: Role,
+    org_id: Option<i64>,
+) -> ApiResult<Option<i64>> {
+    match rules::grant_place(role, org_id)? {
+        GrantPlace::Global => {
+            actor.authorize_global()?;
+            Ok(None)
+        }
+        GrantPlace::Org(org_id) => {
+            let org = org_queries::find_referenced(conn, actor, org_id, "org_id")?;
+            actor.authorize(Action::Grant(role), &org.path)?;
+            Ok(Some(org_id))
+        }
+    }
+}
+
 /// Argon2 is slow by design: hash off the async workers.
 async fn hash_password(password: String) -> ApiResult<String> {
     web::block(move || password::hash(&password))
@@ -99,23 +140,39 @@ async fn verify_current_password(
     }
 }
 
+/// The hash of the new password a change gives, if any: checked, and for one's own account
+/// only with the current password.
+async fn new_password_hash(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    body: &UpdateUser,
+) -> ApiResult<Option<String>> {
+    let Some(password) = body.password.clone() else {
+        return Ok(None);
+    };
+    check_password(&password)?;
+    let hash = hash_password(password).await?;
+    if rules::needs_current_password(actor.user_id, id, body) {
+        verify_current_password(state, id, body.current_password.clone()).await?;
+    }
+    Ok(Some(hash))
+}
+
 /// Creates an administrator; fails when the username is taken.
 pub fn create_admin(conn: &mut DbConn, username: &str, password: &str) -> ApiResult<i64> {
     let username = check_username(username)?;
     let hash = password::hash(password)?;
     let id = insert_user(conn, &username, "Administrator", &hash, None, None)?;
     insert_grant(conn, id, None, Role::Admin)?;
-    audit::record(
-        conn,
-        Writer::SYSTEM,
-        Event {
-            action: "user.create",
-            target_type: "user",
-            target_id: Some(id.to_string()),
-            org_id: None,
-            summary: format!("created administrator {username}"),
-        },
-    )?;
+    let event = Event::new(
+        "user.create",
+        "user",
+        id,
+        None,
+        format!("created administrator {username}"),
+    );
+    audit::record(conn, Writer::SYSTEM, event)?;
     Ok(id)
 }
 
@@ -170,37 +227,17 @@ async fn create_user(
     check_password(&body.password)?;
     let hash = hash_password(body.password.clone()).await?;
     let user = db::write(&state.pool, move |conn| {
-        let person_org = match body.person_id {
-            Some(person_id) => Some(person_org(conn, &actor, person_id)?),
-            None => None,
-        };
-        let org_id = body.org_id.or(person_org);
-        match org_id {
-            Some(org_id) => {
-                let org = org_queries::find_referenced(conn, &actor, org_id, "org_id")?;
-                actor.authorize(Action::ManageUsers, &org.path)?;
-            }
-            None if actor.is_admin() => {}
-            None => {
-                return Err(ApiError::field(
-                    "org_id",
-                    "required: the org the account belongs to",
-                ))
-            }
-        }
+        let org_id = home_org(conn, &actor, &body)?;
         let display_name = body.display_name.trim();
         let id = insert_user(conn, &username, display_name, &hash, body.person_id, org_id)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "user.create",
-                target_type: "user",
-                target_id: Some(id.to_string()),
-                org_id,
-                summary: format!("created user {username}"),
-            },
-        )?;
+        let event = Event::new(
+            "user.create",
+            "user",
+            id,
+            org_id,
+            format!("created user {username}"),
+        );
+        audit::record(conn, &actor, event)?;
         load_user(conn, id)
     })
     .await?;
@@ -291,16 +328,7 @@ async fn update_user(
 ) -> ApiResult<web::Json<User>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
-    if let Some(password) = &body.password {
-        check_password(password)?;
-    }
-    let new_hash = match body.password.clone() {
-        Some(password) => Some(hash_password(password).await?),
-        None => None,
-    };
-    if rules::needs_current_password(actor.user_id, id, &body) {
-        verify_current_password(&state, id, body.current_password.clone()).await?;
-    }
+    let new_hash = new_password_hash(&state, &actor, id, &body).await?;
     let user = db::write(&state.pool, move |conn| {
         let action = rules::update_action(actor.user_id, id, &body);
         let row = authorized_user(conn, &actor, id, action)?;
@@ -316,17 +344,14 @@ async fn update_user(
             tokens::revoke_all_for_user(conn, id)?;
         }
         let summary = rules::change_summary(&changes);
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "user.update",
-                target_type: "user",
-                target_id: Some(id.to_string()),
-                org_id: row.org_id,
-                summary: format!("changed user {}: {summary}", row.username),
-            },
-        )?;
+        let event = Event::new(
+            "user.update",
+            "user",
+            id,
+            row.org_id,
+            format!("changed user {}: {summary}", row.username),
+        );
+        audit::record(conn, &actor, event)?;
         load_user(conn, id)
     })
     .await?;
@@ -355,17 +380,7 @@ async fn create_grant(
     let (user_id, body) = (id.into_inner(), body.into_inner());
     let grant = db::write(&state.pool, move |conn| {
         authorized_user(conn, &actor, user_id, Action::Read)?;
-        let org_id = match rules::grant_place(body.role, body.org_id)? {
-            GrantPlace::Global => {
-                actor.authorize_global()?;
-                None
-            }
-            GrantPlace::Org(org_id) => {
-                let org = org_queries::find_referenced(conn, &actor, org_id, "org_id")?;
-                actor.authorize(Action::Grant(body.role), &org.path)?;
-                Some(org_id)
-            }
-        };
+        let org_id = authorize_grant(conn, &actor, body.role, body.org_id)?;
         if queries::holds(conn, user_id, body.role, org_id)? {
             return Err(ApiError::conflict(
                 ErrorCode::GrantExists,
@@ -373,17 +388,14 @@ async fn create_grant(
             ));
         }
         let id = insert_grant(conn, user_id, org_id, body.role)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "grant.create",
-                target_type: "grant",
-                target_id: Some(id.to_string()),
-                org_id,
-                summary: format!("granted {} to user {user_id}", body.role),
-            },
-        )?;
+        let event = Event::new(
+            "grant.create",
+            "grant",
+            id,
+            org_id,
+            format!("granted {} to user {user_id}", body.role),
+        );
+        audit::record(conn, &actor, event)?;
         let role = body.role;
         Ok(GrantOut { id, org_id, role })
     })
@@ -420,17 +432,14 @@ async fn delete_grant(
             None => actor.authorize_global()?,
         }
         queries::delete_grant(conn, grant_id)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "grant.delete",
-                target_type: "grant",
-                target_id: Some(grant_id.to_string()),
-                org_id: grant.org_id,
-                summary: format!("revoked {} from user {user_id}", grant.role),
-            },
-        )
+        let event = Event::new(
+            "grant.delete",
+            "grant",
+            grant_id,
+            grant.org_id,
+            format!("revoked {} from user {user_id}", grant.role),
+        );
+        audit::record(conn, &actor, event)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
