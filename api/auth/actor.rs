@@ -119,6 +119,11 @@ impl Actor {
     pub fn is_admin(&self) -> bool {
         self.grants.is_admin()
     }
+
+    /// Reading the audit log at all (403 for those who may read it nowhere).
+    pub fn authorize_audit_log(&self) -> ApiResult<()> {
+        self.grants.decide_audit_log().check()
+    }
 }
 
 /// The request id the middleware assigned.

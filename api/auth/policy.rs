@@ -307,6 +307,12 @@ impl Grants {
             .collect();
         Scope::Subtrees(minimal)
     }
+
+    /// Reading the audit log at all: only with the right to read it somewhere (an org admin
+    /// grant, or an administrator); each event then needs it on the event's org.
+    pub fn decide_audit_log(&self) -> Decision {
+        Decision::allowed_if(self.scope_for(Action::ReadAudit) != Scope::Subtrees(vec![]))
+    }
 }
 
 /// The part of the tree an actor sees: everything, or a set of subtrees by path.
@@ -583,6 +589,29 @@ mod tests {
         assert!(Decision::Allowed.check().is_ok());
         assert_eq!(Decision::Hidden.check().unwrap_err().status, 404);
         assert_eq!(Decision::FORBIDDEN.check().unwrap_err().status, 403);
+    }
+
+    #[test]
+    fn the_audit_log_is_read_by_org_admins_and_administrators() {
+        assert!(Grants(vec![grant(Role::OrgAdmin, Some(BRANCH))])
+            .decide_audit_log()
+            .is_allowed());
+        assert!(Grants(vec![grant(Role::Admin, None)])
+            .decide_audit_log()
+            .is_allowed());
+        for role in [
+            Role::Secretary,
+            Role::Observer,
+            Role::Member,
+            Role::Integration,
+        ] {
+            assert_eq!(
+                Grants(vec![grant(role, Some(SCHOOL))]).decide_audit_log(),
+                Decision::FORBIDDEN,
+                "{role}"
+            );
+        }
+        assert_eq!(Grants(vec![]).decide_audit_log(), Decision::FORBIDDEN);
     }
 
     #[test]

@@ -1,18 +1,17 @@
 //! Login, token refresh with rotation, logout.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::Duration;
-use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{password, tokens};
-use crate::db::schema::{refresh_tokens, users};
-use crate::db::{self, DbConn};
+use super::password;
+pub use super::tokens::TokenPair;
+use super::tokens::{self, issue_pair};
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
-use crate::types::now;
+use crate::users::queries as user_queries;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(login).service(refresh).service(logout);
@@ -23,17 +22,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9…", "token_type": "Bearer", "expires_in": 900, "refresh_token": "3f1c…"}))]
-pub struct TokenPair {
-    /// A JWT for `Authorization: Bearer …`, valid for `expires_in` seconds.
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    /// Opaque; exchange it at `/api/v1/auth/refresh` for a new pair. Works once.
-    pub refresh_token: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -50,31 +38,29 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-/// Issues a new refresh token in `family` and an access token.
-fn issue_pair(
-    conn: &mut DbConn,
+/// The id of the enabled account with these credentials. Argon2 is slow by design: verify
+/// off the async workers, and as slowly for an unknown username.
+async fn verify_credentials(
     state: &AppState,
-    user_id: i64,
-    family: &str,
-) -> ApiResult<TokenPair> {
-    let (refresh_token, hash) = tokens::new_refresh_token();
-    let created = now();
-    diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::user_id.eq(user_id),
-            refresh_tokens::token_hash.eq(hash),
-            refresh_tokens::family.eq(family),
-            refresh_tokens::expires_at.eq(created + Duration::days(tokens::REFRESH_TOKEN_DAYS)),
-            refresh_tokens::created_at.eq(created),
-        ))
-        .execute(conn)?;
-    let (access_token, expires_in) = state.keys.issue(user_id)?;
-    Ok(TokenPair {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        refresh_token,
+    username: &str,
+    password: String,
+) -> ApiResult<Option<i64>> {
+    let username = username.to_owned();
+    let found = db::read(&state.pool, move |conn| {
+        user_queries::credentials(conn, &username)
     })
+    .await?;
+    web::block(move || match found {
+        Some((id, hash, disabled)) => {
+            (password::verify(&password, &hash) && !disabled).then_some(id)
+        }
+        None => {
+            password::verify_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// Sign in with a username and password.
@@ -102,28 +88,7 @@ async fn login(
     ] {
         throttle.check(key).map_err(ApiError::rate_limited)?;
     }
-    let lookup_name = username.clone();
-    let found: Option<(i64, String, bool)> = db::read(&state.pool, move |conn| {
-        Ok(users::table
-            .filter(users::username.eq(lookup_name))
-            .select((users::id, users::password_hash, users::disabled))
-            .first(conn)
-            .optional()?)
-    })
-    .await?;
-    // Argon2 is slow by design: verify off the async workers.
-    let verified = web::block(move || match found {
-        Some((id, hash, disabled)) => {
-            (password::verify(&password, &hash) && !disabled).then_some(id)
-        }
-        None => {
-            password::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let Some(user_id) = verified else {
+    let Some(user_id) = verify_credentials(&state, &username, password).await? else {
         state.login_failures_by_user.record_failure(&username);
         state.login_failures_by_address.record_failure(&address);
         tracing::info!(%username, %address, "login failed");
@@ -132,15 +97,10 @@ async fn login(
     state.login_failures_by_user.reset(&username);
     let shared = state.clone();
     let pair = db::write(&state.pool, move |conn| {
-        issue_pair(conn, &shared, user_id, &super::random_token(16))
+        issue_pair(conn, &shared.keys, user_id, &super::random_token(16))
     })
     .await?;
     Ok(web::Json(pair))
-}
-
-enum Rotation {
-    Rotated(TokenPair),
-    Refused,
 }
 
 /// Exchange a refresh token for a new pair. The old token stops working; presenting a
@@ -158,61 +118,20 @@ async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    let hash = super::sha256_hex(body.refresh_token.trim());
     let shared = state.clone();
-    let outcome = db::write(&state.pool, move |conn| {
-        let row: Option<(
-            i64,
-            i64,
-            String,
-            chrono::NaiveDateTime,
-            Option<chrono::NaiveDateTime>,
-        )> = refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(&hash))
-            .filter(refresh_tokens::revoked_at.is_null())
-            .select((
-                refresh_tokens::id,
-                refresh_tokens::user_id,
-                refresh_tokens::family,
-                refresh_tokens::expires_at,
-                refresh_tokens::used_at,
-            ))
-            .first(conn)
-            .optional()?;
-        let Some((id, user_id, family, expires_at, used_at)) = row else {
-            return Ok(Rotation::Refused);
+    let pair = db::write(&state.pool, move |conn| {
+        let Some((user_id, family)) = tokens::spend_refresh_token(conn, &body.refresh_token)?
+        else {
+            return Ok(None);
         };
-        // Spend the token with a conditional update: of two concurrent uses, one wins.
-        let spent = diesel::update(refresh_tokens::table.find(id))
-            .filter(refresh_tokens::used_at.is_null())
-            .set(refresh_tokens::used_at.eq(now()))
-            .execute(conn)?;
-        if used_at.is_some() || spent == 0 {
-            tokens::revoke_family(conn, &family)?;
-            tracing::warn!(user_id, "refresh token reused: chain revoked");
-            return Ok(Rotation::Refused);
+        if user_queries::is_disabled(conn, user_id)? {
+            return Ok(None);
         }
-        if expires_at < now() {
-            return Ok(Rotation::Refused);
-        }
-        let disabled: bool = users::table
-            .find(user_id)
-            .select(users::disabled)
-            .first(conn)?;
-        if disabled {
-            return Ok(Rotation::Refused);
-        }
-        Ok(Rotation::Rotated(issue_pair(
-            conn, &shared, user_id, &family,
-        )?))
+        Ok(Some(issue_pair(conn, &shared.keys, user_id, &family)?))
     })
     .await?;
-    match outcome {
-        Rotation::Rotated(pair) => Ok(web::Json(pair)),
-        Rotation::Refused => Err(ApiError::unauthorized(
-            "The refresh token is invalid, expired or revoked.",
-        )),
-    }
+    pair.map(web::Json)
+        .ok_or_else(|| ApiError::unauthorized("The refresh token is invalid, expired or revoked."))
 }
 
 /// Sign out: the refresh token and its whole chain stop working.
@@ -226,17 +145,9 @@ async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let hash = super::sha256_hex(body.refresh_token.trim());
+    let token = body.into_inner().refresh_token;
     db::write(&state.pool, move |conn| {
-        let family: Option<String> = refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(&hash))
-            .select(refresh_tokens::family)
-            .first(conn)
-            .optional()?;
-        match family {
-            Some(family) => tokens::revoke_family(conn, &family),
-            None => Ok(()),
-        }
+        tokens::revoke_family_of(conn, &token)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

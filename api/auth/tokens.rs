@@ -1,6 +1,6 @@
 //! Access tokens (short-lived JWTs, HS256 pinned) and opaque refresh tokens.
 
-use chrono::Utc;
+use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,93 @@ pub fn revoke_all_for_user(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
         .set(refresh_tokens::revoked_at.eq(now()))
         .execute(conn)?;
     Ok(())
+}
+
+/// An access token and a refresh token, as the login and refresh answers carry them.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9…", "token_type": "Bearer", "expires_in": 900, "refresh_token": "3f1c…"}))]
+pub struct TokenPair {
+    /// A JWT for `Authorization: Bearer …`, valid for `expires_in` seconds.
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    /// Opaque; exchange it at `/api/v1/auth/refresh` for a new pair. Works once.
+    pub refresh_token: String,
+}
+
+/// Issues a new refresh token in `family` (stored as its hash) and an access token.
+pub fn issue_pair(
+    conn: &mut DbConn,
+    keys: &TokenKeys,
+    user_id: i64,
+    family: &str,
+) -> ApiResult<TokenPair> {
+    let (refresh_token, hash) = new_refresh_token();
+    let created = now();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::user_id.eq(user_id),
+            refresh_tokens::token_hash.eq(hash),
+            refresh_tokens::family.eq(family),
+            refresh_tokens::expires_at.eq(created + Duration::days(REFRESH_TOKEN_DAYS)),
+            refresh_tokens::created_at.eq(created),
+        ))
+        .execute(conn)?;
+    let (access_token, expires_in) = keys.issue(user_id)?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token,
+    })
+}
+
+/// Spends a presented refresh token: the user and family of a live, unused, unexpired
+/// token. Presenting a spent token again revokes its whole family (it was stolen, or the
+/// client is broken); of two concurrent uses, one wins.
+pub fn spend_refresh_token(conn: &mut DbConn, token: &str) -> ApiResult<Option<(i64, String)>> {
+    let row: Option<(i64, i64, String, NaiveDateTime, Option<NaiveDateTime>)> =
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(super::sha256_hex(token.trim())))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .select((
+                refresh_tokens::id,
+                refresh_tokens::user_id,
+                refresh_tokens::family,
+                refresh_tokens::expires_at,
+                refresh_tokens::used_at,
+            ))
+            .first(conn)
+            .optional()?;
+    let Some((id, user_id, family, expires_at, used_at)) = row else {
+        return Ok(None);
+    };
+    let spent = diesel::update(refresh_tokens::table.find(id))
+        .filter(refresh_tokens::used_at.is_null())
+        .set(refresh_tokens::used_at.eq(now()))
+        .execute(conn)?;
+    if used_at.is_some() || spent == 0 {
+        revoke_family(conn, &family)?;
+        tracing::warn!(user_id, "refresh token reused: chain revoked");
+        return Ok(None);
+    }
+    if expires_at < now() {
+        return Ok(None);
+    }
+    Ok(Some((user_id, family)))
+}
+
+/// Revokes the family of a presented refresh token, if it is known.
+pub fn revoke_family_of(conn: &mut DbConn, token: &str) -> ApiResult<()> {
+    let family: Option<String> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(super::sha256_hex(token.trim())))
+        .select(refresh_tokens::family)
+        .first(conn)
+        .optional()?;
+    match family {
+        Some(family) => revoke_family(conn, &family),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::db::schema::{template_criteria, template_levels};
 use crate::text_enum;
 
 text_enum! {
@@ -37,10 +39,37 @@ impl Criteria {
             SubjectType::Member => &self.member,
         }
     }
+
+    /// Appends a stored criterion to the list of its subject type.
+    pub fn push(&mut self, row: CriterionRow) {
+        let list = match row.subject_type {
+            SubjectType::Org => &mut self.org,
+            SubjectType::Secretary => &mut self.secretary,
+            SubjectType::Member => &mut self.member,
+        };
+        list.push(Criterion {
+            id: row.id,
+            label_zh: row.label_zh,
+            label_en: row.label_en,
+        });
+    }
+}
+
+/// A stored criterion; an unknown stored subject type fails the query.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = template_criteria)]
+pub struct CriterionRow {
+    pub id: i64,
+    pub subject_type: SubjectType,
+    pub label_zh: String,
+    pub label_en: String,
 }
 
 /// One level of the rating scale.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Validate)]
+#[derive(
+    Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Validate, Queryable, Selectable,
+)]
+#[diesel(table_name = template_levels)]
 #[schema(example = json!({"level": "satisfied", "label_zh": "满意", "label_en": "Satisfied", "score": 100, "satisfied": true}))]
 pub struct Level {
     /// The key ballots use, e.g. `satisfied`.
@@ -121,4 +150,14 @@ pub struct UpdateTemplate {
     pub criteria: Option<NewCriteria>,
     #[validate(nested, length(min = 2, max = 5))]
     pub scale: Option<Vec<Level>>,
+}
+
+impl NewCriteria {
+    pub fn of(&self, subject_type: SubjectType) -> &[NewCriterion] {
+        match subject_type {
+            SubjectType::Org => &self.org,
+            SubjectType::Secretary => &self.secretary,
+            SubjectType::Member => &self.member,
+        }
+    }
 }

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::auth::Role;
-use crate::db::schema::users;
+use crate::db::schema::{grants, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -18,6 +18,49 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A stored grant; an unknown stored role fails the query.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = grants)]
+pub struct GrantRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub org_id: Option<i64>,
+    pub role: Role,
+}
+
+impl From<GrantRow> for GrantOut {
+    fn from(row: GrantRow) -> Self {
+        GrantOut {
+            id: row.id,
+            org_id: row.org_id,
+            role: row.role,
+        }
+    }
+}
+
+/// The columns a `PATCH /users/{id}` writes.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges<'a> {
+    pub display_name: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub disabled: Option<bool>,
+    pub person_id: Option<Option<i64>>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl<'a> UserChanges<'a> {
+    pub fn new(body: &'a UpdateUser, password_hash: Option<&'a str>) -> Self {
+        UserChanges {
+            display_name: body.display_name.as_deref().map(str::trim),
+            password_hash,
+            disabled: body.disabled,
+            person_id: body.person_id,
+            updated_at: crate::types::now(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -58,6 +101,19 @@ impl User {
             grants,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+impl From<User> for Me {
+    fn from(user: User) -> Self {
+        Me {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            person_id: user.person_id,
+            org_id: user.org_id,
+            grants: user.grants,
         }
     }
 }
