@@ -89,12 +89,11 @@ impl Actor {
             .check()
     }
 
-    /// Changing another account that holds `held` (role, org path) grants.
-    pub fn authorize_takeover<'a>(
-        &self,
-        held: impl IntoIterator<Item = (Role, Option<&'a str>)>,
-    ) -> ApiResult<()> {
-        self.grants.decide_takeover(held).check()
+    /// Changing another account that holds the grants `held` (see [`grants_of`]).
+    pub fn authorize_takeover(&self, held: &Grants) -> ApiResult<()> {
+        self.grants
+            .decide_takeover(held.0.iter().map(|g| (g.role, g.org_path.as_deref())))
+            .check()
     }
 
     pub fn can_see(&self, org_path: &str) -> bool {

@@ -49,11 +49,9 @@ pub fn authorized(
 fn check_templates(conn: &mut DbConn, owner: &OrgRow, fields: &CampaignFields) -> ApiResult<()> {
     let mut named = Vec::new();
     for (field, id) in fields.named_templates() {
-        let usable = match crate::templates::load(conn, id) {
-            Ok((_, owner_path)) => crate::templates::usable_by(owner_path.as_deref(), &owner.path),
-            Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => false,
-            Err(e) => return Err(e),
-        };
+        let usable = crate::templates::queries::find(conn, id)?.is_some_and(|(_, owner_path)| {
+            crate::templates::usable_by(owner_path.as_deref(), &owner.path)
+        });
         named.push((field, usable));
     }
     rules::check_templates(named)

@@ -54,7 +54,7 @@ fn authorized_user(
 /// Changing someone else's account needs every role it holds (see the policy).
 fn authorize_takeover(conn: &mut DbConn, actor: &Actor, user_id: i64) -> ApiResult<()> {
     let held = crate::auth::grants_of(conn, user_id)?;
-    actor.authorize_takeover(held.0.iter().map(|g| (g.role, g.org_path.as_deref())))
+    actor.authorize_takeover(&held)
 }
 
 /// The org of a person the actor can see (a field error otherwise).
