@@ -120,36 +120,29 @@ async fn issue_codes(
     query: web::Query<IssueQuery>,
     body: web::Json<IssueCodes>,
 ) -> ApiResult<HttpResponse> {
-    let (session_id, body) = (id.into_inner(), body.into_inner());
-    rules::check_batch_size(body.count)?;
+    let (session_id, IssueCodes { category, count }) = (id.into_inner(), body.into_inner());
+    rules::check_batch_size(count)?;
     let html = rules::wants_sheet(query.format.as_deref())?;
     let key = state.code_key.clone();
     let (issued, title) = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
         rules::may_issue_codes(loaded.session.status())?;
-        let codes: Vec<String> = (0..body.count).map(|_| codes::generate()).collect();
+        let codes: Vec<String> = (0..count).map(|_| codes::generate()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| key.hash_printed(c)).collect();
-        let batch_id =
-            queries::insert_batch(conn, session_id, body.category, actor.user_id, &hashes)?;
-        let summary = format!(
-            "issued {} {} codes (batch {batch_id})",
-            body.count, body.category
-        );
+        let batch_id = queries::insert_batch(conn, session_id, category, actor.user_id, &hashes)?;
+        let summary = format!("issued {count} {category} codes (batch {batch_id})");
         let event = session_event("voting_codes.issue", session_id, loaded.org.id, summary);
         audit::record(conn, &actor, event)?;
         let title = format!("{} · {}", loaded.campaign.title, loaded.org.name);
-        let (category, count) = (body.category, body.count);
-        Ok((
-            IssuedCodes {
-                batch_id,
-                session_id,
-                category,
-                count,
-                codes,
-            },
-            title,
-        ))
+        let issued = IssuedCodes {
+            batch_id,
+            session_id,
+            category,
+            count,
+            codes,
+        };
+        Ok((issued, title))
     })
     .await?;
     Ok(issued_response(&state, &issued, &title, html))

@@ -317,39 +317,55 @@ pub fn tally_turnout(codes: &[CategoryCodes], paper: &[CategoryPaper]) -> Turnou
     }
 }
 
+/// A template for unit tests: criteria ids per subject type, and levels as
+/// (key, score, satisfied).
+#[cfg(test)]
+pub(crate) fn test_template(
+    [org, secretary, member]: [&[i64]; 3],
+    scale: &[(&str, i32, bool)],
+) -> Template {
+    use crate::templates::model::{Criteria, Criterion, Level};
+    let criteria = |ids: &[i64]| -> Vec<Criterion> {
+        ids.iter()
+            .map(|&id| Criterion {
+                id,
+                label_zh: "x".into(),
+                label_en: "x".into(),
+            })
+            .collect()
+    };
+    Template {
+        id: 1,
+        name: "t".into(),
+        owner_org_id: None,
+        builtin: true,
+        criteria: Criteria {
+            org: criteria(org),
+            secretary: criteria(secretary),
+            member: criteria(member),
+        },
+        scale: scale
+            .iter()
+            .map(|&(key, score, satisfied)| Level {
+                level: key.into(),
+                label_zh: key.into(),
+                label_en: key.into(),
+                score,
+                satisfied,
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::model::{Criteria, Criterion, Level};
 
     fn context() -> BallotContext {
-        let c = |id| Criterion {
-            id,
-            label_zh: "x".into(),
-            label_en: "x".into(),
-        };
-        let level = |k: &str, score, satisfied| Level {
-            level: k.into(),
-            label_zh: k.into(),
-            label_en: k.into(),
-            score,
-            satisfied,
-        };
-        let template = Template {
-            id: 1,
-            name: "t".into(),
-            owner_org_id: None,
-            builtin: true,
-            criteria: Criteria {
-                org: vec![c(1), c(2)],
-                secretary: vec![c(5)],
-                member: vec![c(8)],
-            },
-            scale: vec![
-                level("satisfied", 100, true),
-                level("dissatisfied", 0, false),
-            ],
-        };
+        let template = test_template(
+            [&[1, 2], &[5], &[8]],
+            &[("satisfied", 100, true), ("dissatisfied", 0, false)],
+        );
         let subjects = HashMap::from([
             (10, SubjectType::Org),
             (11, SubjectType::Secretary),

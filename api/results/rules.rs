@@ -200,38 +200,27 @@ pub fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::model::{Criteria, Criterion, Level, SubjectType};
+    use crate::ballots::rules::test_template;
+    use crate::templates::model::SubjectType;
     use ParticipantCategory::{MassRepresentative, PartyMember};
 
     fn template() -> Template {
-        let c = |id| Criterion {
-            id,
-            label_zh: "x".into(),
-            label_en: "x".into(),
-        };
-        let l = |k: &str, score, satisfied| Level {
-            level: k.into(),
-            label_zh: k.into(),
-            label_en: k.into(),
-            score,
-            satisfied,
-        };
-        Template {
-            id: 1,
-            name: "t".into(),
-            owner_org_id: None,
-            builtin: true,
-            criteria: Criteria {
-                org: vec![c(1), c(2)],
-                secretary: vec![],
-                member: vec![c(8)],
-            },
-            scale: vec![
-                l("satisfied", 100, true),
-                l("basically_satisfied", 60, true),
-                l("dissatisfied", 0, false),
+        test_template(
+            [&[1, 2], &[], &[8]],
+            &[
+                ("satisfied", 100, true),
+                ("basically_satisfied", 60, true),
+                ("dissatisfied", 0, false),
             ],
-        }
+        )
+    }
+
+    fn org_subject() -> Vec<SubjectInfo> {
+        vec![SubjectInfo {
+            id: 10,
+            subject_type: SubjectType::Org,
+            name: "x".into(),
+        }]
     }
 
     fn row(
@@ -341,11 +330,7 @@ mod tests {
 
     #[test]
     fn categories_are_broken_down_in_the_order_of_their_names() {
-        let subjects = vec![SubjectInfo {
-            id: 10,
-            subject_type: SubjectType::Org,
-            name: "x".into(),
-        }];
+        let subjects = org_subject();
         let counted = vec![
             row(10, 1, "satisfied", PartyMember, 5),
             row(10, 1, "satisfied", MassRepresentative, 5),
@@ -362,11 +347,7 @@ mod tests {
 
     #[test]
     fn a_stored_level_outside_the_scale_is_an_error_not_skipped() {
-        let subjects = vec![SubjectInfo {
-            id: 10,
-            subject_type: SubjectType::Org,
-            name: "x".into(),
-        }];
+        let subjects = org_subject();
         let counted = vec![row(10, 1, "great", PartyMember, 1)];
         let e = tally(&subjects, &template(), &counted, &[], 5, 0.8).unwrap_err();
         assert_eq!(e.code, ErrorCode::Internal);
@@ -374,11 +355,7 @@ mod tests {
 
     #[test]
     fn subjects_without_ratings_have_no_rate() {
-        let subjects = vec![SubjectInfo {
-            id: 10,
-            subject_type: SubjectType::Org,
-            name: "x".into(),
-        }];
+        let subjects = org_subject();
         let results = tally(&subjects, &template(), &[], &[], 5, 0.8).unwrap();
         assert_eq!(results[0].satisfaction_rate, None);
         assert_eq!(results[0].score, None);
