@@ -26,6 +26,11 @@ impl CodeKey {
         crate::auth::hex(&mac(&self.0, canonical.as_bytes()))
     }
 
+    /// The stored form of a printed (grouped) code.
+    pub fn hash_printed(&self, printed: &str) -> String {
+        self.hash(&canonical(printed).unwrap_or_default())
+    }
+
     /// A receipt for a ballot: derived from its random id, reveals nothing of the content,
     /// and can later be checked against a published list.
     pub fn receipt(&self, ballot_id: &str) -> String {

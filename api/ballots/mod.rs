@@ -7,34 +7,24 @@
 
 pub mod codes;
 pub mod model;
+pub mod queries;
 pub mod rules;
 pub mod sheet;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
-use self::rules::{BallotContext, Rating};
+use self::rules::{BallotContext, CodeRefusal};
 use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
-use crate::campaigns::model::CampaignRow;
-use crate::db::schema::{
-    ballot_opinions, ballots, campaigns, orgs, ratings, session_subjects, sessions,
-    voting_code_batches, voting_codes,
-};
 use crate::db::{self, DbConn};
-use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::orgs::model::Domain;
-use crate::sessions::model::{SessionKind, SessionStatus};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::templates::model::SubjectType;
-use crate::types::now;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(issue_codes)
@@ -45,10 +35,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(ballot_form)
         .service(submit_ballot);
 }
-
-const UNUSED: &str = "unused";
-const USED: &str = "used";
-const VOID: &str = "void";
 
 /// Ballot contexts of open sessions: an open session's subjects and frozen template never
 /// change, so the hot path checks ballots without reading them again.
@@ -75,28 +61,6 @@ impl ContextCache {
     }
 }
 
-fn invalid_code() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        ErrorCode::InvalidCode,
-        "This voting code does not exist or was withdrawn.",
-    )
-}
-
-fn code_used() -> ApiError {
-    ApiError::conflict(
-        ErrorCode::CodeUsed,
-        "This voting code has already been used.",
-    )
-}
-
-fn session_not_open() -> ApiError {
-    ApiError::conflict(
-        ErrorCode::SessionNotOpen,
-        "This session is not accepting ballots.",
-    )
-}
-
 /// Refuses an address that keeps trying unknown codes. Only failures count: a meeting hall
 /// voting from one address is never slowed. There is no global ceiling on purpose: it would
 /// let a few addresses stop everyone's voting, and with 2^60 codes it protects nothing.
@@ -107,136 +71,31 @@ fn check_throttle(state: &AppState, address: &str) -> ApiResult<()> {
         .map_err(ApiError::rate_limited)
 }
 
-fn record_failure(state: &AppState, address: &str) {
-    state.code_failures_by_address.record_failure(address);
-}
-
-/// Builds the context a ballot of this session is checked against.
-fn load_context(conn: &mut DbConn, session_id: i64) -> ApiResult<BallotContext> {
-    let (campaign, domain): (CampaignRow, Domain) = sessions::table
-        .inner_join(campaigns::table)
-        .filter(sessions::id.eq(session_id))
-        .select((CampaignRow::as_select(), sessions::domain))
-        .first(conn)?;
-    let frozen = campaign
-        .frozen()?
-        .ok_or_else(|| ApiError::internal("an open session's campaign has no frozen templates"))?;
-    let subjects: Vec<(i64, String)> = session_subjects::table
-        .filter(session_subjects::session_id.eq(session_id))
-        .select((session_subjects::id, session_subjects::subject_type))
-        .load(conn)?;
-    let subjects = subjects
-        .into_iter()
-        .filter_map(|(id, t)| Some((id, t.parse::<SubjectType>().ok()?)))
-        .collect();
-    Ok(BallotContext::new(
-        subjects,
-        frozen.for_domain(domain).clone(),
-    ))
-}
-
-fn context(
-    conn: &mut DbConn,
-    cache: &ContextCache,
-    session_id: i64,
-) -> ApiResult<Arc<BallotContext>> {
-    if let Some(ctx) = cache.get(session_id) {
-        return Ok(ctx);
+/// The stored hash of a typed code; what cannot be a code is refused as an unknown code.
+fn code_hash(state: &AppState, address: &str, typed: &str) -> ApiResult<String> {
+    match codes::canonical(typed) {
+        Some(canonical) => Ok(state.code_key.hash(&canonical)),
+        None => Err(refused(state, address, CodeRefusal::Unknown)),
     }
-    let ctx = Arc::new(load_context(conn, session_id)?);
-    cache.put(session_id, ctx.clone());
-    Ok(ctx)
 }
 
-diesel::define_sql_function! {
-    #[sql_name = "unnest"]
-    fn unnest_bigint(values: Array<BigInt>) -> BigInt;
-}
-
-diesel::define_sql_function! {
-    #[sql_name = "unnest"]
-    fn unnest_text(values: Array<Text>) -> Text;
-}
-
-/// A ballot's ratings in one statement. On PostgreSQL the statement takes arrays, so it is
-/// the same text for any number of ratings and stays prepared (a multi-row VALUES would be
-/// parsed and planned anew for every ballot).
-fn insert_ratings(conn: &mut DbConn, ballot_id: &str, ratings_in: &[Rating]) -> ApiResult<()> {
-    match conn {
-        DbConn::Pg(pg) => {
-            let subjects: Vec<i64> = ratings_in.iter().map(|r| r.subject_id).collect();
-            let criteria: Vec<i64> = ratings_in.iter().map(|r| r.criterion_id).collect();
-            let levels: Vec<&str> = ratings_in.iter().map(|r| r.level.as_str()).collect();
-            diesel::insert_into(ratings::table)
-                .values(diesel::select((
-                    ballot_id.into_sql::<Text>(),
-                    unnest_bigint(subjects),
-                    unnest_bigint(criteria),
-                    unnest_text(levels),
-                )))
-                .into_columns((
-                    ratings::ballot_id,
-                    ratings::subject_id,
-                    ratings::criterion_id,
-                    ratings::level,
-                ))
-                .execute(pg)?;
-        }
-        DbConn::Sqlite(sqlite) => {
-            let rows: Vec<_> = ratings_in
-                .iter()
-                .map(|r| {
-                    (
-                        ratings::ballot_id.eq(ballot_id),
-                        ratings::subject_id.eq(r.subject_id),
-                        ratings::criterion_id.eq(r.criterion_id),
-                        ratings::level.eq(r.level.as_str()),
-                    )
-                })
-                .collect();
-            // Big paper ballots stay under SQLite's limit on bound parameters per statement.
-            for chunk in rows.chunks(2000) {
-                diesel::insert_into(ratings::table)
-                    .values(chunk)
-                    .execute(sqlite)?;
-            }
-        }
+/// The error for a refused code; an unknown code counts against the address.
+fn refused(state: &AppState, address: &str, refusal: CodeRefusal) -> ApiError {
+    if refusal.is_guess() {
+        state.code_failures_by_address.record_failure(address);
     }
-    Ok(())
+    refusal.into()
 }
 
-/// Writes one ballot: its ratings and, apart, its opinion.
-fn write_ballot(
-    conn: &mut DbConn,
-    session_id: i64,
-    category: &str,
-    paper: bool,
-    ratings_in: &[Rating],
-    opinion: Option<&str>,
-) -> ApiResult<String> {
-    let ballot_id = crate::auth::random_token(16);
-    let today = crate::types::local_today();
-    diesel::insert_into(ballots::table)
-        .values((
-            ballots::id.eq(&ballot_id),
-            ballots::session_id.eq(session_id),
-            ballots::category.eq(category),
-            ballots::paper.eq(paper),
-            ballots::cast_on.eq(today),
-        ))
-        .execute(conn)?;
-    insert_ratings(conn, &ballot_id, ratings_in)?;
-    if let Some(opinion) = opinion.map(str::trim).filter(|o| !o.is_empty()) {
-        diesel::insert_into(ballot_opinions::table)
-            .values((
-                ballot_opinions::id.eq(crate::auth::random_token(16)),
-                ballot_opinions::session_id.eq(session_id),
-                ballot_opinions::content.eq(opinion),
-                ballot_opinions::cast_on.eq(today),
-            ))
-            .execute(conn)?;
+/// An audit event about a session.
+fn session_event<'a>(action: &'a str, session_id: i64, org_id: i64, summary: String) -> Event<'a> {
+    Event {
+        action,
+        target_type: "session",
+        target_id: Some(session_id.to_string()),
+        org_id: Some(org_id),
+        summary,
     }
-    Ok(ballot_id)
 }
 
 /// Issue voting codes for a participant category (1 to 1000 per batch), as an org admin of
@@ -261,144 +120,54 @@ async fn issue_codes(
     query: web::Query<IssueQuery>,
     body: web::Json<IssueCodes>,
 ) -> ApiResult<HttpResponse> {
-    let (session_id, body) = (id.into_inner(), body.into_inner());
-    if !(1..=MAX_CODES_PER_BATCH).contains(&body.count) {
-        return Err(ApiError::field(
-            "count",
-            format!("between 1 and {MAX_CODES_PER_BATCH}"),
-        ));
-    }
-    let html = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("html") => true,
-        Some(_) => return Err(ApiError::bad_request("format must be json or html")),
-    };
+    let (session_id, IssueCodes { category, count }) = (id.into_inner(), body.into_inner());
+    rules::check_batch_size(count)?;
+    let html = rules::wants_sheet(query.format.as_deref())?;
     let key = state.code_key.clone();
     let (issued, title) = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
-        if loaded.session.status == SessionStatus::Closed {
-            return Err(ApiError::conflict(
-                ErrorCode::SessionClosed,
-                "Codes are issued only before a session closes.",
-            ));
-        }
-        let batch_id: i64 = diesel::insert_into(voting_code_batches::table)
-            .values((
-                voting_code_batches::session_id.eq(session_id),
-                voting_code_batches::category.eq(body.category.as_str()),
-                voting_code_batches::count.eq(body.count),
-                voting_code_batches::created_by.eq(actor.user_id),
-                voting_code_batches::created_at.eq(now()),
-            ))
-            .returning(voting_code_batches::id)
-            .get_result(conn)?;
-        let codes: Vec<String> = (0..body.count).map(|_| codes::generate()).collect();
-        let rows: Vec<_> = codes
-            .iter()
-            .map(|code| {
-                let canonical = codes::canonical(code).unwrap_or_default();
-                (
-                    voting_codes::code_hash.eq(key.hash(&canonical)),
-                    voting_codes::session_id.eq(session_id),
-                    voting_codes::batch_id.eq(batch_id),
-                    voting_codes::category.eq(body.category.as_str()),
-                    voting_codes::state.eq(UNUSED),
-                )
-            })
-            .collect();
-        crate::insert_batch!(conn, voting_codes::table, &rows)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "voting_codes.issue",
-                target_type: "session",
-                target_id: Some(session_id.to_string()),
-                org_id: Some(loaded.org.id),
-                summary: format!(
-                    "issued {} {} codes (batch {batch_id})",
-                    body.count, body.category
-                ),
-            },
-        )?;
+        rules::may_issue_codes(loaded.session.status)?;
+        let codes: Vec<String> = (0..count).map(|_| codes::generate()).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| key.hash_printed(c)).collect();
+        let batch_id = queries::insert_batch(conn, session_id, category, actor.user_id, &hashes)?;
+        let summary = format!("issued {count} {category} codes (batch {batch_id})");
+        let event = session_event("voting_codes.issue", session_id, loaded.org.id, summary);
+        audit::record(conn, &actor, event)?;
         let title = format!("{} · {}", loaded.campaign.title, loaded.org.name);
-        Ok((
-            IssuedCodes {
-                batch_id,
-                session_id,
-                category: body.category,
-                count: body.count,
-                codes,
-            },
-            title,
-        ))
+        let issued = IssuedCodes {
+            batch_id,
+            session_id,
+            category,
+            count,
+            codes,
+        };
+        Ok((issued, title))
     })
     .await?;
+    Ok(issued_response(&state, &issued, &title, html))
+}
+
+/// Issued codes, as JSON or as a printable sheet, never cached.
+fn issued_response(
+    state: &AppState,
+    issued: &IssuedCodes,
+    title: &str,
+    html: bool,
+) -> HttpResponse {
     let location = format!(
-        "/api/v1/sessions/{session_id}/voting-codes/batches/{}",
-        issued.batch_id
+        "/api/v1/sessions/{}/voting-codes/batches/{}",
+        issued.session_id, issued.batch_id
     );
     let mut res = HttpResponse::Created();
     res.insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"));
     if html {
         let public_url = state.settings.public_url();
-        let page = sheet::render(&title, issued.category.as_str(), &public_url, &issued.codes);
-        return Ok(res.content_type("text/html; charset=utf-8").body(page));
+        let page = sheet::render(title, issued.category.as_str(), &public_url, &issued.codes);
+        return res.content_type("text/html; charset=utf-8").body(page);
     }
-    Ok(res.json(issued))
-}
-
-fn batch_out(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Batch>> {
-    type BatchRow = (
-        i64,
-        String,
-        i32,
-        chrono::NaiveDateTime,
-        Option<chrono::NaiveDateTime>,
-    );
-    let rows: Vec<BatchRow> = voting_code_batches::table
-        .filter(voting_code_batches::session_id.eq(session_id))
-        .order(voting_code_batches::id)
-        .select((
-            voting_code_batches::id,
-            voting_code_batches::category,
-            voting_code_batches::count,
-            voting_code_batches::created_at,
-            voting_code_batches::voided_at,
-        ))
-        .load(conn)?;
-    let states: Vec<(i64, String, i64)> = voting_codes::table
-        .filter(voting_codes::session_id.eq(session_id))
-        .group_by((voting_codes::batch_id, voting_codes::state))
-        .select((
-            voting_codes::batch_id,
-            voting_codes::state,
-            diesel::dsl::count_star(),
-        ))
-        .load(conn)?;
-    let count = |batch: i64, state: &str| {
-        states
-            .iter()
-            .filter(|(b, s, _)| *b == batch && s == state)
-            .map(|(_, _, n)| *n)
-            .sum()
-    };
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, category, n, created_at, voided_at)| {
-            Some(Batch {
-                id,
-                category: category.parse().ok()?,
-                count: n,
-                used: count(id, USED),
-                void: count(id, VOID),
-                created_at: created_at.and_utc(),
-                voided_at: voided_at.map(|t| t.and_utc()),
-            })
-        })
-        .collect())
+    res.json(issued)
 }
 
 /// The batches of codes issued for a session (never the codes).
@@ -417,7 +186,7 @@ async fn list_batches(
     let session_id = id.into_inner();
     let batches = db::read(&state.pool, move |conn| {
         crate::sessions::authorized(conn, &actor, session_id, Action::RunSessions)?;
-        batch_out(conn, session_id)
+        queries::batches(conn, session_id)
     })
     .await?;
     Ok(web::Json(batches))
@@ -441,35 +210,12 @@ async fn void_batch(
     let batch = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
-        let updated = diesel::update(
-            voting_code_batches::table
-                .filter(voting_code_batches::id.eq(batch_id))
-                .filter(voting_code_batches::session_id.eq(session_id)),
-        )
-        .set(voting_code_batches::voided_at.eq(now()))
-        .execute(conn)?;
-        if updated == 0 {
-            return Err(ApiError::not_found());
-        }
-        let voided = diesel::update(
-            voting_codes::table
-                .filter(voting_codes::batch_id.eq(batch_id))
-                .filter(voting_codes::state.eq(UNUSED)),
-        )
-        .set(voting_codes::state.eq(VOID))
-        .execute(conn)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "voting_codes.void",
-                target_type: "session",
-                target_id: Some(session_id.to_string()),
-                org_id: Some(loaded.org.id),
-                summary: format!("voided batch {batch_id}: {voided} unused codes"),
-            },
-        )?;
-        batch_out(conn, session_id)?
+        let voided =
+            queries::void_batch(conn, session_id, batch_id)?.ok_or_else(ApiError::not_found)?;
+        let summary = format!("voided batch {batch_id}: {voided} unused codes");
+        let event = session_event("voting_codes.void", session_id, loaded.org.id, summary);
+        audit::record(conn, &actor, event)?;
+        queries::batches(conn, session_id)?
             .into_iter()
             .find(|b| b.id == batch_id)
             .ok_or_else(ApiError::not_found)
@@ -494,61 +240,11 @@ async fn turnout(
     let session_id = id.into_inner();
     let result = db::read(&state.pool, move |conn| {
         crate::sessions::authorized(conn, &actor, session_id, Action::Read)?;
-        let codes: Vec<(String, String, i64)> = voting_codes::table
-            .filter(voting_codes::session_id.eq(session_id))
-            .group_by((voting_codes::category, voting_codes::state))
-            .select((
-                voting_codes::category,
-                voting_codes::state,
-                diesel::dsl::count_star(),
-            ))
-            .load(conn)?;
-        let paper: Vec<(String, i64)> = ballots::table
-            .filter(ballots::session_id.eq(session_id))
-            .filter(ballots::paper.eq(true))
-            .group_by(ballots::category)
-            .select((ballots::category, diesel::dsl::count_star()))
-            .load(conn)?;
-        Ok(tally_turnout(&codes, &paper))
+        let (codes, paper) = queries::turnout_counts(conn, session_id)?;
+        Ok(rules::tally_turnout(&codes, &paper))
     })
     .await?;
     Ok(web::Json(result))
-}
-
-/// Adds up code states and paper ballots per category (categories in their fixed order).
-pub fn tally_turnout(codes: &[(String, String, i64)], paper: &[(String, i64)]) -> Turnout {
-    let mut categories: Vec<CategoryTurnout> = Vec::new();
-    for category in ParticipantCategory::ALL {
-        let name = category.as_str();
-        let mut t = CategoryTurnout {
-            category: Some(*category),
-            ..Default::default()
-        };
-        for (_, state, n) in codes.iter().filter(|(c, _, _)| c == name) {
-            t.issued += n;
-            match state.as_str() {
-                USED => t.used += n,
-                VOID => t.void += n,
-                _ => {}
-            }
-        }
-        t.paper = paper
-            .iter()
-            .filter(|(c, _)| c == name)
-            .map(|(_, n)| n)
-            .sum();
-        t.used += t.paper;
-        if t.issued > 0 || t.paper > 0 {
-            categories.push(t);
-        }
-    }
-    Turnout {
-        issued: categories.iter().map(|c| c.issued).sum(),
-        used: categories.iter().map(|c| c.used).sum(),
-        void: categories.iter().map(|c| c.void).sum(),
-        paper: categories.iter().map(|c| c.paper).sum(),
-        categories,
-    }
 }
 
 /// Type in paper ballots of one category (1 to 500 per request), as an org admin of the
@@ -572,54 +268,29 @@ async fn enter_paper_ballots(
     body: web::Json<PaperBallots>,
 ) -> ApiResult<HttpResponse> {
     let (session_id, body) = (id.into_inner(), body.into_inner());
-    if body.ballots.is_empty() || body.ballots.len() > 500 {
-        return Err(ApiError::field("ballots", "between 1 and 500 ballots"));
-    }
+    rules::check_paper_count(body.ballots.len())?;
     let entered = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
-        hold_open(conn, &loaded.session)?;
-        let ctx = load_context(conn, session_id)?;
-        let mut errors = Vec::new();
-        for (i, ballot) in body.ballots.iter().enumerate() {
-            for mut e in ctx.check(&ballot.ratings, ballot.opinion.as_deref()) {
-                e.field = format!("ballots[{i}].{}", e.field);
-                errors.push(e);
-            }
-        }
-        if !errors.is_empty() {
-            errors.truncate(50);
-            return Err(ApiError::validation(errors));
-        }
+        rules::may_cast(queries::hold_status(conn, &loaded.session)?)?;
+        let ctx = queries::load_context(conn, session_id)?;
+        ctx.check_paper(&body.ballots)?;
         for ballot in &body.ballots {
-            write_ballot(
+            let opinion = ballot.opinion.as_deref();
+            queries::write_ballot(
                 conn,
                 session_id,
-                body.category.as_str(),
+                body.category,
                 true,
                 &ballot.ratings,
-                ballot.opinion.as_deref(),
+                opinion,
             )?;
         }
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "paper_ballots.enter",
-                target_type: "session",
-                target_id: Some(session_id.to_string()),
-                org_id: Some(loaded.org.id),
-                summary: format!(
-                    "entered {} paper ballots ({})",
-                    body.ballots.len(),
-                    body.category
-                ),
-            },
-        )?;
-        Ok(PaperBallotsEntered {
-            category: body.category,
-            created: body.ballots.len(),
-        })
+        let (category, created) = (body.category, body.ballots.len());
+        let summary = format!("entered {created} paper ballots ({category})");
+        let event = session_event("paper_ballots.enter", session_id, loaded.org.id, summary);
+        audit::record(conn, &actor, event)?;
+        Ok(PaperBallotsEntered { category, created })
     })
     .await?;
     Ok(HttpResponse::Created().json(entered))
@@ -644,81 +315,37 @@ async fn ballot_form(
 ) -> ApiResult<web::Json<BallotForm>> {
     let address = crate::http::client_address(&req);
     check_throttle(&state, &address)?;
-    let Some(canonical) = codes::canonical(&body.code) else {
-        record_failure(&state, &address);
-        return Err(invalid_code());
+    let hash = code_hash(&state, &address, &body.code)?;
+    let found = db::read(&state.pool, move |conn| load_form(conn, &hash)).await?;
+    found
+        .map(web::Json)
+        .map_err(|refusal| refused(&state, &address, refusal))
+}
+
+/// The form for the code with this hash, or why it gets none.
+fn load_form(conn: &mut DbConn, hash: &str) -> ApiResult<Result<BallotForm, CodeRefusal>> {
+    let code = match rules::usable_code(queries::find_code(conn, hash)?) {
+        Ok(code) => code,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    let hash = state.code_key.hash(&canonical);
-    let found = db::read(&state.pool, move |conn| {
-        let code: Option<(i64, String, String)> = voting_codes::table
-            .filter(voting_codes::code_hash.eq(&hash))
-            .select((
-                voting_codes::session_id,
-                voting_codes::category,
-                voting_codes::state,
-            ))
-            .first(conn)
-            .optional()?;
-        let Some((session_id, category, code_state)) = code.filter(|(_, _, s)| s != VOID) else {
-            return Ok(None);
-        };
-        if code_state == USED {
-            return Err(code_used());
-        }
-        let (status, kind, org_name, domain, campaign): (
-            String,
-            String,
-            String,
-            Domain,
-            CampaignRow,
-        ) = sessions::table
-            .inner_join(campaigns::table)
-            .inner_join(orgs::table)
-            .filter(sessions::id.eq(session_id))
-            .select((
-                sessions::status,
-                sessions::kind,
-                orgs::name,
-                sessions::domain,
-                CampaignRow::as_select(),
-            ))
-            .first(conn)?;
-        let title = campaign.title.clone();
-        let frozen = campaign.frozen()?;
-        let Some(frozen) = frozen else {
-            return Err(session_not_open());
-        };
-        let template = frozen.for_domain(domain).clone();
-        let subjects = crate::sessions::subjects_of(conn, session_id)?
-            .into_iter()
-            .map(|s| FormSubject {
-                id: s.id,
-                subject_type: s.subject_type,
-                name: s.name,
-            })
-            .collect();
-        Ok(Some(BallotForm {
-            session: FormSession {
-                id: session_id,
-                title,
-                org_name,
-                kind: kind.parse().unwrap_or(SessionKind::BranchMeeting),
-                status: status.parse().unwrap_or(SessionStatus::Closed),
-            },
-            category: category.parse().map_err(ApiError::internal)?,
-            subjects,
-            criteria: template.criteria,
-            scale: template.scale,
-        }))
-    })
-    .await?;
-    match found {
-        Some(form) => Ok(web::Json(form)),
-        None => {
-            record_failure(&state, &address);
-            Err(invalid_code())
-        }
-    }
+    let session = queries::form_session(conn, code.session_id)?;
+    let Some(frozen) = session.campaign.frozen()? else {
+        return Ok(Err(CodeRefusal::SessionNotOpen));
+    };
+    let template = frozen.for_domain(session.domain).clone();
+    Ok(Ok(BallotForm {
+        session: FormSession {
+            id: code.session_id,
+            title: session.campaign.title,
+            org_name: session.org_name,
+            kind: session.kind,
+            status: session.status,
+        },
+        category: code.category,
+        subjects: queries::form_subjects(conn, code.session_id)?,
+        criteria: template.criteria,
+        scale: template.scale,
+    }))
 }
 
 /// Cast a ballot. One transaction consumes the code with a conditional update and writes
@@ -743,140 +370,28 @@ async fn submit_ballot(
     let address = crate::http::client_address(&req);
     check_throttle(&state, &address)?;
     let body = body.into_inner();
-    if body.ratings.len() > rules::MAX_RATINGS {
-        return Err(ApiError::field(
-            "ratings",
-            format!("at most {} ratings", rules::MAX_RATINGS),
-        ));
-    }
-    let Some(canonical) = codes::canonical(&body.code) else {
-        record_failure(&state, &address);
-        return Err(invalid_code());
-    };
-    let hash = state.code_key.hash(&canonical);
+    rules::check_ballot_size(body.ratings.len())?;
+    let hash = code_hash(&state, &address, &body.code)?;
     let shared = state.clone();
-    let outcome = db::write(&state.pool, move |conn| {
-        let consumed = consume_code(conn, &hash)?;
-        let Some((session_id, category)) = consumed else {
-            return Err(why_not_consumed(conn, &hash)?);
+    let cast = db::write(&state.pool, move |conn| {
+        let Some((session_id, category)) = queries::consume_code(conn, &hash)? else {
+            let found = queries::code_state(conn, &hash)?;
+            return Ok(Err(CodeRefusal::of_unconsumed(found)));
         };
-        let ctx = context(conn, &shared.ballot_contexts, session_id)?;
-        let errors = ctx.check(&body.ratings, body.opinion.as_deref());
-        if !errors.is_empty() {
-            // Rolled back: the code stays unused.
-            return Err(ApiError::validation(errors));
-        }
-        write_ballot(
-            conn,
-            session_id,
-            &category,
-            false,
-            &body.ratings,
-            body.opinion.as_deref(),
-        )
+        let ctx = queries::cached_context(conn, &shared.ballot_contexts, session_id)?;
+        // An error rolls back: the code stays unused.
+        ctx.check_submitted(&body.ratings, body.opinion.as_deref())?;
+        let opinion = body.opinion.as_deref();
+        let ballot_id =
+            queries::write_ballot(conn, session_id, category, false, &body.ratings, opinion)?;
+        Ok(Ok(ballot_id))
     })
-    .await;
-    match outcome {
-        Ok(ballot_id) => {
-            let receipt = Receipt {
-                receipt: state.code_key.receipt(&ballot_id),
-            };
-            Ok(HttpResponse::Created()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(receipt))
-        }
-        Err(e) => {
-            if e.code == ErrorCode::InvalidCode {
-                record_failure(&state, &address);
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Checks that the session is open and, on PostgreSQL, keeps it so until this transaction
-/// ends (a key-share lock that closing the session must wait for).
-fn hold_open(conn: &mut DbConn, session: &crate::sessions::model::SessionRow) -> ApiResult<()> {
-    let status = match conn {
-        DbConn::Pg(pg) => sessions::table
-            .find(session.id)
-            .select(sessions::status)
-            .for_key_share()
-            .first::<SessionStatus>(pg)?,
-        DbConn::Sqlite(_) => session.status,
+    .await?;
+    let ballot_id = cast.map_err(|refusal| refused(&state, &address, refusal))?;
+    let receipt = Receipt {
+        receipt: state.code_key.receipt(&ballot_id),
     };
-    if status == SessionStatus::Open {
-        Ok(())
-    } else {
-        Err(session_not_open())
-    }
-}
-
-/// Marks a code used if it is unused and its session open, in one conditional update:
-/// of concurrent uses of one code, exactly one gets its session back. On PostgreSQL the
-/// open session row is also key-share-locked (the lock the ballot's foreign key takes
-/// anyway), and closing a session locks it for update, so a close waits for the ballots in
-/// flight and no ballot commits after it.
-fn consume_code(conn: &mut DbConn, hash: &str) -> ApiResult<Option<(i64, String)>> {
-    macro_rules! consume {
-        ($conn:expr, $open_sessions:expr) => {
-            diesel::update(voting_codes::table)
-                .filter(voting_codes::code_hash.eq(hash))
-                .filter(voting_codes::state.eq(UNUSED))
-                .filter(voting_codes::session_id.eq_any($open_sessions))
-                .set(voting_codes::state.eq(USED))
-                .returning((voting_codes::session_id, voting_codes::category))
-                .get_result::<(i64, String)>($conn)
-                .optional()
-        };
-    }
-    let open_sessions = sessions::table
-        .filter(sessions::status.eq("open"))
-        .select(sessions::id);
-    Ok(match conn {
-        DbConn::Pg(pg) => consume!(pg, open_sessions.for_key_share())?,
-        // SQLite's writers are serialized whole: a close cannot interleave.
-        DbConn::Sqlite(sqlite) => consume!(sqlite, open_sessions)?,
-    })
-}
-
-/// Why a code could not be consumed: unknown or void, already used, or its session is
-/// not open.
-fn why_not_consumed(conn: &mut DbConn, hash: &str) -> ApiResult<ApiError> {
-    let found: Option<(String, String)> = voting_codes::table
-        .inner_join(sessions::table)
-        .filter(voting_codes::code_hash.eq(hash))
-        .select((voting_codes::state, sessions::status))
-        .first(conn)
-        .optional()?;
-    Ok(match found {
-        None => invalid_code(),
-        Some((state, _)) if state == VOID => invalid_code(),
-        Some((state, _)) if state == USED => code_used(),
-        Some(_) => session_not_open(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn turnout_counts_paper_ballots_as_used() {
-        let codes = vec![
-            ("party_member".to_string(), "used".to_string(), 28),
-            ("party_member".to_string(), "unused".to_string(), 2),
-            ("mass_representative".to_string(), "void".to_string(), 5),
-            ("mass_representative".to_string(), "unused".to_string(), 5),
-        ];
-        let paper = vec![("party_member".to_string(), 3)];
-        let t = tally_turnout(&codes, &paper);
-        assert_eq!((t.issued, t.used, t.void, t.paper), (40, 31, 5, 3));
-        assert_eq!(
-            t.categories[0].category,
-            Some(ParticipantCategory::PartyMember)
-        );
-        assert_eq!((t.categories[0].issued, t.categories[0].used), (30, 31));
-        assert_eq!(t.categories[1].void, 5);
-    }
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(receipt))
 }

@@ -1,8 +1,10 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::rules::Rating;
+use crate::campaigns::model::CampaignRow;
+use crate::db::schema::{session_subjects, voting_code_batches};
 use crate::sessions::model::{SessionKind, SessionStatus};
 use crate::templates::model::{Criteria, Level, SubjectType};
 use crate::text_enum;
@@ -19,6 +21,16 @@ text_enum! {
         ServiceRecipient => "service_recipient",
         SubordinateLeader => "subordinate_leader",
         Other => "other",
+    }
+}
+
+text_enum! {
+    /// Where a voting code stands; stored as this text in `voting_codes.state`.
+    pub enum CodeState {
+        Unused => "unused",
+        Used => "used",
+        /// Withdrawn with its batch before it was used.
+        Void => "void",
     }
 }
 
@@ -101,7 +113,8 @@ pub struct FormSession {
     pub status: SessionStatus,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = session_subjects)]
 pub struct FormSubject {
     pub id: i64,
     pub subject_type: SubjectType,
@@ -117,6 +130,14 @@ pub struct BallotForm {
     pub subjects: Vec<FormSubject>,
     pub criteria: Criteria,
     pub scale: Vec<Level>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = json!({"subject_id": 101, "criterion_id": 5, "level": "satisfied"}))]
+pub struct Rating {
+    pub subject_id: i64,
+    pub criterion_id: i64,
+    pub level: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -156,4 +177,56 @@ pub struct PaperBallots {
 pub struct PaperBallotsEntered {
     pub category: ParticipantCategory,
     pub created: usize,
+}
+
+/// A batch as stored.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = voting_code_batches)]
+pub struct BatchRow {
+    pub id: i64,
+    pub category: ParticipantCategory,
+    pub count: i32,
+    pub created_at: NaiveDateTime,
+    pub voided_at: Option<NaiveDateTime>,
+}
+
+/// `n` codes of a batch in one state.
+#[derive(Debug, Queryable)]
+pub struct BatchCodes {
+    pub batch_id: i64,
+    pub state: CodeState,
+    pub n: i64,
+}
+
+/// `n` codes of a category in one state.
+#[derive(Debug, Queryable)]
+pub struct CategoryCodes {
+    pub category: ParticipantCategory,
+    pub state: CodeState,
+    pub n: i64,
+}
+
+/// `n` paper ballots of a category.
+#[derive(Debug, Queryable)]
+pub struct CategoryPaper {
+    pub category: ParticipantCategory,
+    pub n: i64,
+}
+
+/// A code found by its hash.
+#[derive(Debug, Queryable)]
+pub struct CodeRow {
+    pub session_id: i64,
+    pub category: ParticipantCategory,
+    pub state: CodeState,
+}
+
+/// What a ballot form shows of its session, as stored.
+#[derive(Debug, Queryable)]
+pub struct FormSessionRow {
+    pub status: SessionStatus,
+    pub kind: SessionKind,
+    pub org_name: String,
+    pub domain: crate::orgs::model::Domain,
+    pub campaign: CampaignRow,
 }

@@ -1,26 +1,28 @@
-//! Checking a ballot against its session: every rating names a subject, a criterion for
-//! that subject's type and a level of the scale, each (subject, criterion) at most once.
+//! Pure voting rules: checking a ballot against its session (every rating names a
+//! subject, a criterion for that subject's type and a level of the scale, each (subject,
+//! criterion) at most once), what a code's state allows, which session states accept codes
+//! and ballots, and the turnout and batch tallies.
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-use utoipa::ToSchema;
+use actix_web::http::StatusCode;
 
-use crate::error::FieldError;
+use super::model::{
+    Batch, BatchCodes, BatchRow, CategoryCodes, CategoryPaper, CategoryTurnout, CodeRow, CodeState,
+    PaperBallot, ParticipantCategory, Rating, Turnout, MAX_CODES_PER_BATCH,
+};
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::sessions::model::SessionStatus;
 use crate::templates::model::{SubjectType, Template};
 
 /// At most this many ratings on one ballot.
 pub const MAX_RATINGS: usize = 3000;
 /// Longest opinion, in characters.
 pub const MAX_OPINION_CHARS: usize = 2000;
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[schema(example = json!({"subject_id": 101, "criterion_id": 5, "level": "satisfied"}))]
-pub struct Rating {
-    pub subject_id: i64,
-    pub criterion_id: i64,
-    pub level: String,
-}
+/// At most this many paper ballots in one request.
+pub const MAX_PAPER_BALLOTS: usize = 500;
+/// At most this many field errors in one answer.
+const MAX_ERRORS: usize = 50;
 
 /// What a ballot is checked against; it does not change while the session is open.
 #[derive(Debug)]
@@ -93,47 +95,277 @@ impl BallotContext {
                     "this subject and criterion are rated twice",
                 ));
             }
-            if errors.len() >= 50 {
+            if errors.len() >= MAX_ERRORS {
                 break;
             }
         }
         errors
+    }
+
+    /// A ballot cast with a code, as a validation error unless it is valid.
+    pub fn check_submitted(
+        &self,
+        ratings: &[Rating],
+        opinion: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let errors = self.check(ratings, opinion);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+
+    /// Paper ballots, each checked, their problems named `ballots[i].…`.
+    pub fn check_paper(&self, ballots: &[PaperBallot]) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        for (i, ballot) in ballots.iter().enumerate() {
+            for mut e in self.check(&ballot.ratings, ballot.opinion.as_deref()) {
+                e.field = format!("ballots[{i}].{}", e.field);
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        errors.truncate(MAX_ERRORS);
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// 1 to `MAX_CODES_PER_BATCH` codes per batch.
+pub fn check_batch_size(count: i32) -> Result<(), ApiError> {
+    if (1..=MAX_CODES_PER_BATCH).contains(&count) {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            "count",
+            format!("between 1 and {MAX_CODES_PER_BATCH}"),
+        ))
+    }
+}
+
+/// Whether issued codes are wanted as a printable sheet (`html`) rather than JSON.
+pub fn wants_sheet(format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("html") => Ok(true),
+        Some(_) => Err(ApiError::bad_request("format must be json or html")),
+    }
+}
+
+/// At most `MAX_RATINGS` ratings, refused before the code is looked at.
+pub fn check_ballot_size(ratings: usize) -> Result<(), ApiError> {
+    if ratings > MAX_RATINGS {
+        return Err(ApiError::field(
+            "ratings",
+            format!("at most {MAX_RATINGS} ratings"),
+        ));
+    }
+    Ok(())
+}
+
+/// 1 to `MAX_PAPER_BALLOTS` paper ballots per request.
+pub fn check_paper_count(ballots: usize) -> Result<(), ApiError> {
+    if (1..=MAX_PAPER_BALLOTS).contains(&ballots) {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            "ballots",
+            format!("between 1 and {MAX_PAPER_BALLOTS} ballots"),
+        ))
+    }
+}
+
+/// A code found by its hash, if it may be used (its session permitting).
+pub fn usable_code(code: Option<CodeRow>) -> Result<CodeRow, CodeRefusal> {
+    match CodeRefusal::of_state(code.as_ref().map(|c| c.state)) {
+        Some(refusal) => Err(refusal),
+        None => code.ok_or(CodeRefusal::Unknown),
+    }
+}
+
+/// Why a voting code gets no form and casts no ballot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// No such code, or it was withdrawn: the two are told apart to no one.
+    Unknown,
+    Used,
+    SessionNotOpen,
+}
+
+impl CodeRefusal {
+    /// Only unknown codes count against an address: a meeting hall voting from one address
+    /// is never slowed by codes used twice or sessions not yet open.
+    pub fn is_guess(self) -> bool {
+        self == CodeRefusal::Unknown
+    }
+
+    /// What keeps a code in `state` (`None`: no such code) from being used now, if its
+    /// session accepts ballots.
+    pub fn of_state(state: Option<CodeState>) -> Option<CodeRefusal> {
+        match state {
+            None | Some(CodeState::Void) => Some(CodeRefusal::Unknown),
+            Some(CodeState::Used) => Some(CodeRefusal::Used),
+            Some(CodeState::Unused) => None,
+        }
+    }
+
+    /// Why a code could not be consumed: unknown or void, already used, or else its session
+    /// is not open.
+    pub fn of_unconsumed(state: Option<CodeState>) -> CodeRefusal {
+        CodeRefusal::of_state(state).unwrap_or(CodeRefusal::SessionNotOpen)
+    }
+}
+
+impl From<CodeRefusal> for ApiError {
+    fn from(refusal: CodeRefusal) -> Self {
+        match refusal {
+            CodeRefusal::Unknown => ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::InvalidCode,
+                "This voting code does not exist or was withdrawn.",
+            ),
+            CodeRefusal::Used => ApiError::conflict(
+                ErrorCode::CodeUsed,
+                "This voting code has already been used.",
+            ),
+            CodeRefusal::SessionNotOpen => session_not_open(),
+        }
+    }
+}
+
+pub fn session_not_open() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::SessionNotOpen,
+        "This session is not accepting ballots.",
+    )
+}
+
+/// Codes are issued until a session closes.
+pub fn may_issue_codes(status: SessionStatus) -> Result<(), ApiError> {
+    if status == SessionStatus::Closed {
+        return Err(ApiError::conflict(
+            ErrorCode::SessionClosed,
+            "Codes are issued only before a session closes.",
+        ));
+    }
+    Ok(())
+}
+
+/// Ballots are accepted only while a session is open.
+pub fn may_cast(status: SessionStatus) -> Result<(), ApiError> {
+    if status == SessionStatus::Open {
+        Ok(())
+    } else {
+        Err(session_not_open())
+    }
+}
+
+/// A batch with its used and void codes counted.
+pub fn batch(row: BatchRow, codes: &[BatchCodes]) -> Batch {
+    let count = |state: CodeState| {
+        codes
+            .iter()
+            .filter(|c| c.batch_id == row.id && c.state == state)
+            .map(|c| c.n)
+            .sum()
+    };
+    Batch {
+        id: row.id,
+        category: row.category,
+        count: row.count,
+        used: count(CodeState::Used),
+        void: count(CodeState::Void),
+        created_at: row.created_at.and_utc(),
+        voided_at: row.voided_at.map(|t| t.and_utc()),
+    }
+}
+
+/// Adds up code states and paper ballots per category (categories in their fixed order).
+pub fn tally_turnout(codes: &[CategoryCodes], paper: &[CategoryPaper]) -> Turnout {
+    let mut categories: Vec<CategoryTurnout> = Vec::new();
+    for &category in ParticipantCategory::ALL {
+        let mut t = CategoryTurnout {
+            category: Some(category),
+            ..Default::default()
+        };
+        for c in codes.iter().filter(|c| c.category == category) {
+            t.issued += c.n;
+            match c.state {
+                CodeState::Used => t.used += c.n,
+                CodeState::Void => t.void += c.n,
+                CodeState::Unused => {}
+            }
+        }
+        t.paper = paper
+            .iter()
+            .filter(|p| p.category == category)
+            .map(|p| p.n)
+            .sum();
+        t.used += t.paper;
+        if t.issued > 0 || t.paper > 0 {
+            categories.push(t);
+        }
+    }
+    Turnout {
+        issued: categories.iter().map(|c| c.issued).sum(),
+        used: categories.iter().map(|c| c.used).sum(),
+        void: categories.iter().map(|c| c.void).sum(),
+        paper: categories.iter().map(|c| c.paper).sum(),
+        categories,
+    }
+}
+
+/// A template for unit tests: criteria ids per subject type, and levels as
+/// (key, score, satisfied).
+#[cfg(test)]
+pub(crate) fn test_template(
+    [org, secretary, member]: [&[i64]; 3],
+    scale: &[(&str, i32, bool)],
+) -> Template {
+    use crate::templates::model::{Criteria, Criterion, Level};
+    let criteria = |ids: &[i64]| -> Vec<Criterion> {
+        ids.iter()
+            .map(|&id| Criterion {
+                id,
+                label_zh: "x".into(),
+                label_en: "x".into(),
+            })
+            .collect()
+    };
+    Template {
+        id: 1,
+        name: "t".into(),
+        owner_org_id: None,
+        builtin: true,
+        criteria: Criteria {
+            org: criteria(org),
+            secretary: criteria(secretary),
+            member: criteria(member),
+        },
+        scale: scale
+            .iter()
+            .map(|&(key, score, satisfied)| Level {
+                level: key.into(),
+                label_zh: key.into(),
+                label_en: key.into(),
+                score,
+                satisfied,
+            })
+            .collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::model::{Criteria, Criterion, Level};
 
     fn context() -> BallotContext {
-        let c = |id| Criterion {
-            id,
-            label_zh: "x".into(),
-            label_en: "x".into(),
-        };
-        let level = |k: &str, score, satisfied| Level {
-            level: k.into(),
-            label_zh: k.into(),
-            label_en: k.into(),
-            score,
-            satisfied,
-        };
-        let template = Template {
-            id: 1,
-            name: "t".into(),
-            owner_org_id: None,
-            builtin: true,
-            criteria: Criteria {
-                org: vec![c(1), c(2)],
-                secretary: vec![c(5)],
-                member: vec![c(8)],
-            },
-            scale: vec![
-                level("satisfied", 100, true),
-                level("dissatisfied", 0, false),
-            ],
-        };
+        let template = test_template(
+            [&[1, 2], &[5], &[8]],
+            &[("satisfied", 100, true), ("dissatisfied", 0, false)],
+        );
         let subjects = HashMap::from([
             (10, SubjectType::Org),
             (11, SubjectType::Secretary),
@@ -191,5 +423,157 @@ mod tests {
             ctx.check(&[r(10, 1, "satisfied")], Some(&long))[0].field,
             "opinion"
         );
+    }
+
+    #[test]
+    fn turnout_counts_paper_ballots_as_used() {
+        use CodeState::*;
+        use ParticipantCategory::*;
+        let c = |category, state, n| CategoryCodes { category, state, n };
+        let codes = vec![
+            c(PartyMember, Used, 28),
+            c(PartyMember, Unused, 2),
+            c(MassRepresentative, Void, 5),
+            c(MassRepresentative, Unused, 5),
+        ];
+        let paper = vec![CategoryPaper {
+            category: PartyMember,
+            n: 3,
+        }];
+        let t = tally_turnout(&codes, &paper);
+        assert_eq!((t.issued, t.used, t.void, t.paper), (40, 31, 5, 3));
+        assert_eq!(t.categories[0].category, Some(PartyMember));
+        assert_eq!((t.categories[0].issued, t.categories[0].used), (30, 31));
+        assert_eq!(t.categories[1].void, 5);
+        assert_eq!(
+            t.categories.len(),
+            2,
+            "categories without codes are left out"
+        );
+    }
+
+    #[test]
+    fn a_batch_counts_only_its_own_used_and_void_codes() {
+        let row = BatchRow {
+            id: 4,
+            category: ParticipantCategory::Deputy,
+            count: 10,
+            created_at: chrono::NaiveDateTime::default(),
+            voided_at: None,
+        };
+        let codes = [
+            BatchCodes {
+                batch_id: 4,
+                state: CodeState::Used,
+                n: 3,
+            },
+            BatchCodes {
+                batch_id: 4,
+                state: CodeState::Void,
+                n: 2,
+            },
+            BatchCodes {
+                batch_id: 4,
+                state: CodeState::Unused,
+                n: 5,
+            },
+            BatchCodes {
+                batch_id: 5,
+                state: CodeState::Used,
+                n: 7,
+            },
+        ];
+        let b = batch(row, &codes);
+        assert_eq!((b.id, b.count, b.used, b.void), (4, 10, 3, 2));
+        assert_eq!(b.category, ParticipantCategory::Deputy);
+    }
+
+    #[test]
+    fn unknown_and_void_codes_are_refused_alike_and_only_they_are_guesses() {
+        use CodeRefusal::*;
+        assert_eq!(CodeRefusal::of_state(None), Some(Unknown));
+        assert_eq!(CodeRefusal::of_state(Some(CodeState::Void)), Some(Unknown));
+        assert_eq!(CodeRefusal::of_state(Some(CodeState::Used)), Some(Used));
+        assert_eq!(CodeRefusal::of_state(Some(CodeState::Unused)), None);
+        assert_eq!(
+            CodeRefusal::of_unconsumed(Some(CodeState::Unused)),
+            SessionNotOpen,
+            "an unused code not consumed: its session is not open"
+        );
+        assert_eq!(CodeRefusal::of_unconsumed(Some(CodeState::Void)), Unknown);
+        let code = |state| CodeRow {
+            session_id: 1,
+            category: ParticipantCategory::Other,
+            state,
+        };
+        assert!(usable_code(Some(code(CodeState::Unused))).is_ok());
+        assert_eq!(usable_code(Some(code(CodeState::Used))).unwrap_err(), Used);
+        assert_eq!(
+            usable_code(Some(code(CodeState::Void))).unwrap_err(),
+            Unknown
+        );
+        assert_eq!(usable_code(None).unwrap_err(), Unknown);
+        assert!(Unknown.is_guess());
+        assert!(!Used.is_guess() && !SessionNotOpen.is_guess());
+        assert_eq!(ApiError::from(Unknown).code, ErrorCode::InvalidCode);
+        assert_eq!(ApiError::from(Used).code, ErrorCode::CodeUsed);
+        assert_eq!(
+            ApiError::from(SessionNotOpen).code,
+            ErrorCode::SessionNotOpen
+        );
+    }
+
+    #[test]
+    fn codes_are_issued_until_close_and_ballots_cast_only_while_open() {
+        use SessionStatus::*;
+        assert!(may_issue_codes(Scheduled).is_ok() && may_issue_codes(Open).is_ok());
+        assert_eq!(
+            may_issue_codes(Closed).unwrap_err().code,
+            ErrorCode::SessionClosed
+        );
+        assert!(may_cast(Open).is_ok());
+        for status in [Scheduled, Closed] {
+            assert_eq!(
+                may_cast(status).unwrap_err().code,
+                ErrorCode::SessionNotOpen
+            );
+        }
+    }
+
+    #[test]
+    fn request_sizes_and_formats_are_bounded() {
+        assert!(check_batch_size(1).is_ok() && check_batch_size(MAX_CODES_PER_BATCH).is_ok());
+        assert!(check_batch_size(0).is_err() && check_batch_size(MAX_CODES_PER_BATCH + 1).is_err());
+        assert_eq!(wants_sheet(None).ok(), Some(false));
+        assert_eq!(wants_sheet(Some("json")).ok(), Some(false));
+        assert_eq!(wants_sheet(Some("html")).ok(), Some(true));
+        assert!(wants_sheet(Some("pdf")).is_err());
+        assert!(
+            check_ballot_size(MAX_RATINGS).is_ok() && check_ballot_size(MAX_RATINGS + 1).is_err()
+        );
+        assert!(check_paper_count(0).is_err() && check_paper_count(MAX_PAPER_BALLOTS + 1).is_err());
+        assert!(check_paper_count(1).is_ok() && check_paper_count(MAX_PAPER_BALLOTS).is_ok());
+    }
+
+    #[test]
+    fn paper_ballot_problems_name_their_ballot() {
+        let ctx = context();
+        let paper = |ratings| PaperBallot {
+            ratings,
+            opinion: None,
+        };
+        assert!(ctx
+            .check_paper(&[paper(vec![r(10, 1, "satisfied")])])
+            .is_ok());
+        let e = ctx
+            .check_paper(&[
+                paper(vec![r(10, 1, "satisfied")]),
+                paper(vec![r(99, 1, "satisfied")]),
+            ])
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValidationFailed);
+        assert_eq!(e.errors[0].field, "ballots[1].ratings[0].subject_id");
+        assert!(ctx.check_submitted(&[r(10, 1, "satisfied")], None).is_ok());
+        assert!(ctx.check_submitted(&[], None).is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! Pure tallies: rates and scores of subjects from counted ratings.
+//! Pure tallies: rates and scores of subjects from counted ratings, and when results are
+//! shown.
 //!
 //! A criterion's satisfaction rate is (ratings at a `satisfied` level) / (valid ratings);
 //! its score is the average of the level scores. A subject's own figures pool its
@@ -7,70 +8,47 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use super::model::{
+    CategoryResult, CountedRating, CriterionResult, SessionCounts, SessionResults, SubjectBallots,
+    SubjectInfo, SubjectResult,
+};
+use crate::ballots::model::ParticipantCategory;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::sessions::model::SessionStatus;
+use crate::templates::model::Template;
 
-use crate::templates::model::{SubjectType, Template};
-
-/// `count` ratings of `level` for (subject, criterion), from ballots of `category`.
-#[derive(Debug, Clone)]
-pub struct CountedRating {
-    pub subject_id: i64,
-    pub criterion_id: i64,
-    pub level: String,
-    pub category: String,
-    pub count: i64,
+/// Results are shown once a session is closed, never while ballots may still be cast.
+pub fn results_shown(status: SessionStatus) -> ApiResult<()> {
+    if status != SessionStatus::Closed {
+        return Err(ApiError::conflict(
+            ErrorCode::SessionNotClosed,
+            "Results are shown once the session is closed.",
+        ));
+    }
+    Ok(())
 }
 
-/// How many ballots of `category` rated `subject_id` at all.
-#[derive(Debug, Clone)]
-pub struct SubjectBallots {
-    pub subject_id: i64,
-    pub category: String,
-    pub ballots: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct SubjectInfo {
-    pub id: i64,
-    pub subject_type: SubjectType,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema, PartialEq)]
-pub struct CriterionResult {
-    pub criterion_id: i64,
-    /// Ratings per level key.
-    pub counts: BTreeMap<String, i64>,
-    pub valid: i64,
-    /// 0–1; null without ratings.
-    pub satisfaction_rate: Option<f64>,
-    /// 0–100 average; null without ratings.
-    pub score: Option<f64>,
-}
-
-#[derive(Debug, Serialize, ToSchema, PartialEq)]
-pub struct CategoryResult {
-    pub category: String,
-    pub ballots: i64,
-    pub satisfaction_rate: Option<f64>,
-    pub score: Option<f64>,
-}
-
-#[derive(Debug, Serialize, ToSchema, PartialEq)]
-pub struct SubjectResult {
-    pub subject_id: i64,
-    pub subject_type: SubjectType,
-    pub name: String,
-    /// Ballots that rated this subject.
-    pub ballots: i64,
-    pub satisfaction_rate: Option<f64>,
-    pub score: Option<f64>,
-    /// Below the campaign's low-satisfaction threshold.
-    pub flagged: bool,
-    pub criteria: Vec<CriterionResult>,
-    /// Only categories with at least k ballots for this subject.
-    pub by_category: Vec<CategoryResult>,
+/// A closed session's results from its counts, with categories shown from `k` ballots on
+/// and subjects flagged under `threshold`.
+pub fn session_results(
+    session_id: i64,
+    template: &Template,
+    counts: &SessionCounts,
+    k: i64,
+    threshold: f64,
+) -> ApiResult<SessionResults> {
+    Ok(SessionResults {
+        session_id,
+        ballots: counts.ballots,
+        subjects: tally(
+            &counts.subjects,
+            template,
+            &counts.ratings,
+            &counts.subject_ballots,
+            k,
+            threshold,
+        )?,
+    })
 }
 
 /// Sums toward a rate and a score.
@@ -106,7 +84,7 @@ fn round4(x: f64) -> f64 {
 /// The categories that may be shown: those with at least k ballots — and none at all when
 /// the hidden ones hold between 1 and k−1 ballots together, because their figures would
 /// then be the subject's totals minus the shown categories.
-fn k_anonymous(categories: Vec<(&str, i64, Acc)>, k: i64) -> Vec<CategoryResult> {
+fn k_anonymous(categories: Vec<(ParticipantCategory, i64, Acc)>, k: i64) -> Vec<CategoryResult> {
     let hidden: i64 = categories
         .iter()
         .filter(|(_, n, _)| *n < k)
@@ -119,7 +97,7 @@ fn k_anonymous(categories: Vec<(&str, i64, Acc)>, k: i64) -> Vec<CategoryResult>
         .into_iter()
         .filter(|(_, ballots, _)| *ballots >= k)
         .map(|(category, ballots, acc)| CategoryResult {
-            category: category.to_owned(),
+            category,
             ballots,
             satisfaction_rate: acc.rate(),
             score: acc.score(),
@@ -127,6 +105,8 @@ fn k_anonymous(categories: Vec<(&str, i64, Acc)>, k: i64) -> Vec<CategoryResult>
         .collect()
 }
 
+/// Per subject: figures per criterion, pooled, and per category where k-anonymous. A
+/// stored level the scale does not know is an error, never skipped.
 pub fn tally(
     subjects: &[SubjectInfo],
     template: &Template,
@@ -134,7 +114,7 @@ pub fn tally(
     subject_ballots: &[SubjectBallots],
     min_category_ballots: i64,
     threshold: f64,
-) -> Vec<SubjectResult> {
+) -> ApiResult<Vec<SubjectResult>> {
     let mut by_subject: HashMap<i64, Vec<&CountedRating>> = HashMap::new();
     for c in counted {
         by_subject.entry(c.subject_id).or_default().push(c);
@@ -147,7 +127,8 @@ pub fn tally(
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let mut overall = Acc::default();
-            let mut per_category: BTreeMap<&str, Acc> = BTreeMap::new();
+            // By the category's text: the order the breakdown has always had.
+            let mut per_category: BTreeMap<&str, (ParticipantCategory, Acc)> = BTreeMap::new();
             let criteria = template
                 .criteria
                 .of(subject.subject_type)
@@ -160,28 +141,31 @@ pub fn tally(
                         .map(|l| (l.level.clone(), 0))
                         .collect();
                     for row in rows.iter().filter(|r| r.criterion_id == criterion.id) {
-                        let Some(level) = template.level(&row.level) else {
-                            continue;
-                        };
+                        let level = template.level(&row.level).ok_or_else(|| {
+                            ApiError::internal(format!(
+                                "a stored rating has level {:?}, not in the scale",
+                                row.level
+                            ))
+                        })?;
                         acc.add(row.count, level.satisfied, level.score);
                         overall.add(row.count, level.satisfied, level.score);
-                        per_category.entry(&row.category).or_default().add(
-                            row.count,
-                            level.satisfied,
-                            level.score,
-                        );
+                        per_category
+                            .entry(row.category.as_str())
+                            .or_insert((row.category, Acc::default()))
+                            .1
+                            .add(row.count, level.satisfied, level.score);
                         *counts.entry(row.level.clone()).or_default() += row.count;
                     }
-                    CriterionResult {
+                    Ok(CriterionResult {
                         criterion_id: criterion.id,
                         counts,
                         valid: acc.valid,
                         satisfaction_rate: acc.rate(),
                         score: acc.score(),
-                    }
+                    })
                 })
-                .collect();
-            let ballots_of = |category: Option<&str>| -> i64 {
+                .collect::<ApiResult<Vec<_>>>()?;
+            let ballots_of = |category: Option<ParticipantCategory>| -> i64 {
                 subject_ballots
                     .iter()
                     .filter(|b| {
@@ -192,13 +176,13 @@ pub fn tally(
             };
             let by_category = k_anonymous(
                 per_category
-                    .into_iter()
+                    .into_values()
                     .map(|(category, acc)| (category, ballots_of(Some(category)), acc))
                     .collect(),
                 min_category_ballots,
             );
             let rate = overall.rate();
-            SubjectResult {
+            Ok(SubjectResult {
                 subject_id: subject.id,
                 subject_type: subject.subject_type,
                 name: subject.name.clone(),
@@ -208,7 +192,7 @@ pub fn tally(
                 flagged: rate.is_some_and(|r| r < threshold),
                 criteria,
                 by_category,
-            }
+            })
         })
         .collect()
 }
@@ -216,51 +200,41 @@ pub fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::model::{Criteria, Criterion, Level};
+    use crate::ballots::rules::test_template;
+    use crate::templates::model::SubjectType;
+    use ParticipantCategory::{MassRepresentative, PartyMember};
 
     fn template() -> Template {
-        let c = |id| Criterion {
-            id,
-            label_zh: "x".into(),
-            label_en: "x".into(),
-        };
-        let l = |k: &str, score, satisfied| Level {
-            level: k.into(),
-            label_zh: k.into(),
-            label_en: k.into(),
-            score,
-            satisfied,
-        };
-        Template {
-            id: 1,
-            name: "t".into(),
-            owner_org_id: None,
-            builtin: true,
-            criteria: Criteria {
-                org: vec![c(1), c(2)],
-                secretary: vec![],
-                member: vec![c(8)],
-            },
-            scale: vec![
-                l("satisfied", 100, true),
-                l("basically_satisfied", 60, true),
-                l("dissatisfied", 0, false),
+        test_template(
+            [&[1, 2], &[], &[8]],
+            &[
+                ("satisfied", 100, true),
+                ("basically_satisfied", 60, true),
+                ("dissatisfied", 0, false),
             ],
-        }
+        )
+    }
+
+    fn org_subject() -> Vec<SubjectInfo> {
+        vec![SubjectInfo {
+            id: 10,
+            subject_type: SubjectType::Org,
+            name: "x".into(),
+        }]
     }
 
     fn row(
         subject_id: i64,
         criterion_id: i64,
         level: &str,
-        category: &str,
+        category: ParticipantCategory,
         count: i64,
     ) -> CountedRating {
         CountedRating {
             subject_id,
             criterion_id,
             level: level.into(),
-            category: category.into(),
+            category,
             count,
         }
     }
@@ -281,35 +255,35 @@ mod tests {
         ];
         let counted = vec![
             // criterion 1: 6 satisfied, 2 basically, 2 dissatisfied → rate 0.8, score 72
-            row(10, 1, "satisfied", "party_member", 6),
-            row(10, 1, "basically_satisfied", "party_member", 1),
-            row(10, 1, "basically_satisfied", "mass_representative", 1),
-            row(10, 1, "dissatisfied", "mass_representative", 2),
+            row(10, 1, "satisfied", PartyMember, 6),
+            row(10, 1, "basically_satisfied", PartyMember, 1),
+            row(10, 1, "basically_satisfied", MassRepresentative, 1),
+            row(10, 1, "dissatisfied", MassRepresentative, 2),
             // criterion 2: 10 satisfied → rate 1, score 100
-            row(10, 2, "satisfied", "party_member", 7),
-            row(10, 2, "satisfied", "mass_representative", 3),
+            row(10, 2, "satisfied", PartyMember, 7),
+            row(10, 2, "satisfied", MassRepresentative, 3),
             // the member: 1 satisfied, 3 dissatisfied → rate 0.25
-            row(12, 8, "satisfied", "party_member", 1),
-            row(12, 8, "dissatisfied", "party_member", 3),
+            row(12, 8, "satisfied", PartyMember, 1),
+            row(12, 8, "dissatisfied", PartyMember, 3),
         ];
         let ballots = vec![
             SubjectBallots {
                 subject_id: 10,
-                category: "party_member".into(),
+                category: PartyMember,
                 ballots: 7,
             },
             SubjectBallots {
                 subject_id: 10,
-                category: "mass_representative".into(),
+                category: MassRepresentative,
                 ballots: 3,
             },
             SubjectBallots {
                 subject_id: 12,
-                category: "party_member".into(),
+                category: PartyMember,
                 ballots: 4,
             },
         ];
-        let results = tally(&subjects, &template(), &counted, &ballots, 5, 0.8);
+        let results = tally(&subjects, &template(), &counted, &ballots, 5, 0.8).unwrap();
         let org = &results[0];
         assert_eq!(org.ballots, 10);
         assert_eq!(org.criteria[0].valid, 10);
@@ -337,33 +311,52 @@ mod tests {
             satisfied: 8,
             points: 800,
         };
-        let shown = |cats: Vec<(&str, i64, Acc)>| {
+        let shown = |cats: Vec<(ParticipantCategory, i64, Acc)>| {
             k_anonymous(cats, 5)
                 .into_iter()
                 .map(|c| c.category)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(shown(vec![("a", 7, acc), ("b", 6, acc)]), vec!["a", "b"]);
+        let (a, b, c) = (PartyMember, MassRepresentative, ParticipantCategory::Deputy);
+        assert_eq!(shown(vec![(a, 7, acc), (b, 6, acc)]), vec![a, b]);
         assert_eq!(
-            shown(vec![("a", 7, acc), ("b", 3, acc)]),
-            Vec::<String>::new(),
+            shown(vec![(a, 7, acc), (b, 3, acc)]),
+            vec![],
             "b = total − a"
         );
         // Two small categories of 3 hide 6 ≥ k ballots together: only their sum is derivable.
-        assert_eq!(
-            shown(vec![("a", 7, acc), ("b", 3, acc), ("c", 3, acc)]),
-            vec!["a"]
-        );
+        assert_eq!(shown(vec![(a, 7, acc), (b, 3, acc), (c, 3, acc)]), vec![a]);
+    }
+
+    #[test]
+    fn categories_are_broken_down_in_the_order_of_their_names() {
+        let subjects = org_subject();
+        let counted = vec![
+            row(10, 1, "satisfied", PartyMember, 5),
+            row(10, 1, "satisfied", MassRepresentative, 5),
+        ];
+        let ballots = [PartyMember, MassRepresentative].map(|category| SubjectBallots {
+            subject_id: 10,
+            category,
+            ballots: 5,
+        });
+        let results = tally(&subjects, &template(), &counted, &ballots, 5, 0.8).unwrap();
+        let shown: Vec<_> = results[0].by_category.iter().map(|c| c.category).collect();
+        assert_eq!(shown, vec![MassRepresentative, PartyMember]);
+    }
+
+    #[test]
+    fn a_stored_level_outside_the_scale_is_an_error_not_skipped() {
+        let subjects = org_subject();
+        let counted = vec![row(10, 1, "great", PartyMember, 1)];
+        let e = tally(&subjects, &template(), &counted, &[], 5, 0.8).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Internal);
     }
 
     #[test]
     fn subjects_without_ratings_have_no_rate() {
-        let subjects = vec![SubjectInfo {
-            id: 10,
-            subject_type: SubjectType::Org,
-            name: "x".into(),
-        }];
-        let results = tally(&subjects, &template(), &[], &[], 5, 0.8);
+        let subjects = org_subject();
+        let results = tally(&subjects, &template(), &[], &[], 5, 0.8).unwrap();
         assert_eq!(results[0].satisfaction_rate, None);
         assert_eq!(results[0].score, None);
         assert!(!results[0].flagged);

@@ -1,0 +1,351 @@
+//! The voting area's queries. The ballot path (`consume_code`, `cached_context`,
+//! `write_ballot`) is tuned: one conditional update, a cached context, one statement for
+//! the ballot, one for its ratings (prepared once on PostgreSQL) and one for an opinion.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
+
+use super::model::{
+    Batch, BatchCodes, BatchRow, CategoryCodes, CategoryPaper, CodeRow, CodeState, FormSessionRow,
+    FormSubject, ParticipantCategory, Rating,
+};
+use super::rules::{self, BallotContext};
+use super::ContextCache;
+use crate::campaigns::model::{CampaignRow, FrozenTemplates};
+use crate::db::schema::{
+    ballot_opinions, ballots, campaigns, orgs, ratings, session_subjects, sessions,
+    voting_code_batches, voting_codes,
+};
+use crate::db::DbConn;
+use crate::error::{ApiError, ApiResult};
+use crate::orgs::model::Domain;
+use crate::sessions::model::{SessionRow, SessionStatus};
+use crate::templates::model::SubjectType;
+use crate::types::now;
+
+/// The templates a session's campaign froze when it was activated.
+pub fn frozen(campaign: &CampaignRow) -> ApiResult<FrozenTemplates> {
+    campaign
+        .frozen()?
+        .ok_or_else(|| ApiError::internal("an open session's campaign has no frozen templates"))
+}
+
+/// Builds the context a ballot of this session is checked against.
+pub fn load_context(conn: &mut DbConn, session_id: i64) -> ApiResult<BallotContext> {
+    let (campaign, domain): (CampaignRow, Domain) = sessions::table
+        .inner_join(campaigns::table)
+        .filter(sessions::id.eq(session_id))
+        .select((CampaignRow::as_select(), sessions::domain))
+        .first(conn)?;
+    let subjects: Vec<(i64, SubjectType)> = session_subjects::table
+        .filter(session_subjects::session_id.eq(session_id))
+        .select((session_subjects::id, session_subjects::subject_type))
+        .load(conn)?;
+    let template = frozen(&campaign)?.for_domain(domain).clone();
+    Ok(BallotContext::new(subjects.into_iter().collect(), template))
+}
+
+/// The context of an open session, from the cache when it is there.
+pub fn cached_context(
+    conn: &mut DbConn,
+    cache: &ContextCache,
+    session_id: i64,
+) -> ApiResult<Arc<BallotContext>> {
+    if let Some(ctx) = cache.get(session_id) {
+        return Ok(ctx);
+    }
+    let ctx = Arc::new(load_context(conn, session_id)?);
+    cache.put(session_id, ctx.clone());
+    Ok(ctx)
+}
+
+/// Stores a new batch of codes (their keyed hashes) and answers its id.
+pub fn insert_batch(
+    conn: &mut DbConn,
+    session_id: i64,
+    category: ParticipantCategory,
+    created_by: i64,
+    hashes: &[String],
+) -> ApiResult<i64> {
+    let count = i32::try_from(hashes.len()).map_err(ApiError::internal)?;
+    let batch_id: i64 = diesel::insert_into(voting_code_batches::table)
+        .values((
+            voting_code_batches::session_id.eq(session_id),
+            voting_code_batches::category.eq(category),
+            voting_code_batches::count.eq(count),
+            voting_code_batches::created_by.eq(created_by),
+            voting_code_batches::created_at.eq(now()),
+        ))
+        .returning(voting_code_batches::id)
+        .get_result(conn)?;
+    let rows: Vec<_> = hashes
+        .iter()
+        .map(|hash| {
+            (
+                voting_codes::code_hash.eq(hash),
+                voting_codes::session_id.eq(session_id),
+                voting_codes::batch_id.eq(batch_id),
+                voting_codes::category.eq(category),
+                voting_codes::state.eq(CodeState::Unused),
+            )
+        })
+        .collect();
+    crate::insert_batch!(conn, voting_codes::table, &rows)?;
+    Ok(batch_id)
+}
+
+/// A session's batches, oldest first, with their used and void codes counted.
+pub fn batches(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Batch>> {
+    let rows: Vec<BatchRow> = voting_code_batches::table
+        .filter(voting_code_batches::session_id.eq(session_id))
+        .order(voting_code_batches::id)
+        .select(BatchRow::as_select())
+        .load(conn)?;
+    let codes: Vec<BatchCodes> = voting_codes::table
+        .filter(voting_codes::session_id.eq(session_id))
+        .group_by((voting_codes::batch_id, voting_codes::state))
+        .select((
+            voting_codes::batch_id,
+            voting_codes::state,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| rules::batch(row, &codes))
+        .collect())
+}
+
+/// Marks a batch voided and its unused codes void; `None` when the session has no such
+/// batch, else the number of codes voided.
+pub fn void_batch(conn: &mut DbConn, session_id: i64, batch_id: i64) -> ApiResult<Option<usize>> {
+    let updated = diesel::update(
+        voting_code_batches::table
+            .filter(voting_code_batches::id.eq(batch_id))
+            .filter(voting_code_batches::session_id.eq(session_id)),
+    )
+    .set(voting_code_batches::voided_at.eq(now()))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    let voided = diesel::update(
+        voting_codes::table
+            .filter(voting_codes::batch_id.eq(batch_id))
+            .filter(voting_codes::state.eq(CodeState::Unused)),
+    )
+    .set(voting_codes::state.eq(CodeState::Void))
+    .execute(conn)?;
+    Ok(Some(voided))
+}
+
+/// A session's codes per category and state, and its paper ballots per category.
+pub fn turnout_counts(
+    conn: &mut DbConn,
+    session_id: i64,
+) -> ApiResult<(Vec<CategoryCodes>, Vec<CategoryPaper>)> {
+    let codes = voting_codes::table
+        .filter(voting_codes::session_id.eq(session_id))
+        .group_by((voting_codes::category, voting_codes::state))
+        .select((
+            voting_codes::category,
+            voting_codes::state,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let paper = ballots::table
+        .filter(ballots::session_id.eq(session_id))
+        .filter(ballots::paper.eq(true))
+        .group_by(ballots::category)
+        .select((ballots::category, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok((codes, paper))
+}
+
+/// The code with this hash, if there is one.
+pub fn find_code(conn: &mut DbConn, hash: &str) -> ApiResult<Option<CodeRow>> {
+    Ok(voting_codes::table
+        .filter(voting_codes::code_hash.eq(hash))
+        .select((
+            voting_codes::session_id,
+            voting_codes::category,
+            voting_codes::state,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// What a ballot form shows of a session.
+pub fn form_session(conn: &mut DbConn, session_id: i64) -> ApiResult<FormSessionRow> {
+    Ok(sessions::table
+        .inner_join(campaigns::table)
+        .inner_join(orgs::table)
+        .filter(sessions::id.eq(session_id))
+        .select((
+            sessions::status,
+            sessions::kind,
+            orgs::name,
+            sessions::domain,
+            CampaignRow::as_select(),
+        ))
+        .first(conn)?)
+}
+
+/// A session's subjects, in ballot order.
+pub fn form_subjects(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<FormSubject>> {
+    Ok(session_subjects::table
+        .filter(session_subjects::session_id.eq(session_id))
+        .order((session_subjects::position, session_subjects::id))
+        .select(FormSubject::as_select())
+        .load(conn)?)
+}
+
+/// A session's status, on PostgreSQL read with a key-share lock that closing the session
+/// must wait for, so that it stays as read until this transaction ends.
+pub fn hold_status(conn: &mut DbConn, session: &SessionRow) -> ApiResult<SessionStatus> {
+    Ok(match conn {
+        DbConn::Pg(pg) => sessions::table
+            .find(session.id)
+            .select(sessions::status)
+            .for_key_share()
+            .first::<SessionStatus>(pg)?,
+        // SQLite's writers are serialized whole: a close cannot interleave.
+        DbConn::Sqlite(_) => session.status,
+    })
+}
+
+/// Marks a code used if it is unused and its session open, in one conditional update:
+/// of concurrent uses of one code, exactly one gets its session back. On PostgreSQL the
+/// open session row is also key-share-locked (the lock the ballot's foreign key takes
+/// anyway), and closing a session locks it for update, so a close waits for the ballots in
+/// flight and no ballot commits after it.
+pub fn consume_code(
+    conn: &mut DbConn,
+    hash: &str,
+) -> ApiResult<Option<(i64, ParticipantCategory)>> {
+    macro_rules! consume {
+        ($conn:expr, $open_sessions:expr) => {
+            diesel::update(voting_codes::table)
+                .filter(voting_codes::code_hash.eq(hash))
+                .filter(voting_codes::state.eq(CodeState::Unused))
+                .filter(voting_codes::session_id.eq_any($open_sessions))
+                .set(voting_codes::state.eq(CodeState::Used))
+                .returning((voting_codes::session_id, voting_codes::category))
+                .get_result::<(i64, ParticipantCategory)>($conn)
+                .optional()
+        };
+    }
+    let open_sessions = sessions::table
+        .filter(sessions::status.eq(SessionStatus::Open))
+        .select(sessions::id);
+    Ok(match conn {
+        DbConn::Pg(pg) => consume!(pg, open_sessions.for_key_share())?,
+        // SQLite's writers are serialized whole: a close cannot interleave.
+        DbConn::Sqlite(sqlite) => consume!(sqlite, open_sessions)?,
+    })
+}
+
+/// The state of the code with this hash, if there is one (read after `consume_code`
+/// found nothing to consume).
+pub fn code_state(conn: &mut DbConn, hash: &str) -> ApiResult<Option<CodeState>> {
+    Ok(voting_codes::table
+        .inner_join(sessions::table)
+        .filter(voting_codes::code_hash.eq(hash))
+        .select(voting_codes::state)
+        .first(conn)
+        .optional()?)
+}
+
+diesel::define_sql_function! {
+    #[sql_name = "unnest"]
+    fn unnest_bigint(values: Array<BigInt>) -> BigInt;
+}
+
+diesel::define_sql_function! {
+    #[sql_name = "unnest"]
+    fn unnest_text(values: Array<Text>) -> Text;
+}
+
+/// A ballot's ratings in one statement. On PostgreSQL the statement takes arrays, so it is
+/// the same text for any number of ratings and stays prepared (a multi-row VALUES would be
+/// parsed and planned anew for every ballot).
+fn insert_ratings(conn: &mut DbConn, ballot_id: &str, ratings_in: &[Rating]) -> ApiResult<()> {
+    match conn {
+        DbConn::Pg(pg) => {
+            let subjects: Vec<i64> = ratings_in.iter().map(|r| r.subject_id).collect();
+            let criteria: Vec<i64> = ratings_in.iter().map(|r| r.criterion_id).collect();
+            let levels: Vec<&str> = ratings_in.iter().map(|r| r.level.as_str()).collect();
+            diesel::insert_into(ratings::table)
+                .values(diesel::select((
+                    ballot_id.into_sql::<Text>(),
+                    unnest_bigint(subjects),
+                    unnest_bigint(criteria),
+                    unnest_text(levels),
+                )))
+                .into_columns((
+                    ratings::ballot_id,
+                    ratings::subject_id,
+                    ratings::criterion_id,
+                    ratings::level,
+                ))
+                .execute(pg)?;
+        }
+        DbConn::Sqlite(sqlite) => {
+            let rows: Vec<_> = ratings_in
+                .iter()
+                .map(|r| {
+                    (
+                        ratings::ballot_id.eq(ballot_id),
+                        ratings::subject_id.eq(r.subject_id),
+                        ratings::criterion_id.eq(r.criterion_id),
+                        ratings::level.eq(r.level.as_str()),
+                    )
+                })
+                .collect();
+            // Big paper ballots stay under SQLite's limit on bound parameters per statement.
+            for chunk in rows.chunks(2000) {
+                diesel::insert_into(ratings::table)
+                    .values(chunk)
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes one ballot: its ratings and, apart, its opinion. The ballot names no code and
+/// no voter, its id is random and it carries only the day.
+pub fn write_ballot(
+    conn: &mut DbConn,
+    session_id: i64,
+    category: ParticipantCategory,
+    paper: bool,
+    ratings_in: &[Rating],
+    opinion: Option<&str>,
+) -> ApiResult<String> {
+    let ballot_id = crate::auth::random_token(16);
+    let today = crate::types::local_today();
+    diesel::insert_into(ballots::table)
+        .values((
+            ballots::id.eq(&ballot_id),
+            ballots::session_id.eq(session_id),
+            ballots::category.eq(category),
+            ballots::paper.eq(paper),
+            ballots::cast_on.eq(today),
+        ))
+        .execute(conn)?;
+    insert_ratings(conn, &ballot_id, ratings_in)?;
+    if let Some(opinion) = opinion.map(str::trim).filter(|o| !o.is_empty()) {
+        diesel::insert_into(ballot_opinions::table)
+            .values((
+                ballot_opinions::id.eq(crate::auth::random_token(16)),
+                ballot_opinions::session_id.eq(session_id),
+                ballot_opinions::content.eq(opinion),
+                ballot_opinions::cast_on.eq(today),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ballot_id)
+}
