@@ -108,7 +108,12 @@ fn session_event<'a>(action: &'a str, session_id: i64, org_id: i64, summary: Str
     request_body = IssueCodes,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Issued; `Cache-Control: no-store`", body = IssuedCodes),
+        (status = 201, description = "Issued (`Cache-Control: no-store`): JSON, or with `?format=html` a printable sheet with a QR code per code",
+            content(
+                (IssuedCodes = "application/json"),
+                (String = "text/html", example = "<!doctype html><html lang=\"zh-CN\">…</html>"),
+            ),
+            headers(("Cache-Control" = String, description = "`no-store`: the codes are shown once"))),
         (status = 409, description = "`session_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -122,7 +127,7 @@ async fn issue_codes(
 ) -> ApiResult<HttpResponse> {
     let (session_id, IssueCodes { category, count }) = (id.into_inner(), body.into_inner());
     rules::check_batch_size(count)?;
-    let html = rules::wants_sheet(query.format.as_deref())?;
+    let html = rules::wants_sheet(query.format);
     let key = state.code_key.clone();
     let (issued, title) = db::write(&state.pool, move |conn| {
         let loaded =

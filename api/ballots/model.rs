@@ -48,7 +48,16 @@ pub struct IssueCodes {
 #[into_params(parameter_in = Query)]
 pub struct IssueQuery {
     /// `html` answers a printable sheet (a QR code per code) instead of JSON.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<CodesFormat>,
+}
+
+crate::text_enum! {
+    /// How issued codes are answered: JSON, or a printable HTML sheet.
+    pub enum CodesFormat {
+        Json => "json",
+        Html => "html",
+    }
 }
 
 /// Issued codes: this answer is the only time they are shown.

@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 
 use super::model::{
     Batch, BatchCodes, BatchRow, CategoryCodes, CategoryPaper, CategoryTurnout, CodeRow, CodeState,
-    PaperBallot, ParticipantCategory, Rating, Turnout, MAX_CODES_PER_BATCH,
+    CodesFormat, PaperBallot, ParticipantCategory, Rating, Turnout, MAX_CODES_PER_BATCH,
 };
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::sessions::model::SessionStatus;
@@ -146,12 +146,8 @@ pub fn check_batch_size(count: i32) -> Result<(), ApiError> {
 }
 
 /// Whether issued codes are wanted as a printable sheet (`html`) rather than JSON.
-pub fn wants_sheet(format: Option<&str>) -> Result<bool, ApiError> {
-    match format {
-        None | Some("json") => Ok(false),
-        Some("html") => Ok(true),
-        Some(_) => Err(ApiError::bad_request("format must be json or html")),
-    }
+pub fn wants_sheet(format: Option<CodesFormat>) -> bool {
+    format == Some(CodesFormat::Html)
 }
 
 /// At most `MAX_RATINGS` ratings, refused before the code is looked at.
@@ -544,10 +540,9 @@ mod tests {
     fn request_sizes_and_formats_are_bounded() {
         assert!(check_batch_size(1).is_ok() && check_batch_size(MAX_CODES_PER_BATCH).is_ok());
         assert!(check_batch_size(0).is_err() && check_batch_size(MAX_CODES_PER_BATCH + 1).is_err());
-        assert_eq!(wants_sheet(None).ok(), Some(false));
-        assert_eq!(wants_sheet(Some("json")).ok(), Some(false));
-        assert_eq!(wants_sheet(Some("html")).ok(), Some(true));
-        assert!(wants_sheet(Some("pdf")).is_err());
+        assert!(!wants_sheet(None));
+        assert!(!wants_sheet(Some(CodesFormat::Json)));
+        assert!(wants_sheet(Some(CodesFormat::Html)));
         assert!(
             check_ballot_size(MAX_RATINGS).is_ok() && check_ballot_size(MAX_RATINGS + 1).is_err()
         );
