@@ -339,7 +339,7 @@ async fn bulk_create_sessions(
         let mut items = Vec::new();
         for org in candidates
             .iter()
-            .filter(|o| rules::bulk_covers(body.kind, &o.kind, o.window_unit))
+            .filter(|o| rules::bulk_covers(body.kind, o.kind.as_str(), o.window_unit))
         {
             let id = insert_session(
                 conn,
@@ -587,7 +587,9 @@ async fn add_subject(
                 let person = crate::people::queries::find(conn, person_id)
                     .map_err(|_| ApiError::field("person_id", "no such person"))?;
                 let path = org_queries::path_of(conn, person.org_id)?;
-                if !actor.can_see(&path) || person.status != "active" {
+                if !actor.can_see(&path)
+                    || person.status != crate::people::model::PersonStatus::Active
+                {
                     return Err(ApiError::field("person_id", "no such person"));
                 }
                 // A person keeps their own org, as when subjects are filled in.
