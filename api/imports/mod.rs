@@ -290,7 +290,7 @@ fn audit_org(
 ) -> ApiResult<()> {
     let external_id = org.external_id.as_deref().unwrap_or("");
     let summary = format!("{how}: {} ({external_id})", org.name);
-    crate::orgs::record(conn, actor, action, org.id, summary)
+    crate::orgs::record(conn, actor, action, ("org", org.id), org.id, summary)
 }
 
 /// Import people from CSV: `external_id,org_external_id,name,member_type,position,joined_on,phone`.
@@ -403,7 +403,7 @@ fn create_person(
         },
     )?;
     let summary = format!("imported {}", person.name);
-    crate::people::record(conn, actor, "person.import", (person.id, org.id), summary)?;
+    audit_person(conn, actor, person.id, org, summary)?;
     Ok(Outcome::Created)
 }
 
@@ -434,6 +434,17 @@ fn update_person(
         return Ok(Outcome::Unchanged);
     }
     let summary = format!("updated by import: {}", record.name);
-    crate::people::record(conn, actor, "person.import", (existing.id, org.id), summary)?;
+    audit_person(conn, actor, existing.id, org, summary)?;
     Ok(Outcome::Updated)
+}
+
+fn audit_person(
+    conn: &mut DbConn,
+    actor: &Actor,
+    person_id: i64,
+    org: &OrgRow,
+    summary: String,
+) -> ApiResult<()> {
+    let target = ("person", person_id);
+    crate::orgs::record(conn, actor, "person.import", target, org.id, summary)
 }

@@ -42,25 +42,27 @@ fn authorize_on_parent(conn: &mut DbConn, actor: &Actor, org: &OrgRow) -> ApiRes
     actor.authorize_take_from(parent_path.as_deref())
 }
 
-/// Writes an audit event about an org.
+/// Writes an audit event about an org or a person (`target`: type and id), filed under the
+/// org `org_id`.
 pub fn record(
     conn: &mut DbConn,
     actor: &Actor,
     action: &str,
+    target: (&str, i64),
     org_id: i64,
     summary: String,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Event {
-            action,
-            target_type: "org",
-            target_id: Some(org_id.to_string()),
-            org_id: Some(org_id),
-            summary,
-        },
-    )
+    let (target_type, id) = target;
+    let target_id = Some(id.to_string());
+    let org_id = Some(org_id);
+    let event = Event {
+        action,
+        target_type,
+        target_id,
+        org_id,
+        summary,
+    };
+    audit::record(conn, actor, event)
 }
 
 /// Create an org under a parent the actor manages.
@@ -105,7 +107,7 @@ async fn create_org(
             "created {} ({}) under {:?}",
             org.name, org.kind, org.parent_id
         );
-        record(conn, &actor, "org.create", org.id, summary)?;
+        record(conn, &actor, "org.create", ("org", org.id), org.id, summary)?;
         Ok(org)
     })
     .await?;
@@ -189,7 +191,7 @@ async fn update_org(
         let changes = OrgChanges::from_update(&body);
         queries::update(conn, id, &changes)?;
         let summary = format!("changed {}: {}", org.name, changes.describe());
-        record(conn, &actor, "org.update", id, summary)?;
+        record(conn, &actor, "org.update", ("org", id), id, summary)?;
         queries::find(conn, id)
     })
     .await?;
@@ -222,13 +224,8 @@ async fn archive_org(
             return Ok(());
         }
         queries::archive(conn, id)?;
-        record(
-            conn,
-            &actor,
-            "org.archive",
-            id,
-            format!("archived {}", org.name),
-        )
+        let summary = format!("archived {}", org.name);
+        record(conn, &actor, "org.archive", ("org", id), id, summary)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -295,7 +292,7 @@ async fn move_org(
                 "moved {} from {:?} to {}",
                 org.name, org.parent_id, new_parent.id
             );
-            record(conn, &actor, "org.move", id, summary)?;
+            record(conn, &actor, "org.move", ("org", id), id, summary)?;
         }
         queries::find(conn, id)
     })

@@ -3,6 +3,8 @@
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::query_dsl::methods::{LimitDsl, OffsetDsl};
+use diesel::query_dsl::LoadQuery;
 use diesel::sql_types::{Bool, Integer, Text};
 
 use super::model::{Domain, OrgChanges, OrgKind, OrgListQuery, OrgRow, OrgStatus};
@@ -257,19 +259,36 @@ pub fn list(
         if let Some(window_unit) = filter.window_unit {
             q = q.filter(orgs::window_unit.eq(window_unit));
         }
-        if let Some(text) = filter.q.as_deref().and_then(crate::types::non_blank) {
-            q = q.filter(
-                orgs::name
-                    .like(format!("%{}%", escape_like(&text)))
-                    .escape('\\'),
-            );
+        if let Some(pattern) = name_pattern(filter.q.as_deref()) {
+            q = q.filter(orgs::name.like(pattern).escape('\\'));
         }
         q
     };
-    let total = build().count().get_result(conn)?;
-    let rows = build()
-        .select(OrgRow::as_select())
-        .order(orgs::path.asc())
+    let rows = build().select(OrgRow::as_select()).order(orgs::path.asc());
+    paged(conn, build().count(), rows, page)
+}
+
+/// The LIKE pattern (escaped with `\`) for a name search, unless the text is blank.
+pub fn name_pattern(text: Option<&str>) -> Option<String> {
+    text.and_then(crate::types::non_blank)
+        .map(|text| format!("%{}%", escape_like(&text)))
+}
+
+/// Runs a list query for one page, and its count for the total.
+pub fn paged<'q, C, Q, R>(
+    conn: &mut DbConn,
+    count: C,
+    rows: Q,
+    page: &PageQuery,
+) -> ApiResult<(Vec<R>, i64)>
+where
+    C: LoadQuery<'q, DbConn, i64>,
+    Q: LimitDsl,
+    Q::Output: OffsetDsl,
+    <Q::Output as OffsetDsl>::Output: LoadQuery<'q, DbConn, R>,
+{
+    let total = count.get_result(conn)?;
+    let rows = rows
         .limit(page.per_page())
         .offset(page.offset())
         .load(conn)?;

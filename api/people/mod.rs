@@ -8,13 +8,13 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
-use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiResult};
 use crate::http::{created, Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
+use crate::orgs::record;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -81,7 +81,14 @@ async fn create_person(
             },
         )?;
         let summary = format!("added {} to {}", person.name, org.name);
-        record(conn, &actor, "person.create", (person.id, org.id), summary)?;
+        record(
+            conn,
+            &actor,
+            "person.create",
+            ("person", person.id),
+            org.id,
+            summary,
+        )?;
         Ok(person)
     })
     .await?;
@@ -186,7 +193,14 @@ async fn update_person(
         summary.extend(changes.changed_fields().map(str::to_owned));
         let updated = queries::find(conn, id)?;
         let summary = format!("changed {}: {}", person.name, summary.join(", "));
-        record(conn, &actor, "person.update", (id, updated.org_id), summary)?;
+        record(
+            conn,
+            &actor,
+            "person.update",
+            ("person", id),
+            updated.org_id,
+            summary,
+        )?;
         let mut out = Person::new(updated, true);
         out.memberships = Some(queries::history(conn, id)?);
         Ok(out)
@@ -216,29 +230,15 @@ async fn archive_person(
         }
         queries::archive(conn, id)?;
         let summary = format!("archived {}", person.name);
-        record(conn, &actor, "person.archive", (id, person.org_id), summary)
+        record(
+            conn,
+            &actor,
+            "person.archive",
+            ("person", id),
+            person.org_id,
+            summary,
+        )
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Writes an audit event about a person, filed under their org.
-pub fn record(
-    conn: &mut DbConn,
-    actor: &Actor,
-    action: &str,
-    (person_id, org_id): (i64, i64),
-    summary: String,
-) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Event {
-            action,
-            target_type: "person",
-            target_id: Some(person_id.to_string()),
-            org_id: Some(org_id),
-            summary,
-        },
-    )
 }

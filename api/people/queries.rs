@@ -10,8 +10,7 @@ use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 use crate::orgs::model::OrgRow;
-use crate::orgs::queries::org_column_in_scope;
-use crate::orgs::rules::escape_like;
+use crate::orgs::queries::{name_pattern, org_column_in_scope, paged};
 use crate::types::now;
 
 pub fn find_opt(conn: &mut DbConn, id: i64) -> ApiResult<Option<PersonRow>> {
@@ -173,21 +172,13 @@ pub fn list(
         if let Some(member_type) = filter.member_type {
             q = q.filter(people::member_type.eq(member_type));
         }
-        if let Some(text) = filter.q.as_deref().and_then(crate::types::non_blank) {
-            q = q.filter(
-                people::name
-                    .like(format!("%{}%", escape_like(&text)))
-                    .escape('\\'),
-            );
+        if let Some(pattern) = name_pattern(filter.q.as_deref()) {
+            q = q.filter(people::name.like(pattern).escape('\\'));
         }
         q
     };
-    let total = build().count().get_result(conn)?;
     let rows = build()
         .select(PersonRow::as_select())
-        .order((people::org_id.asc(), people::id.asc()))
-        .limit(page.per_page())
-        .offset(page.offset())
-        .load(conn)?;
-    Ok((rows, total))
+        .order((people::org_id.asc(), people::id.asc()));
+    paged(conn, build().count(), rows, page)
 }
