@@ -365,7 +365,7 @@ mod tests {
         use crate::campaigns::rules::CampaignStatus;
         use crate::error::ErrorCode;
         use crate::orgs::model::{Domain, OrgKind, OrgStatus};
-        use crate::people::model::{MemberType, Position};
+        use crate::people::model::{MemberType, PersonStatus, Position};
         use crate::sessions::model::{SessionKind, SessionStatus};
         use crate::templates::model::SubjectType;
 
@@ -379,6 +379,7 @@ mod tests {
             ("OrgStatus", round_trip::<OrgStatus>),
             ("MemberType", round_trip::<MemberType>),
             ("Position", round_trip::<Position>),
+            ("PersonStatus", round_trip::<PersonStatus>),
             ("SessionKind", round_trip::<SessionKind>),
             ("SessionStatus", round_trip::<SessionStatus>),
             ("SubjectType", round_trip::<SubjectType>),

@@ -123,6 +123,20 @@ impl Actor {
     pub fn authorize_audit_log(&self) -> ApiResult<()> {
         self.grants.decide_audit_log().check()
     }
+
+    /// Creating an org under the one at `parent_path`, or moving one there (none: a root).
+    pub fn authorize_place_under(&self, parent_path: Option<&str>) -> ApiResult<()> {
+        self.grants.decide_place_under(parent_path).check()
+    }
+
+    /// Archiving or moving away a visible org whose superior is at `parent_path`.
+    pub fn authorize_take_from(&self, parent_path: Option<&str>) -> ApiResult<()> {
+        self.grants.decide_take_from(parent_path).check()
+    }
+
+    pub fn may_take_from(&self, parent_path: Option<&str>) -> bool {
+        self.grants.decide_take_from(parent_path).is_allowed()
+    }
 }
 
 /// The request id the middleware assigned.

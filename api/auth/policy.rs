@@ -313,6 +313,25 @@ impl Grants {
     pub fn decide_audit_log(&self) -> Decision {
         Decision::allowed_if(self.scope_for(Action::ReadAudit) != Scope::Subtrees(vec![]))
     }
+
+    /// Placing an org under a superior (creating it there, moving it there) is managing the
+    /// superior's tree; a root (no superior) is the administrators'.
+    pub fn decide_place_under(&self, parent_path: Option<&str>) -> Decision {
+        match parent_path {
+            Some(path) => self.decide(Action::ManageOrgs, path),
+            None => self.decide_global(),
+        }
+    }
+
+    /// Taking a visible org out of its superior's tree (archiving or moving it) needs the
+    /// right to manage the superior (administrators for a root). Asked once the org is
+    /// known to be visible, so a refusal is forbidden even when the superior is out of sight.
+    pub fn decide_take_from(&self, parent_path: Option<&str>) -> Decision {
+        Decision::allowed_if(match parent_path {
+            Some(path) => self.allows(Action::ManageOrgs, path),
+            None => self.is_admin(),
+        })
+    }
 }
 
 /// The part of the tree an actor sees: everything, or a set of subtrees by path.
@@ -627,5 +646,25 @@ mod tests {
                 "{outside}"
             );
         }
+    }
+
+    #[test]
+    fn placing_and_taking_orgs_needs_the_superior() {
+        let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(org_admin.decide_place_under(Some(SCHOOL)).is_allowed());
+        assert_eq!(org_admin.decide_place_under(Some(CITY)), Decision::Hidden);
+        assert_eq!(org_admin.decide_place_under(None), Decision::FORBIDDEN);
+        assert!(org_admin.decide_take_from(Some(SCHOOL)).is_allowed());
+        // The school itself is visible, its superior is not: taking it away is forbidden.
+        assert_eq!(org_admin.decide_take_from(Some(CITY)), Decision::FORBIDDEN);
+        assert_eq!(org_admin.decide_take_from(None), Decision::FORBIDDEN);
+        let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert_eq!(
+            secretary.decide_place_under(Some(BRANCH)),
+            Decision::FORBIDDEN
+        );
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(admin.decide_place_under(None).is_allowed());
+        assert!(admin.decide_take_from(None).is_allowed());
     }
 }

@@ -2,14 +2,16 @@
 //! college, across the six domains, with secretaries, members and a demo user per role.
 //! Loading it twice changes nothing: it goes through the CSV import, keyed by external id.
 
-use diesel::prelude::*;
+mod queries;
 
 use crate::auth::{Actor, Role};
-use crate::db::schema::{grants, orgs, people, users};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::imports::{self, csv_rows};
+use crate::orgs::model::{OrgKind, OrgRow};
+use crate::orgs::queries as org_queries;
 use crate::people::model::{MemberType, Position};
+use crate::people::queries as people_queries;
 
 const ORGS_CSV: &str = include_str!("orgs.csv");
 pub const DEMO_PASSWORD: &str = "pingyi-demo-2026";
@@ -95,84 +97,106 @@ fn people_records(branches: &[(String, i64)]) -> Vec<csv_rows::PersonRecord> {
 
 pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
     db::write_transaction(conn, |conn| {
-        let admin_id: i64 = grants::table
-            .filter(grants::role.eq(Role::Admin))
-            .select(grants::user_id)
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| ApiError::internal("no administrator: start the server once first"))?;
-        let mut admin = Actor::administrator(admin_id, "demo loader");
+        let mut admin = Actor::administrator(queries::an_administrator(conn)?, "demo loader");
         admin.request_id = "demo".into();
         let (org_records, errors) = csv_rows::parse_orgs(ORGS_CSV);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        let branches: Vec<(String, i64)> = org_records
-            .iter()
-            .filter(|r| r.kind.as_str() == "branch")
-            .enumerate()
-            .map(|(i, r)| (r.external_id.clone(), 5 + (i as i64 % 4)))
-            .collect();
+        let branches = branch_sizes(&org_records);
         let org_report = imports::apply_orgs(conn, &admin, org_records)?;
         let people_report = imports::apply_people(conn, &admin, people_records(&branches))?;
-
-        // Each branch's secretary is its first person.
         for (external_id, _) in &branches {
-            let org_id: i64 = orgs::table
-                .filter(orgs::external_id.eq(external_id))
-                .select(orgs::id)
-                .first(conn)?;
-            let secretary: i64 = people::table
-                .filter(people::external_id.eq(format!("{external_id}-P01")))
-                .select(people::id)
-                .first(conn)?;
-            diesel::update(orgs::table.find(org_id))
-                .set(orgs::secretary_id.eq(secretary))
-                .execute(conn)?;
+            appoint_first_person(conn, external_id)?;
         }
-
-        let mut logins = Vec::new();
-        for (username, display_name, role, org_external_id) in USERS {
-            let org_id: i64 = orgs::table
-                .filter(orgs::external_id.eq(org_external_id))
-                .select(orgs::id)
-                .first(conn)?;
-            let exists: i64 = users::table
-                .filter(users::username.eq(username))
-                .count()
-                .get_result(conn)?;
-            if exists == 0 {
-                let person_id = if role == Role::Member {
-                    people::table
-                        .filter(people::external_id.eq(format!("{org_external_id}-P04")))
-                        .select(people::id)
-                        .first(conn)
-                        .optional()?
-                } else {
-                    None
-                };
-                let hash = crate::auth::password::hash(DEMO_PASSWORD)?;
-                let id = crate::users::insert_user(
-                    conn,
-                    username,
-                    display_name,
-                    &hash,
-                    person_id,
-                    Some(org_id),
-                )?;
-                crate::users::insert_grant(conn, id, Some(org_id), role)?;
-            }
-            logins.push((
-                username.to_owned(),
-                DEMO_PASSWORD.to_owned(),
-                role,
-                org_external_id.to_owned(),
-            ));
-        }
+        let logins = USERS
+            .into_iter()
+            .map(|user| demo_login(conn, user))
+            .collect::<ApiResult<_>>()?;
         Ok(Summary {
             orgs: org_report.created,
             people: people_report.created,
             logins,
         })
     })
+}
+
+/// Every branch of the file, with how many people it gets (5 to 8).
+fn branch_sizes(org_records: &[csv_rows::OrgRecord]) -> Vec<(String, i64)> {
+    org_records
+        .iter()
+        .filter(|r| r.kind == OrgKind::Branch)
+        .enumerate()
+        .map(|(i, r)| (r.external_id.clone(), 5 + (i as i64 % 4)))
+        .collect()
+}
+
+fn org_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<OrgRow> {
+    org_queries::find_by_external_id(conn, external_id)?
+        .ok_or_else(|| ApiError::internal(format!("the demo org {external_id} is missing")))
+}
+
+/// A branch's secretary is its first person.
+fn appoint_first_person(conn: &mut DbConn, external_id: &str) -> ApiResult<()> {
+    let org = org_by_external_id(conn, external_id)?;
+    let secretary = people_queries::find_by_external_id(conn, &format!("{external_id}-P01"))?
+        .ok_or_else(|| ApiError::internal(format!("the secretary of {external_id} is missing")))?;
+    org_queries::set_secretary(conn, org.id, secretary.id)
+}
+
+/// A demo user, created unless the username is taken already (a member's account belongs
+/// to the fourth person of the org).
+fn demo_login(
+    conn: &mut DbConn,
+    (username, display_name, role, org_external_id): (&str, &str, Role, &str),
+) -> ApiResult<(String, String, Role, String)> {
+    let org = org_by_external_id(conn, org_external_id)?;
+    if !queries::username_taken(conn, username)? {
+        let person_id = match role {
+            Role::Member => {
+                people_queries::find_by_external_id(conn, &format!("{org_external_id}-P04"))?
+                    .map(|p| p.id)
+            }
+            _ => None,
+        };
+        let hash = crate::auth::password::hash(DEMO_PASSWORD)?;
+        let id = crate::users::insert_user(
+            conn,
+            username,
+            display_name,
+            &hash,
+            person_id,
+            Some(org.id),
+        )?;
+        crate::users::insert_grant(conn, id, Some(org.id), role)?;
+    }
+    Ok((
+        username.to_owned(),
+        DEMO_PASSWORD.to_owned(),
+        role,
+        org_external_id.to_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_file_parses_and_every_branch_gets_people() {
+        let (records, errors) = csv_rows::parse_orgs(ORGS_CSV);
+        assert!(errors.is_empty(), "{errors:?}");
+        let branches = branch_sizes(&records);
+        assert!(!branches.is_empty());
+        assert!(branches.iter().all(|(_, size)| (5..=8).contains(size)));
+        let people = people_records(&branches);
+        let total: i64 = branches.iter().map(|(_, size)| size).sum();
+        assert_eq!(people.len() as i64, total);
+        assert!(people
+            .iter()
+            .all(|p| p.external_id.starts_with(&p.org_external_id)));
+        for (_, _, _, org) in USERS {
+            assert!(records.iter().any(|r| r.external_id == org), "{org}");
+        }
+    }
 }

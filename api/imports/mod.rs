@@ -2,51 +2,30 @@
 //! file updates and creates nothing twice; a file with any bad row writes nothing.
 
 pub mod csv_rows;
+pub mod model;
+pub mod rules;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{post, web, HttpRequest};
-use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::csv_rows::{OrgRecord, PersonRecord};
-use crate::audit::{self, Event};
+pub use self::model::{ImportQuery, ImportReport};
+use self::rules::{Outcome, RowError, Tally};
 use crate::auth::{Action, Actor};
-use crate::db::schema::{orgs, people};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
+use crate::people::model::PersonRow;
 use crate::people::queries as people_queries;
 use crate::state::AppState;
 use crate::types::now;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(import_orgs).service(import_people);
-}
-
-#[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"created": 12, "updated": 1, "unchanged": 30, "dry_run": false, "errors": []}))]
-pub struct ImportReport {
-    pub created: u32,
-    pub updated: u32,
-    /// Rows identical to what is stored.
-    pub unchanged: u32,
-    /// True when nothing was written because `dry_run=true` was asked.
-    pub dry_run: bool,
-    /// Always empty in a 200 answer; a file with errors answers 422 with them.
-    pub errors: Vec<FieldError>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// Check and count, write nothing.
-    #[serde(default)]
-    pub dry_run: bool,
 }
 
 fn require_csv(req: &HttpRequest) -> ApiResult<()> {
@@ -72,13 +51,6 @@ fn require_csv(req: &HttpRequest) -> ApiResult<()> {
     }
 }
 
-fn rows_failed(mut errors: Vec<FieldError>) -> ApiError {
-    errors.sort_by_key(|e| e.line);
-    let mut e = ApiError::validation(errors);
-    e.detail = "Some rows are invalid; nothing was written.".into();
-    e
-}
-
 type Parse<R> = fn(&str) -> (Vec<R>, Vec<FieldError>);
 type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>) -> ApiResult<ImportReport>;
 
@@ -96,7 +68,7 @@ async fn import<R: Send + 'static>(
     require_csv(req)?;
     let (records, errors) = parse(body);
     if !errors.is_empty() {
-        return Err(rows_failed(errors));
+        return Err(rules::rows_failed(errors));
     }
     let write = move |conn: &mut DbConn| apply(conn, &actor, records);
     let mut report = if query.dry_run {
@@ -141,104 +113,36 @@ async fn import_orgs(
     .await
 }
 
+/// Writes org rows, parents first (the tree is locked meanwhile).
 pub fn apply_orgs(
     conn: &mut DbConn,
     actor: &Actor,
     records: Vec<OrgRecord>,
 ) -> ApiResult<ImportReport> {
     db::lock_tree(conn)?;
-    let mut report = ImportReport::default();
-    let mut errors = Vec::new();
-    let in_file: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
-    // Rows written so far, by external id; `None` for a row that failed.
+    let (ordered, cyclic) = rules::parents_first(records);
+    let mut tally = Tally::default();
+    for record in cyclic {
+        let cycle = RowError::row("parent_external_id", "the parents form a cycle");
+        tally.add(record.line, Err(cycle))?;
+    }
+    // Rows written so far, by external id; `None` for a row that failed (its children
+    // would only repeat the error).
     let mut done: HashMap<String, Option<OrgRow>> = HashMap::new();
-    let mut pending = records;
-    // A row waits until its parent (when the file defines it) has been written.
-    loop {
-        let (ready, waiting): (Vec<OrgRecord>, Vec<OrgRecord>) =
-            pending.into_iter().partition(|r| {
-                r.parent_external_id
-                    .as_ref()
-                    .is_none_or(|p| !in_file.contains(p) || done.contains_key(p))
-            });
-        if ready.is_empty() {
-            for r in &waiting {
-                errors.push(FieldError::at_line(
-                    r.line,
-                    "parent_external_id",
-                    "the parents form a cycle",
-                ));
-            }
-            break;
-        }
-        for record in ready {
-            match apply_org(conn, actor, &record, &done) {
-                Ok((row, outcome)) => {
-                    outcome.count(&mut report);
-                    done.insert(record.external_id.clone(), Some(row));
-                }
-                Err(RowError::Failed(e)) => return Err(e),
-                Err(RowError::Row(field, message)) => {
-                    errors.push(FieldError::at_line(record.line, field, message));
-                    // Children of a failed row would only repeat the error.
-                    done.insert(record.external_id.clone(), None);
-                }
-            }
-        }
-        if waiting.is_empty() {
-            break;
-        }
-        pending = waiting;
+    for record in ordered {
+        let result = apply_org(conn, actor, &record, &done);
+        let written = result.as_ref().ok().map(|(row, _)| row.clone());
+        done.insert(record.external_id.clone(), written);
+        tally.add(record.line, result.map(|(_, outcome)| outcome))?;
     }
-    if !errors.is_empty() {
-        return Err(rows_failed(errors));
-    }
-    Ok(report)
-}
-
-/// What an import row did.
-enum Outcome {
-    Created,
-    Updated,
-    Unchanged,
-}
-
-impl Outcome {
-    fn count(self, report: &mut ImportReport) {
-        match self {
-            Outcome::Created => report.created += 1,
-            Outcome::Updated => report.updated += 1,
-            Outcome::Unchanged => report.unchanged += 1,
-        }
-    }
-}
-
-/// A row's failure: the column and the message. Database failures abort the import.
-enum RowError {
-    /// The row is wrong: reported with its line, and the import writes nothing.
-    Row(&'static str, String),
-    /// The database failed: the import stops with that error.
-    Failed(ApiError),
-}
-
-impl From<ApiError> for RowError {
-    fn from(e: ApiError) -> Self {
-        match e.status {
-            StatusCode::NOT_FOUND => RowError::Row("row", "no such organization".into()),
-            StatusCode::FORBIDDEN => {
-                RowError::Row("row", "you may not manage this organization".into())
-            }
-            StatusCode::CONFLICT => RowError::Row("external_id", e.detail),
-            _ => RowError::Failed(e),
-        }
-    }
+    tally.finish()
 }
 
 fn visible_by_external_id(
     conn: &mut DbConn,
     actor: &Actor,
     external_id: &str,
-) -> Result<Option<OrgRow>, RowError> {
+) -> ApiResult<Option<OrgRow>> {
     let org = org_queries::find_by_external_id(conn, external_id)?;
     Ok(org.filter(|o| actor.can_see(&o.path)))
 }
@@ -249,113 +153,132 @@ fn apply_org(
     record: &OrgRecord,
     done: &HashMap<String, Option<OrgRow>>,
 ) -> Result<(OrgRow, Outcome), RowError> {
-    let parent = match &record.parent_external_id {
-        None => None,
-        Some(pe) => match done.get(pe) {
-            Some(None) => {
-                return Err(RowError::Row(
-                    "parent_external_id",
-                    format!("the row of {pe} failed"),
-                ))
-            }
-            Some(Some(p)) => Some(p.clone()),
-            None => Some(visible_by_external_id(conn, actor, pe)?.ok_or_else(|| {
-                RowError::Row("parent_external_id", format!("no such organization: {pe}"))
-            })?),
-        },
+    let parent = import_parent(conn, actor, record, done)?;
+    match org_queries::find_by_external_id(conn, &record.external_id)? {
+        None => create_org(conn, actor, record, parent.as_ref()),
+        Some(existing) => update_org(conn, actor, record, existing, parent.as_ref()),
+    }
+}
+
+/// The row's parent: written by an earlier row of the file, or stored and visible.
+fn import_parent(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record: &OrgRecord,
+    done: &HashMap<String, Option<OrgRow>>,
+) -> Result<Option<OrgRow>, RowError> {
+    let Some(pe) = &record.parent_external_id else {
+        return Ok(None);
     };
-    let authorize_under = |parent: &Option<OrgRow>| -> Result<(), RowError> {
-        let allowed = match parent {
-            Some(p) => actor.authorize(Action::ManageOrgs, &p.path),
-            None => actor.authorize_global(),
-        };
-        allowed.map_err(|_| {
-            RowError::Row(
+    match done.get(pe) {
+        Some(None) => Err(RowError::row(
+            "parent_external_id",
+            format!("the row of {pe} failed"),
+        )),
+        Some(Some(p)) => Ok(Some(p.clone())),
+        None => match visible_by_external_id(conn, actor, pe)? {
+            Some(p) => Ok(Some(p)),
+            None => Err(RowError::row(
                 "parent_external_id",
-                "you may not manage this parent organization".into(),
+                format!("no such organization: {pe}"),
+            )),
+        },
+    }
+}
+
+fn authorize_under(actor: &Actor, parent: Option<&OrgRow>) -> Result<(), RowError> {
+    actor
+        .authorize_place_under(parent.map(|p| p.path.as_str()))
+        .map_err(|_| {
+            RowError::row(
+                "parent_external_id",
+                "you may not manage this parent organization",
             )
         })
-    };
-    let existing = org_queries::find_by_external_id(conn, &record.external_id)?;
-    let Some(existing) = existing else {
-        authorize_under(&parent)?;
-        let row = org_queries::insert(
-            conn,
-            org_queries::NewOrg {
-                parent: parent.as_ref(),
-                name: &record.name,
-                kind: record.kind.as_str(),
-                domain: record.domain.as_str(),
-                window_unit: record.window_unit,
-                external_id: Some(&record.external_id),
-            },
-        )?;
-        audit_org(conn, actor, &row, "org.create", "imported")?;
-        return Ok((row, Outcome::Created));
-    };
+}
+
+fn create_org(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record: &OrgRecord,
+    parent: Option<&OrgRow>,
+) -> Result<(OrgRow, Outcome), RowError> {
+    authorize_under(actor, parent)?;
+    let row = org_queries::insert(
+        conn,
+        org_queries::NewOrg {
+            parent,
+            name: &record.name,
+            kind: record.kind,
+            domain: record.domain,
+            window_unit: record.window_unit,
+            external_id: Some(&record.external_id),
+        },
+    )?;
+    audit_org(conn, actor, &row, "org.create", "imported")?;
+    Ok((row, Outcome::Created))
+}
+
+fn update_org(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record: &OrgRecord,
+    existing: OrgRow,
+    parent: Option<&OrgRow>,
+) -> Result<(OrgRow, Outcome), RowError> {
     if !actor.allows(Action::ManageOrgs, &existing.path) {
-        return Err(RowError::Row(
+        return Err(RowError::row(
             "external_id",
-            "already used by another organization".into(),
+            "already used by another organization",
         ));
     }
     let mut changed = false;
-    if existing.parent_id != parent.as_ref().map(|p| p.id) {
-        let new_parent = parent.as_ref().ok_or_else(|| {
-            RowError::Row(
-                "parent_external_id",
-                "an org cannot become a root by import".into(),
-            )
-        })?;
-        // A move changes the old superior's tree too, as in POST /orgs/{id}/move.
-        let old_parent_path = match existing.parent_id {
-            Some(id) => Some(org_queries::path_of(conn, id)?),
-            None => None,
-        };
-        let may_leave = match &old_parent_path {
-            Some(path) => actor.allows(Action::ManageOrgs, path),
-            None => actor.is_admin(),
-        };
-        if !may_leave {
-            return Err(RowError::Row(
-                "parent_external_id",
-                "you may not move this organization away from its superior".into(),
-            ));
-        }
-        authorize_under(&parent)?;
-        if crate::orgs::rules::is_cycle(&existing.path, &new_parent.path) {
-            return Err(RowError::Row(
-                "parent_external_id",
-                "an org cannot move into its own subtree".into(),
-            ));
-        }
-        org_queries::move_subtree(conn, &existing, new_parent)?;
+    if existing.parent_id != parent.map(|p| p.id) {
+        move_org(conn, actor, &existing, parent)?;
         changed = true;
     }
-    let same = existing.name == record.name
-        && existing.kind == record.kind.as_str()
-        && existing.domain == record.domain.as_str()
-        && existing.window_unit == record.window_unit;
-    if !same {
-        diesel::update(orgs::table.find(existing.id))
-            .set((
-                orgs::name.eq(&record.name),
-                orgs::kind.eq(record.kind.as_str()),
-                orgs::domain.eq(record.domain.as_str()),
-                orgs::window_unit.eq(record.window_unit),
-                orgs::updated_at.eq(now()),
-            ))
-            .execute(conn)
-            .map_err(ApiError::from)?;
+    if !rules::same_org(&existing, record) {
+        org_queries::update(conn, existing.id, &rules::org_changes(record, now()))?;
         changed = true;
     }
     let row = org_queries::find(conn, existing.id)?;
-    if changed {
-        audit_org(conn, actor, &row, "org.update", "updated by import")?;
-        Ok((row, Outcome::Updated))
-    } else {
-        Ok((row, Outcome::Unchanged))
+    if !changed {
+        return Ok((row, Outcome::Unchanged));
     }
+    audit_org(conn, actor, &row, "org.update", "updated by import")?;
+    Ok((row, Outcome::Updated))
+}
+
+/// Moves a stored org under the row's parent, checked as in POST /orgs/{id}/move: the move
+/// changes the old superior's tree too.
+fn move_org(
+    conn: &mut DbConn,
+    actor: &Actor,
+    existing: &OrgRow,
+    parent: Option<&OrgRow>,
+) -> Result<(), RowError> {
+    let new_parent = parent.ok_or_else(|| {
+        RowError::row(
+            "parent_external_id",
+            "an org cannot become a root by import",
+        )
+    })?;
+    let old_parent_path = org_queries::parent_path(conn, existing)?;
+    if !actor.may_take_from(old_parent_path.as_deref()) {
+        return Err(RowError::row(
+            "parent_external_id",
+            "you may not move this organization away from its superior",
+        ));
+    }
+    authorize_under(actor, Some(new_parent))?;
+    if crate::orgs::rules::is_cycle(&existing.path, &new_parent.path) {
+        return Err(RowError::row(
+            "parent_external_id",
+            "an org cannot move into its own subtree",
+        ));
+    }
+    org_queries::move_subtree(conn, existing, new_parent)?;
+    Ok(())
 }
 
 fn audit_org(
@@ -365,21 +288,9 @@ fn audit_org(
     action: &str,
     how: &str,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Event {
-            action,
-            target_type: "org",
-            target_id: Some(org.id.to_string()),
-            org_id: Some(org.id),
-            summary: format!(
-                "{how}: {} ({})",
-                org.name,
-                org.external_id.as_deref().unwrap_or("")
-            ),
-        },
-    )
+    let external_id = org.external_id.as_deref().unwrap_or("");
+    let summary = format!("{how}: {} ({external_id})", org.name);
+    crate::orgs::record(conn, actor, action, ("org", org.id), org.id, summary)
 }
 
 /// Import people from CSV: `external_id,org_external_id,name,member_type,position,joined_on,phone`.
@@ -415,27 +326,19 @@ async fn import_people(
     .await
 }
 
+/// Writes people rows, in file order.
 pub fn apply_people(
     conn: &mut DbConn,
     actor: &Actor,
     records: Vec<PersonRecord>,
 ) -> ApiResult<ImportReport> {
-    let mut report = ImportReport::default();
-    let mut errors = Vec::new();
+    let mut tally = Tally::default();
     let mut org_cache: HashMap<String, Option<OrgRow>> = HashMap::new();
     for record in records {
-        match apply_person(conn, actor, &record, &mut org_cache) {
-            Ok(outcome) => outcome.count(&mut report),
-            Err(RowError::Failed(e)) => return Err(e),
-            Err(RowError::Row(field, message)) => {
-                errors.push(FieldError::at_line(record.line, field, message))
-            }
-        }
+        let result = apply_person(conn, actor, &record, &mut org_cache);
+        tally.add(record.line, result)?;
     }
-    if !errors.is_empty() {
-        return Err(rows_failed(errors));
-    }
-    Ok(report)
+    tally.finish()
 }
 
 fn apply_person(
@@ -444,54 +347,78 @@ fn apply_person(
     record: &PersonRecord,
     org_cache: &mut HashMap<String, Option<OrgRow>>,
 ) -> Result<Outcome, RowError> {
-    let org = match org_cache.get(&record.org_external_id) {
+    let org = managed_org(conn, actor, &record.org_external_id, org_cache)?;
+    match people_queries::find_by_external_id(conn, &record.external_id)? {
+        None => create_person(conn, actor, record, &org),
+        Some(existing) => update_person(conn, actor, record, existing, &org),
+    }
+}
+
+/// The row's org (looked up once per file): visible, and managed by the actor.
+fn managed_org(
+    conn: &mut DbConn,
+    actor: &Actor,
+    external_id: &str,
+    org_cache: &mut HashMap<String, Option<OrgRow>>,
+) -> Result<OrgRow, RowError> {
+    let org = match org_cache.get(external_id) {
         Some(cached) => cached.clone(),
         None => {
-            let found = visible_by_external_id(conn, actor, &record.org_external_id)?;
-            org_cache.insert(record.org_external_id.clone(), found.clone());
+            let found = visible_by_external_id(conn, actor, external_id)?;
+            org_cache.insert(external_id.to_owned(), found.clone());
             found
         }
     }
     .ok_or_else(|| {
-        RowError::Row(
+        RowError::row(
             "org_external_id",
-            format!("no such organization: {}", record.org_external_id),
+            format!("no such organization: {external_id}"),
         )
     })?;
     if !actor.allows(Action::ManageOrgs, &org.path) {
-        return Err(RowError::Row(
+        return Err(RowError::row(
             "org_external_id",
-            "you may not manage this organization".into(),
+            "you may not manage this organization",
         ));
     }
-    let position = record.position.map(|p| p.as_str());
-    let Some(existing) = people_queries::find_by_external_id(conn, &record.external_id)? else {
-        let person = people_queries::insert(
-            conn,
-            people_queries::NewPerson {
-                org_id: org.id,
-                name: &record.name,
-                member_type: record.member_type.as_str(),
-                position,
-                joined_on: record.joined_on,
-                external_id: Some(&record.external_id),
-                phone: record.phone.as_deref(),
-            },
-        )?;
-        audit_person(
-            conn,
-            actor,
-            person.id,
-            org.id,
-            &format!("imported {}", person.name),
-        )?;
-        return Ok(Outcome::Created);
-    };
+    Ok(org)
+}
+
+fn create_person(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record: &PersonRecord,
+    org: &OrgRow,
+) -> Result<Outcome, RowError> {
+    let person = people_queries::insert(
+        conn,
+        people_queries::NewPerson {
+            org_id: org.id,
+            name: &record.name,
+            member_type: record.member_type,
+            position: record.position,
+            joined_on: record.joined_on,
+            external_id: Some(&record.external_id),
+            phone: record.phone.as_deref(),
+        },
+    )?;
+    let summary = format!("imported {}", person.name);
+    audit_person(conn, actor, person.id, org, summary)?;
+    Ok(Outcome::Created)
+}
+
+fn update_person(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record: &PersonRecord,
+    existing: PersonRow,
+    org: &OrgRow,
+) -> Result<Outcome, RowError> {
     let current_path = org_queries::path_of(conn, existing.org_id)?;
     if !actor.allows(Action::ManageOrgs, &current_path) {
-        return Err(RowError::Row(
+        return Err(RowError::row(
             "external_id",
-            "already used by another person".into(),
+            "already used by another person",
         ));
     }
     let mut changed = false;
@@ -499,57 +426,25 @@ fn apply_person(
         people_queries::move_to(conn, &existing, org.id)?;
         changed = true;
     }
-    let same = existing.name == record.name
-        && existing.member_type == record.member_type.as_str()
-        && existing.position.as_deref() == position
-        && existing.joined_on == record.joined_on
-        && existing.phone == record.phone
-        && existing.status == "active";
-    if !same {
-        diesel::update(people::table.find(existing.id))
-            .set((
-                people::name.eq(&record.name),
-                people::member_type.eq(record.member_type.as_str()),
-                people::position.eq(position),
-                people::joined_on.eq(record.joined_on),
-                people::phone.eq(record.phone.as_deref()),
-                people::status.eq("active"),
-                people::updated_at.eq(now()),
-            ))
-            .execute(conn)
-            .map_err(ApiError::from)?;
+    if !rules::same_person(&existing, record) {
+        people_queries::update(conn, existing.id, &rules::person_changes(record, now()))?;
         changed = true;
     }
-    if changed {
-        audit_person(
-            conn,
-            actor,
-            existing.id,
-            org.id,
-            &format!("updated by import: {}", record.name),
-        )?;
-        Ok(Outcome::Updated)
-    } else {
-        Ok(Outcome::Unchanged)
+    if !changed {
+        return Ok(Outcome::Unchanged);
     }
+    let summary = format!("updated by import: {}", record.name);
+    audit_person(conn, actor, existing.id, org, summary)?;
+    Ok(Outcome::Updated)
 }
 
 fn audit_person(
     conn: &mut DbConn,
     actor: &Actor,
     person_id: i64,
-    org_id: i64,
-    summary: &str,
+    org: &OrgRow,
+    summary: String,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Event {
-            action: "person.import",
-            target_type: "person",
-            target_id: Some(person_id.to_string()),
-            org_id: Some(org_id),
-            summary: summary.to_owned(),
-        },
-    )
+    let target = ("person", person_id);
+    crate::orgs::record(conn, actor, "person.import", target, org.id, summary)
 }

@@ -5,16 +5,16 @@ pub mod queries;
 pub mod rules;
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
+pub use self::rules::escape_like;
 use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
-use crate::db::schema::{orgs, people};
-use crate::db::{self, DbConn, MultiBackend};
-use crate::error::{validate, ApiError, ApiResult, ErrorCode};
+use crate::db::{self, DbConn};
+use crate::error::{validate, ApiError, ApiResult};
 use crate::http::{created, Page, PageQuery};
+use crate::people::queries as people_queries;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -36,19 +36,33 @@ pub fn authorized(conn: &mut DbConn, actor: &Actor, id: i64, action: Action) -> 
 
 /// Archiving and moving an org changes its superior's tree: they need the right to manage
 /// the parent (administrators for a root). The caller has checked that the actor sees the
-/// org, so a refusal is 403 even when the parent itself is out of sight.
+/// org.
 fn authorize_on_parent(conn: &mut DbConn, actor: &Actor, org: &OrgRow) -> ApiResult<()> {
-    match org.parent_id {
-        Some(parent_id) => {
-            let parent_path = queries::path_of(conn, parent_id)?;
-            if actor.allows(Action::ManageOrgs, &parent_path) {
-                Ok(())
-            } else {
-                Err(ApiError::forbidden())
-            }
-        }
-        None => actor.authorize_global(),
-    }
+    let parent_path = queries::parent_path(conn, org)?;
+    actor.authorize_take_from(parent_path.as_deref())
+}
+
+/// Writes an audit event about an org or a person (`target`: type and id), filed under the
+/// org `org_id`.
+pub fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    target: (&str, i64),
+    org_id: i64,
+    summary: String,
+) -> ApiResult<()> {
+    let (target_type, id) = target;
+    let target_id = Some(id.to_string());
+    let org_id = Some(org_id);
+    let event = Event {
+        action,
+        target_type,
+        target_id,
+        org_id,
+        summary,
+    };
+    audit::record(conn, actor, event)
 }
 
 /// Create an org under a parent the actor manages.
@@ -72,48 +86,28 @@ async fn create_org(
     validate(&body)?;
     let org = db::write(&state.pool, move |conn| {
         db::lock_tree(conn)?;
-        let parent = match body.parent_id {
-            Some(parent_id) => {
-                let parent = queries::find_referenced(conn, &actor, parent_id, "parent_id")?;
-                actor.authorize(Action::ManageOrgs, &parent.path)?;
-                if !parent.is_active() {
-                    return Err(ApiError::conflict(
-                        ErrorCode::ParentArchived,
-                        "The parent org is archived.",
-                    ));
-                }
-                Some(parent)
-            }
-            None => {
-                actor.authorize_global()?;
-                None
-            }
-        };
+        let parent = body
+            .parent_id
+            .map(|id| queries::find_referenced(conn, &actor, id, "parent_id"))
+            .transpose()?;
+        actor.authorize_place_under(parent.as_ref().map(|p| p.path.as_str()))?;
+        rules::check_parent_active(parent.as_ref())?;
         let org = queries::insert(
             conn,
             queries::NewOrg {
                 parent: parent.as_ref(),
                 name: body.name.trim(),
-                kind: body.kind.as_str(),
-                domain: body.domain.as_str(),
+                kind: body.kind,
+                domain: body.domain,
                 window_unit: body.window_unit,
                 external_id: body.external_id.as_deref(),
             },
         )?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "org.create",
-                target_type: "org",
-                target_id: Some(org.id.to_string()),
-                org_id: Some(org.id),
-                summary: format!(
-                    "created {} ({}) under {:?}",
-                    org.name, org.kind, org.parent_id
-                ),
-            },
-        )?;
+        let summary = format!(
+            "created {} ({}) under {:?}",
+            org.name, org.kind, org.parent_id
+        );
+        record(conn, &actor, "org.create", ("org", org.id), org.id, summary)?;
         Ok(org)
     })
     .await?;
@@ -138,53 +132,12 @@ async fn list_orgs(
     let filter = filter.into_inner();
     let scope = actor.scope();
     let result = db::read(&state.pool, move |conn| {
-        let build = || {
-            let mut q = orgs::table
-                .filter(queries::in_scope(&scope))
-                .filter(orgs::status.eq(filter.status.unwrap_or(OrgStatus::Active).as_str()))
-                .into_boxed::<MultiBackend>();
-            if let Some(parent_id) = filter.parent_id {
-                q = q.filter(orgs::parent_id.eq(parent_id));
-            }
-            if let Some(kind) = filter.kind {
-                q = q.filter(orgs::kind.eq(kind.as_str()));
-            }
-            if let Some(domain) = filter.domain {
-                q = q.filter(orgs::domain.eq(domain.as_str()));
-            }
-            if let Some(window_unit) = filter.window_unit {
-                q = q.filter(orgs::window_unit.eq(window_unit));
-            }
-            if let Some(text) = filter.q.as_deref().and_then(crate::types::non_blank) {
-                q = q.filter(
-                    orgs::name
-                        .like(format!("%{}%", escape_like(&text)))
-                        .escape('\\'),
-                );
-            }
-            q
-        };
-        let total = build().count().get_result(conn)?;
-        let items = build()
-            .select(OrgRow::as_select())
-            .order(orgs::path.asc())
-            .limit(page.per_page())
-            .offset(page.offset())
-            .load(conn)?
-            .into_iter()
-            .map(Org::from)
-            .collect();
+        let (rows, total) = queries::list(conn, &scope, &filter, &page)?;
+        let items = rows.into_iter().map(Org::from).collect();
         Ok(Page::new(items, total, &page))
     })
     .await?;
     Ok(web::Json(result))
-}
-
-/// `%` and `_` match themselves in a name search.
-pub fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// One org.
@@ -228,90 +181,21 @@ async fn update_org(
 ) -> ApiResult<web::Json<Org>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
-    if let Some(Some(external_id)) = &body.external_id {
-        if external_id.trim().is_empty() || external_id.len() > 100 {
-            return Err(ApiError::field(
-                "external_id",
-                "length must be between 1 and 100",
-            ));
-        }
-    }
+    rules::check_external_id_patch(&body.external_id)?;
     let org = db::write(&state.pool, move |conn| {
         let org = authorized(conn, &actor, id, Action::ManageOrgs)?;
         if let Some(Some(person_id)) = body.secretary_id {
-            let person_org: Option<(i64, String)> = people::table
-                .find(person_id)
-                .select((people::org_id, people::status))
-                .first(conn)
-                .optional()?;
-            if !matches!(person_org, Some((org_id, ref status)) if org_id == id && status == "active") {
-                return Err(ApiError::field("secretary_id", "must be an active person of this org"));
-            }
+            let person = people_queries::find_opt(conn, person_id)?;
+            rules::check_secretary(person.as_ref(), id)?;
         }
-        let changes = OrgChanges {
-            name: body.name.as_deref().map(str::trim),
-            kind: body.kind.map(OrgKind::as_str),
-            domain: body.domain.map(Domain::as_str),
-            window_unit: body.window_unit,
-            external_id: body.external_id.as_ref().map(|e| e.as_deref()),
-            secretary_id: body.secretary_id,
-            updated_at: crate::types::now(),
-        };
-        diesel::update(orgs::table.find(id)).set(&changes).execute(conn)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "org.update",
-                target_type: "org",
-                target_id: Some(id.to_string()),
-                org_id: Some(id),
-                summary: format!("changed {}: {}", org.name, changes.describe()),
-            },
-        )?;
+        let changes = OrgChanges::from_update(&body);
+        queries::update(conn, id, &changes)?;
+        let summary = format!("changed {}: {}", org.name, changes.describe());
+        record(conn, &actor, "org.update", ("org", id), id, summary)?;
         queries::find(conn, id)
     })
     .await?;
     Ok(web::Json(org.into()))
-}
-
-/// The columns a PATCH may change; `None` leaves a column as it is.
-#[derive(AsChangeset)]
-#[diesel(table_name = orgs)]
-struct OrgChanges<'a> {
-    name: Option<&'a str>,
-    kind: Option<&'a str>,
-    domain: Option<&'a str>,
-    window_unit: Option<bool>,
-    external_id: Option<Option<&'a str>>,
-    secretary_id: Option<Option<i64>>,
-    updated_at: chrono::NaiveDateTime,
-}
-
-impl OrgChanges<'_> {
-    /// The changed fields, for the audit summary.
-    fn describe(&self) -> String {
-        let mut fields = Vec::new();
-        if let Some(v) = self.name {
-            fields.push(format!("name={v}"));
-        }
-        if let Some(v) = self.kind {
-            fields.push(format!("kind={v}"));
-        }
-        if let Some(v) = self.domain {
-            fields.push(format!("domain={v}"));
-        }
-        if let Some(v) = self.window_unit {
-            fields.push(format!("window_unit={v}"));
-        }
-        if let Some(v) = self.external_id {
-            fields.push(format!("external_id={v:?}"));
-        }
-        if let Some(v) = self.secretary_id {
-            fields.push(format!("secretary_id={v:?}"));
-        }
-        fields.join(", ")
-    }
 }
 
 /// Archive an org. Refused (409 `has_active_children`) while it has active children.
@@ -335,32 +219,13 @@ async fn archive_org(
         db::lock_tree(conn)?;
         let org = authorized(conn, &actor, id, Action::Read)?;
         authorize_on_parent(conn, &actor, &org)?;
-        if org.status == OrgStatus::Archived.as_str() {
+        let active_children = queries::active_children(conn, id)?;
+        if !rules::archiving_needed(&org, active_children)? {
             return Ok(());
         }
-        if queries::active_children(conn, id)? > 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::HasActiveChildren,
-                "Archive or move the org's children first.",
-            ));
-        }
-        diesel::update(orgs::table.find(id))
-            .set((
-                orgs::status.eq(OrgStatus::Archived.as_str()),
-                orgs::updated_at.eq(crate::types::now()),
-            ))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "org.archive",
-                target_type: "org",
-                target_id: Some(id.to_string()),
-                org_id: Some(id),
-                summary: format!("archived {}", org.name),
-            },
-        )
+        queries::archive(conn, id)?;
+        let summary = format!("archived {}", org.name);
+        record(conn, &actor, "org.archive", ("org", id), id, summary)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -419,35 +284,15 @@ async fn move_org(
         let org = authorized(conn, &actor, id, Action::Read)?;
         authorize_on_parent(conn, &actor, &org)?;
         let new_parent = queries::find_referenced(conn, &actor, new_parent_id, "parent_id")?;
-        actor.authorize(Action::ManageOrgs, &new_parent.path)?;
-        if rules::is_cycle(&org.path, &new_parent.path) {
-            return Err(ApiError::conflict(
-                ErrorCode::Cycle,
-                "An org cannot move into its own subtree.",
-            ));
-        }
-        if !new_parent.is_active() {
-            return Err(ApiError::conflict(
-                ErrorCode::ParentArchived,
-                "The new parent org is archived.",
-            ));
-        }
+        actor.authorize_place_under(Some(&new_parent.path))?;
+        rules::check_move(&org, &new_parent)?;
         if org.parent_id != Some(new_parent.id) {
             queries::move_subtree(conn, &org, &new_parent)?;
-            audit::record(
-                conn,
-                &actor,
-                Event {
-                    action: "org.move",
-                    target_type: "org",
-                    target_id: Some(id.to_string()),
-                    org_id: Some(id),
-                    summary: format!(
-                        "moved {} from {:?} to {}",
-                        org.name, org.parent_id, new_parent.id
-                    ),
-                },
-            )?;
+            let summary = format!(
+                "moved {} from {:?} to {}",
+                org.name, org.parent_id, new_parent.id
+            );
+            record(conn, &actor, "org.move", ("org", id), id, summary)?;
         }
         queries::find(conn, id)
     })

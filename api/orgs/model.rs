@@ -45,12 +45,12 @@ pub struct OrgRow {
     pub id: i64,
     pub parent_id: Option<i64>,
     pub name: String,
-    pub kind: String,
-    pub domain: String,
+    pub kind: OrgKind,
+    pub domain: Domain,
     pub window_unit: bool,
     pub external_id: Option<String>,
     pub secretary_id: Option<i64>,
-    pub status: String,
+    pub status: OrgStatus,
     pub path: String,
     pub depth: i32,
     pub created_at: NaiveDateTime,
@@ -70,18 +70,15 @@ pub struct Org {
     /// The superior org (隶属关系); none for a root.
     pub parent_id: Option<i64>,
     pub name: String,
-    #[schema(value_type = OrgKind)]
-    pub kind: String,
-    #[schema(value_type = Domain)]
-    pub domain: String,
+    pub kind: OrgKind,
+    pub domain: Domain,
     /// 窗口单位: a unit serving the public directly.
     pub window_unit: bool,
     /// The id in another system (unique), used by imports.
     pub external_id: Option<String>,
     /// The person who is this org's secretary (书记).
     pub secretary_id: Option<i64>,
-    #[schema(value_type = OrgStatus)]
-    pub status: String,
+    pub status: OrgStatus,
     /// 0 for a root, 1 for its children, …
     pub depth: i32,
     pub created_at: DateTime<Utc>,
@@ -109,7 +106,7 @@ impl From<OrgRow> for Org {
 
 impl OrgRow {
     pub fn is_active(&self) -> bool {
-        self.status == OrgStatus::Active.as_str()
+        self.status == OrgStatus::Active
     }
 }
 
@@ -183,4 +180,55 @@ pub struct TreeQuery {
     /// Levels below the org to include (default: all).
     #[param(minimum = 0, example = 2)]
     pub depth: Option<i32>,
+}
+
+/// The columns a PATCH (or an import row) may change; `None` leaves a column as it is.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = orgs)]
+pub struct OrgChanges<'a> {
+    pub name: Option<&'a str>,
+    pub kind: Option<OrgKind>,
+    pub domain: Option<Domain>,
+    pub window_unit: Option<bool>,
+    pub external_id: Option<Option<&'a str>>,
+    pub secretary_id: Option<Option<i64>>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl<'a> OrgChanges<'a> {
+    pub fn from_update(body: &'a UpdateOrg) -> Self {
+        OrgChanges {
+            name: body.name.as_deref().map(str::trim),
+            kind: body.kind,
+            domain: body.domain,
+            window_unit: body.window_unit,
+            external_id: body.external_id.as_ref().map(|e| e.as_deref()),
+            secretary_id: body.secretary_id,
+            updated_at: crate::types::now(),
+        }
+    }
+
+    /// The changed fields, for the audit summary.
+    pub fn describe(&self) -> String {
+        let mut fields = Vec::new();
+        if let Some(v) = self.name {
+            fields.push(format!("name={v}"));
+        }
+        if let Some(v) = self.kind {
+            fields.push(format!("kind={v}"));
+        }
+        if let Some(v) = self.domain {
+            fields.push(format!("domain={v}"));
+        }
+        if let Some(v) = self.window_unit {
+            fields.push(format!("window_unit={v}"));
+        }
+        if let Some(v) = self.external_id {
+            fields.push(format!("external_id={v:?}"));
+        }
+        if let Some(v) = self.secretary_id {
+            fields.push(format!("secretary_id={v:?}"));
+        }
+        fields.join(", ")
+    }
 }

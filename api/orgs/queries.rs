@@ -3,14 +3,18 @@
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::query_dsl::methods::{LimitDsl, OffsetDsl};
+use diesel::query_dsl::LoadQuery;
 use diesel::sql_types::{Bool, Integer, Text};
 
-use super::model::{OrgRow, OrgStatus};
+use super::model::{Domain, OrgChanges, OrgKind, OrgListQuery, OrgRow, OrgStatus};
+use super::rules::escape_like;
 use crate::auth::policy::subtree_upper_bound;
 use crate::auth::{Actor, Scope};
 use crate::db::schema::orgs;
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
+use crate::http::PageQuery;
 
 type OrgFilter = Box<dyn BoxableExpression<orgs::table, MultiBackend, SqlType = Bool>>;
 
@@ -58,22 +62,33 @@ pub fn org_column_in_scope(column: &'static str, scope: &Scope) -> SqlLiteral<Bo
     ))
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> ApiResult<OrgRow> {
-    orgs::table
+pub fn find_opt(conn: &mut DbConn, id: i64) -> ApiResult<Option<OrgRow>> {
+    Ok(orgs::table
         .find(id)
         .select(OrgRow::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)
+        .optional()?)
 }
 
-pub fn path_of(conn: &mut DbConn, id: i64) -> ApiResult<String> {
-    orgs::table
+pub fn find(conn: &mut DbConn, id: i64) -> ApiResult<OrgRow> {
+    find_opt(conn, id)?.ok_or_else(ApiError::not_found)
+}
+
+pub fn path_opt(conn: &mut DbConn, id: i64) -> ApiResult<Option<String>> {
+    Ok(orgs::table
         .find(id)
         .select(orgs::path)
         .first(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)
+        .optional()?)
+}
+
+pub fn path_of(conn: &mut DbConn, id: i64) -> ApiResult<String> {
+    path_opt(conn, id)?.ok_or_else(ApiError::not_found)
+}
+
+/// The path of the org's superior; none for a root.
+pub fn parent_path(conn: &mut DbConn, org: &OrgRow) -> ApiResult<Option<String>> {
+    org.parent_id.map(|id| path_of(conn, id)).transpose()
 }
 
 /// Finds an org named in a request body: a missing or invisible one is a field error
@@ -84,14 +99,9 @@ pub fn find_referenced(
     id: i64,
     field: &str,
 ) -> ApiResult<OrgRow> {
-    match find(conn, id) {
-        Ok(org) if actor.can_see(&org.path) => Ok(org),
-        Ok(_) => Err(ApiError::field(field, "no such organization")),
-        Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => {
-            Err(ApiError::field(field, "no such organization"))
-        }
-        Err(e) => Err(e),
-    }
+    find_opt(conn, id)?
+        .filter(|org| actor.can_see(&org.path))
+        .ok_or_else(|| ApiError::field(field, "no such organization"))
 }
 
 /// As [`find_referenced`], and the org must not be archived.
@@ -119,8 +129,8 @@ pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Op
 pub struct NewOrg<'a> {
     pub parent: Option<&'a OrgRow>,
     pub name: &'a str,
-    pub kind: &'a str,
-    pub domain: &'a str,
+    pub kind: OrgKind,
+    pub domain: Domain,
     pub window_unit: bool,
     pub external_id: Option<&'a str>,
 }
@@ -137,7 +147,7 @@ pub fn insert(conn: &mut DbConn, new: NewOrg<'_>) -> ApiResult<OrgRow> {
             orgs::domain.eq(new.domain),
             orgs::window_unit.eq(new.window_unit),
             orgs::external_id.eq(new.external_id),
-            orgs::status.eq(OrgStatus::Active.as_str()),
+            orgs::status.eq(OrgStatus::Active),
             orgs::path.eq(""),
             orgs::depth.eq(depth),
             orgs::created_at.eq(now),
@@ -152,10 +162,35 @@ pub fn insert(conn: &mut DbConn, new: NewOrg<'_>) -> ApiResult<OrgRow> {
     find(conn, id)
 }
 
+/// Applies a PATCH (or an import row's changes) to an org.
+pub fn update(conn: &mut DbConn, id: i64, changes: &OrgChanges<'_>) -> ApiResult<()> {
+    diesel::update(orgs::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn archive(conn: &mut DbConn, id: i64) -> ApiResult<()> {
+    diesel::update(orgs::table.find(id))
+        .set((
+            orgs::status.eq(OrgStatus::Archived),
+            orgs::updated_at.eq(crate::types::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_secretary(conn: &mut DbConn, id: i64, person_id: i64) -> ApiResult<()> {
+    diesel::update(orgs::table.find(id))
+        .set(orgs::secretary_id.eq(person_id))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn active_children(conn: &mut DbConn, id: i64) -> ApiResult<i64> {
     Ok(orgs::table
         .filter(orgs::parent_id.eq(id))
-        .filter(orgs::status.eq(OrgStatus::Active.as_str()))
+        .filter(orgs::status.eq(OrgStatus::Active))
         .count()
         .get_result(conn)?)
 }
@@ -192,14 +227,70 @@ pub fn subtree(conn: &mut DbConn, root: &OrgRow, max_depth: Option<i32>) -> ApiR
     let mut q = orgs::table
         .select(OrgRow::as_select())
         .filter(in_subtree(&root.path))
-        .filter(
-            orgs::status
-                .eq(OrgStatus::Active.as_str())
-                .or(orgs::id.eq(root.id)),
-        )
+        .filter(orgs::status.eq(OrgStatus::Active).or(orgs::id.eq(root.id)))
         .into_boxed();
     if let Some(max) = max_depth {
         q = q.filter(orgs::depth.le(max));
     }
     Ok(q.order(orgs::path.asc()).load(conn)?)
+}
+
+/// One page of the orgs in `scope` that match the filter, in tree order, and the total.
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &OrgListQuery,
+    page: &PageQuery,
+) -> ApiResult<(Vec<OrgRow>, i64)> {
+    let build = || {
+        let mut q = orgs::table
+            .filter(in_scope(scope))
+            .filter(orgs::status.eq(filter.status.unwrap_or(OrgStatus::Active)))
+            .into_boxed::<MultiBackend>();
+        if let Some(parent_id) = filter.parent_id {
+            q = q.filter(orgs::parent_id.eq(parent_id));
+        }
+        if let Some(kind) = filter.kind {
+            q = q.filter(orgs::kind.eq(kind));
+        }
+        if let Some(domain) = filter.domain {
+            q = q.filter(orgs::domain.eq(domain));
+        }
+        if let Some(window_unit) = filter.window_unit {
+            q = q.filter(orgs::window_unit.eq(window_unit));
+        }
+        if let Some(pattern) = name_pattern(filter.q.as_deref()) {
+            q = q.filter(orgs::name.like(pattern).escape('\\'));
+        }
+        q
+    };
+    let rows = build().select(OrgRow::as_select()).order(orgs::path.asc());
+    paged(conn, build().count(), rows, page)
+}
+
+/// The LIKE pattern (escaped with `\`) for a name search, unless the text is blank.
+pub fn name_pattern(text: Option<&str>) -> Option<String> {
+    text.and_then(crate::types::non_blank)
+        .map(|text| format!("%{}%", escape_like(&text)))
+}
+
+/// Runs a list query for one page, and its count for the total.
+pub fn paged<'q, C, Q, R>(
+    conn: &mut DbConn,
+    count: C,
+    rows: Q,
+    page: &PageQuery,
+) -> ApiResult<(Vec<R>, i64)>
+where
+    C: LoadQuery<'q, DbConn, i64>,
+    Q: LimitDsl,
+    Q::Output: OffsetDsl,
+    <Q::Output as OffsetDsl>::Output: LoadQuery<'q, DbConn, R>,
+{
+    let total = count.get_result(conn)?;
+    let rows = rows
+        .limit(page.per_page())
+        .offset(page.offset())
+        .load(conn)?;
+    Ok((rows, total))
 }

@@ -2,21 +2,20 @@
 
 pub mod model;
 pub mod queries;
+pub mod rules;
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::*;
-use crate::audit::{self, Event};
-use crate::auth::{Action, Actor, Scope};
-use crate::db::schema::people;
-use crate::db::{self, DbConn, MultiBackend};
-use crate::error::{validate, ApiError, ApiResult};
+use crate::auth::{Action, Actor};
+use crate::db::{self, DbConn};
+use crate::error::{validate, ApiResult};
 use crate::http::{created, Page, PageQuery};
-use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::orgs::model::OrgRow;
+use crate::orgs::queries as org_queries;
+use crate::orgs::record;
 use crate::state::AppState;
-use crate::types::now;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_person)
@@ -42,11 +41,7 @@ fn authorized(
 }
 
 /// An active org the actor manages, named in a body field.
-fn managed_org(
-    conn: &mut DbConn,
-    actor: &Actor,
-    org_id: i64,
-) -> ApiResult<crate::orgs::model::OrgRow> {
+fn managed_org(conn: &mut DbConn, actor: &Actor, org_id: i64) -> ApiResult<OrgRow> {
     let org = org_queries::find_active_referenced(conn, actor, org_id, "org_id")?;
     actor.authorize(Action::ManageOrgs, &org.path)?;
     Ok(org)
@@ -78,23 +73,21 @@ async fn create_person(
             queries::NewPerson {
                 org_id: org.id,
                 name: body.name.trim(),
-                member_type: body.member_type.as_str(),
-                position: body.position.map(Position::as_str),
+                member_type: body.member_type,
+                position: body.position,
                 joined_on: body.joined_on,
                 external_id: body.external_id.as_deref(),
                 phone: body.phone.as_deref(),
             },
         )?;
-        audit::record(
+        let summary = format!("added {} to {}", person.name, org.name);
+        record(
             conn,
             &actor,
-            Event {
-                action: "person.create",
-                target_type: "person",
-                target_id: Some(person.id.to_string()),
-                org_id: Some(org.id),
-                summary: format!("added {} to {}", person.name, org.name),
-            },
+            "person.create",
+            ("person", person.id),
+            org.id,
+            summary,
         )?;
         Ok(person)
     })
@@ -118,53 +111,21 @@ async fn list_people(
 ) -> ApiResult<web::Json<Page<Person>>> {
     let page = page.into_inner().checked()?;
     let filter = filter.into_inner();
-    let status = match filter.status.as_deref() {
-        None | Some("active") => "active",
-        Some("archived") => "archived",
-        Some(_) => return Err(ApiError::bad_request("status must be active or archived")),
-    };
+    let status = rules::list_status(filter.status.as_deref())?;
     let result = db::read(&state.pool, move |conn| {
         let within = match filter.org_id {
             Some(org_id) => Some(crate::orgs::authorized(conn, &actor, org_id, Action::Read)?),
             None => None,
         };
-        let scope = actor.scope();
-        let build = || {
-            let mut q = people::table
-                .filter(people::status.eq(status))
-                .into_boxed::<MultiBackend>();
-            if scope != Scope::All {
-                q = q.filter(org_column_in_scope("people.org_id", &scope));
-            }
-            if let Some(org) = &within {
-                q = if filter.descendants {
-                    q.filter(org_column_in_scope(
-                        "people.org_id",
-                        &Scope::Subtrees(vec![org.path.clone()]),
-                    ))
-                } else {
-                    q.filter(people::org_id.eq(org.id))
-                };
-            }
-            if let Some(member_type) = filter.member_type {
-                q = q.filter(people::member_type.eq(member_type.as_str()));
-            }
-            if let Some(text) = filter.q.as_deref().and_then(crate::types::non_blank) {
-                q = q.filter(
-                    people::name
-                        .like(format!("%{}%", crate::orgs::escape_like(&text)))
-                        .escape('\\'),
-                );
-            }
-            q
-        };
-        let total = build().count().get_result(conn)?;
-        let items = build()
-            .select(PersonRow::as_select())
-            .order((people::org_id.asc(), people::id.asc()))
-            .limit(page.per_page())
-            .offset(page.offset())
-            .load(conn)?
+        let (rows, total) = queries::list(
+            conn,
+            &actor.scope(),
+            within.as_ref(),
+            status,
+            &filter,
+            &page,
+        )?;
+        let items = rows
             .into_iter()
             .map(|row| Person::new(row, false))
             .collect();
@@ -198,18 +159,6 @@ async fn get_person(
     Ok(web::Json(person))
 }
 
-#[derive(AsChangeset)]
-#[diesel(table_name = people)]
-struct PersonChanges<'a> {
-    name: Option<&'a str>,
-    member_type: Option<&'a str>,
-    position: Option<Option<&'a str>>,
-    joined_on: Option<Option<chrono::NaiveDate>>,
-    external_id: Option<Option<&'a str>>,
-    phone: Option<Option<&'a str>>,
-    updated_at: chrono::NaiveDateTime,
-}
-
 /// Change a person; a new `org_id` moves them and keeps the old membership in history.
 #[utoipa::path(
     tag = "people",
@@ -230,17 +179,7 @@ async fn update_person(
 ) -> ApiResult<web::Json<Person>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
-    if let Some(Some(phone)) = &body.phone {
-        valid_phone(phone).map_err(|_| ApiError::field("phone", "must be a phone number"))?;
-    }
-    if let Some(Some(external_id)) = &body.external_id {
-        if external_id.trim().is_empty() || external_id.len() > 100 {
-            return Err(ApiError::field(
-                "external_id",
-                "length must be between 1 and 100",
-            ));
-        }
-    }
+    rules::check_update(&body)?;
     let person = db::write(&state.pool, move |conn| {
         let (person, _) = authorized(conn, &actor, id, Action::ManageOrgs)?;
         let mut summary = Vec::new();
@@ -249,41 +188,18 @@ async fn update_person(
             queries::move_to(conn, &person, org.id)?;
             summary.push(format!("moved from {} to {}", person.org_id, org.id));
         }
-        let changes = PersonChanges {
-            name: body.name.as_deref().map(str::trim),
-            member_type: body.member_type.map(MemberType::as_str),
-            position: body.position.map(|p| p.map(Position::as_str)),
-            joined_on: body.joined_on,
-            external_id: body.external_id.as_ref().map(|e| e.as_deref()),
-            phone: body.phone.as_ref().map(|p| p.as_deref()),
-            updated_at: now(),
-        };
-        diesel::update(people::table.find(id))
-            .set(&changes)
-            .execute(conn)?;
-        for (field, changed) in [
-            ("name", changes.name.is_some()),
-            ("member_type", changes.member_type.is_some()),
-            ("position", changes.position.is_some()),
-            ("joined_on", changes.joined_on.is_some()),
-            ("external_id", changes.external_id.is_some()),
-            ("phone", changes.phone.is_some()),
-        ] {
-            if changed {
-                summary.push(field.to_owned());
-            }
-        }
+        let changes = PersonChanges::from_update(&body);
+        queries::update(conn, id, &changes)?;
+        summary.extend(changes.changed_fields().map(str::to_owned));
         let updated = queries::find(conn, id)?;
-        audit::record(
+        let summary = format!("changed {}: {}", person.name, summary.join(", "));
+        record(
             conn,
             &actor,
-            Event {
-                action: "person.update",
-                target_type: "person",
-                target_id: Some(id.to_string()),
-                org_id: Some(updated.org_id),
-                summary: format!("changed {}: {}", person.name, summary.join(", ")),
-            },
+            "person.update",
+            ("person", id),
+            updated.org_id,
+            summary,
         )?;
         let mut out = Person::new(updated, true);
         out.memberships = Some(queries::history(conn, id)?);
@@ -309,24 +225,18 @@ async fn archive_person(
     let id = id.into_inner();
     db::write(&state.pool, move |conn| {
         let (person, _) = authorized(conn, &actor, id, Action::ManageOrgs)?;
-        if person.status == "archived" {
+        if person.status == PersonStatus::Archived {
             return Ok(());
         }
-        diesel::update(people::table.find(id))
-            .set((people::status.eq("archived"), people::updated_at.eq(now())))
-            .execute(conn)?;
-        queries::close_membership(conn, id)?;
-        queries::clear_secretary(conn, id)?;
-        audit::record(
+        queries::archive(conn, id)?;
+        let summary = format!("archived {}", person.name);
+        record(
             conn,
             &actor,
-            Event {
-                action: "person.archive",
-                target_type: "person",
-                target_id: Some(id.to_string()),
-                org_id: Some(person.org_id),
-                summary: format!("archived {}", person.name),
-            },
+            "person.archive",
+            ("person", id),
+            person.org_id,
+            summary,
         )
     })
     .await?;

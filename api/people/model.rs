@@ -25,18 +25,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// An archived person's membership has ended.
+    pub enum PersonStatus {
+        Active => "active",
+        Archived => "archived",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = people)]
 pub struct PersonRow {
     pub id: i64,
     pub org_id: i64,
     pub name: String,
-    pub member_type: String,
-    pub position: Option<String>,
+    pub member_type: MemberType,
+    pub position: Option<Position>,
     pub joined_on: Option<NaiveDate>,
     pub external_id: Option<String>,
     pub phone: Option<String>,
-    pub status: String,
+    pub status: PersonStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -48,16 +56,14 @@ pub struct Person {
     pub id: i64,
     pub org_id: i64,
     pub name: String,
-    #[schema(value_type = MemberType)]
-    pub member_type: String,
-    #[schema(value_type = Option<Position>)]
-    pub position: Option<String>,
+    pub member_type: MemberType,
+    pub position: Option<Position>,
     pub joined_on: Option<NaiveDate>,
     pub external_id: Option<String>,
     /// Masked (`138****5678`) in lists and for readers who cannot manage the person.
     pub phone: Option<String>,
     /// `active` or `archived`.
-    pub status: String,
+    pub status: PersonStatus,
     /// Which org the person belonged to, and when (on single-person answers; null in lists).
     pub memberships: Option<Vec<Membership>>,
     pub created_at: DateTime<Utc>,
@@ -163,5 +169,48 @@ pub fn valid_phone(phone: &str) -> Result<(), validator::ValidationError> {
         Ok(())
     } else {
         Err(validator::ValidationError::new("phone").with_message("must be a phone number".into()))
+    }
+}
+
+/// The columns a PATCH (or an import row) may change; `None` leaves a column as it is.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = people)]
+pub struct PersonChanges<'a> {
+    pub name: Option<&'a str>,
+    pub member_type: Option<MemberType>,
+    pub position: Option<Option<Position>>,
+    pub joined_on: Option<Option<NaiveDate>>,
+    pub external_id: Option<Option<&'a str>>,
+    pub phone: Option<Option<&'a str>>,
+    pub status: Option<PersonStatus>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl<'a> PersonChanges<'a> {
+    pub fn from_update(body: &'a UpdatePerson) -> Self {
+        PersonChanges {
+            name: body.name.as_deref().map(str::trim),
+            member_type: body.member_type,
+            position: body.position,
+            joined_on: body.joined_on,
+            external_id: body.external_id.as_ref().map(|e| e.as_deref()),
+            phone: body.phone.as_ref().map(|p| p.as_deref()),
+            status: None,
+            updated_at: crate::types::now(),
+        }
+    }
+
+    /// The names of the changed fields, for the audit summary.
+    pub fn changed_fields(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("member_type", self.member_type.is_some()),
+            ("position", self.position.is_some()),
+            ("joined_on", self.joined_on.is_some()),
+            ("external_id", self.external_id.is_some()),
+            ("phone", self.phone.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
     }
 }

@@ -1,19 +1,28 @@
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::model::{Membership, PersonRow};
+use super::model::{
+    MemberType, Membership, PersonChanges, PersonListQuery, PersonRow, PersonStatus, Position,
+};
+use crate::auth::Scope;
 use crate::db::schema::{memberships, orgs, people};
-use crate::db::DbConn;
+use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
+use crate::http::PageQuery;
+use crate::orgs::model::OrgRow;
+use crate::orgs::queries::{name_pattern, org_column_in_scope, paged};
 use crate::types::now;
 
-pub fn find(conn: &mut DbConn, id: i64) -> ApiResult<PersonRow> {
-    people::table
+pub fn find_opt(conn: &mut DbConn, id: i64) -> ApiResult<Option<PersonRow>> {
+    Ok(people::table
         .find(id)
         .select(PersonRow::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> ApiResult<PersonRow> {
+    find_opt(conn, id)?.ok_or_else(ApiError::not_found)
 }
 
 pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Option<PersonRow>> {
@@ -27,8 +36,8 @@ pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Op
 pub struct NewPerson<'a> {
     pub org_id: i64,
     pub name: &'a str,
-    pub member_type: &'a str,
-    pub position: Option<&'a str>,
+    pub member_type: MemberType,
+    pub position: Option<Position>,
     pub joined_on: Option<NaiveDate>,
     pub external_id: Option<&'a str>,
     pub phone: Option<&'a str>,
@@ -46,20 +55,38 @@ pub fn insert(conn: &mut DbConn, new: NewPerson<'_>) -> ApiResult<PersonRow> {
             people::joined_on.eq(new.joined_on),
             people::external_id.eq(new.external_id),
             people::phone.eq(new.phone),
-            people::status.eq("active"),
+            people::status.eq(PersonStatus::Active),
             people::created_at.eq(at),
             people::updated_at.eq(at),
         ))
         .returning(people::id)
         .get_result(conn)?;
+    open_membership(conn, id, new.org_id, at)?;
+    find(conn, id)
+}
+
+fn open_membership(
+    conn: &mut DbConn,
+    person_id: i64,
+    org_id: i64,
+    at: NaiveDateTime,
+) -> ApiResult<()> {
     diesel::insert_into(memberships::table)
         .values((
-            memberships::person_id.eq(id),
-            memberships::org_id.eq(new.org_id),
+            memberships::person_id.eq(person_id),
+            memberships::org_id.eq(org_id),
             memberships::started_at.eq(at),
         ))
         .execute(conn)?;
-    find(conn, id)
+    Ok(())
+}
+
+/// Applies a PATCH (or an import row's changes) to a person.
+pub fn update(conn: &mut DbConn, id: i64, changes: &PersonChanges<'_>) -> ApiResult<()> {
+    diesel::update(people::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Moves a person to another org: the open membership closes, a new one opens, and they
@@ -67,17 +94,23 @@ pub fn insert(conn: &mut DbConn, new: NewPerson<'_>) -> ApiResult<PersonRow> {
 pub fn move_to(conn: &mut DbConn, person: &PersonRow, new_org_id: i64) -> ApiResult<()> {
     let at = now();
     close_membership(conn, person.id)?;
-    diesel::insert_into(memberships::table)
-        .values((
-            memberships::person_id.eq(person.id),
-            memberships::org_id.eq(new_org_id),
-            memberships::started_at.eq(at),
-        ))
-        .execute(conn)?;
+    open_membership(conn, person.id, new_org_id, at)?;
     diesel::update(people::table.find(person.id))
         .set((people::org_id.eq(new_org_id), people::updated_at.eq(at)))
         .execute(conn)?;
     clear_secretary(conn, person.id)
+}
+
+/// Archives a person: their membership ends and they are no longer a secretary.
+pub fn archive(conn: &mut DbConn, id: i64) -> ApiResult<()> {
+    diesel::update(people::table.find(id))
+        .set((
+            people::status.eq(PersonStatus::Archived),
+            people::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    close_membership(conn, id)?;
+    clear_secretary(conn, id)
 }
 
 pub fn close_membership(conn: &mut DbConn, person_id: i64) -> ApiResult<()> {
@@ -107,4 +140,45 @@ pub fn history(conn: &mut DbConn, person_id: i64) -> ApiResult<Vec<Membership>> 
         ))
         .order(memberships::id.asc())
         .load(conn)?)
+}
+
+/// One page of the people in `scope` (and in `within`, when given) that match the filter,
+/// and the total.
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    within: Option<&OrgRow>,
+    status: PersonStatus,
+    filter: &PersonListQuery,
+    page: &PageQuery,
+) -> ApiResult<(Vec<PersonRow>, i64)> {
+    let build = || {
+        let mut q = people::table
+            .filter(people::status.eq(status))
+            .into_boxed::<MultiBackend>();
+        if *scope != Scope::All {
+            q = q.filter(org_column_in_scope("people.org_id", scope));
+        }
+        if let Some(org) = within {
+            q = if filter.descendants {
+                q.filter(org_column_in_scope(
+                    "people.org_id",
+                    &Scope::Subtrees(vec![org.path.clone()]),
+                ))
+            } else {
+                q.filter(people::org_id.eq(org.id))
+            };
+        }
+        if let Some(member_type) = filter.member_type {
+            q = q.filter(people::member_type.eq(member_type));
+        }
+        if let Some(pattern) = name_pattern(filter.q.as_deref()) {
+            q = q.filter(people::name.like(pattern).escape('\\'));
+        }
+        q
+    };
+    let rows = build()
+        .select(PersonRow::as_select())
+        .order((people::org_id.asc(), people::id.asc()));
+    paged(conn, build().count(), rows, page)
 }

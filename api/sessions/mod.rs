@@ -237,7 +237,7 @@ fn schedule_all(
     let mut items = Vec::new();
     for org in orgs
         .iter()
-        .filter(|o| rules::bulk_covers(body.kind, &o.kind, o.window_unit))
+        .filter(|o| rules::bulk_covers(body.kind, o.kind, o.window_unit))
     {
         let new = NewSession {
             campaign_id,

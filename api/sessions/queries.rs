@@ -10,8 +10,9 @@ use crate::db::schema::{orgs, people, session_subjects, sessions, users};
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
-use crate::orgs::model::OrgRow;
+use crate::orgs::model::{OrgRow, OrgStatus};
 use crate::orgs::queries::{self as org_queries, org_column_in_scope};
+use crate::people::model::PersonStatus;
 use crate::templates::model::SubjectType;
 use crate::types::now;
 
@@ -140,7 +141,7 @@ pub fn orgs_without_session(
     Ok(orgs::table
         .filter(org_queries::in_subtree(owner_path))
         .filter(org_queries::in_scope(runnable))
-        .filter(orgs::status.eq("active"))
+        .filter(orgs::status.eq(OrgStatus::Active))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             sessions::table
                 .filter(sessions::campaign_id.eq(campaign_id))
@@ -191,7 +192,7 @@ pub fn subjects_of(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Subject>
 pub fn active_members(conn: &mut DbConn, org_id: i64) -> ApiResult<Vec<(i64, String)>> {
     Ok(people::table
         .filter(people::org_id.eq(org_id))
-        .filter(people::status.eq("active"))
+        .filter(people::status.eq(PersonStatus::Active))
         .order(people::id)
         .select((people::id, people::name))
         .load(conn)?)
@@ -210,12 +211,12 @@ pub fn subject_person(conn: &mut DbConn, person_id: i64) -> ApiResult<Option<Sub
         .inner_join(orgs::table)
         .filter(people::id.eq(person_id))
         .select((people::org_id, people::name, people::status, orgs::path))
-        .first::<(i64, String, String, String)>(conn)
+        .first::<(i64, String, PersonStatus, String)>(conn)
         .optional()?
         .map(|(org_id, name, status, org_path)| SubjectPerson {
             org_id,
             name,
-            active: status == "active",
+            active: status == PersonStatus::Active,
             org_path,
         }))
 }

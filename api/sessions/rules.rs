@@ -9,6 +9,7 @@ use crate::auth::policy::covers;
 use crate::auth::Grants;
 use crate::campaigns::rules::CampaignStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::orgs::model::OrgKind;
 use crate::templates::model::SubjectType;
 
 /// Subjects, the session and its bulk creation change only while the session is scheduled.
@@ -171,12 +172,12 @@ pub fn close(status: SessionStatus) -> Result<SessionStatus, ApiError> {
 }
 
 /// Which orgs a bulk creation of this kind covers.
-pub fn bulk_covers(kind: SessionKind, org_kind: &str, window_unit: bool) -> bool {
+pub fn bulk_covers(kind: SessionKind, org_kind: OrgKind, window_unit: bool) -> bool {
     match kind {
-        SessionKind::BranchMeeting => org_kind == "branch",
+        SessionKind::BranchMeeting => org_kind == OrgKind::Branch,
         SessionKind::CommitteeReview => matches!(
             org_kind,
-            "committee" | "working_committee" | "general_branch"
+            OrgKind::Committee | OrgKind::WorkingCommittee | OrgKind::GeneralBranch
         ),
         SessionKind::WindowUnit => window_unit,
     }
@@ -373,14 +374,31 @@ mod tests {
 
     #[test]
     fn bulk_kinds() {
-        assert!(bulk_covers(SessionKind::BranchMeeting, "branch", false));
-        assert!(!bulk_covers(SessionKind::BranchMeeting, "committee", false));
         assert!(bulk_covers(
-            SessionKind::CommitteeReview,
-            "general_branch",
+            SessionKind::BranchMeeting,
+            OrgKind::Branch,
             false
         ));
-        assert!(bulk_covers(SessionKind::WindowUnit, "branch", true));
-        assert!(!bulk_covers(SessionKind::WindowUnit, "branch", false));
+        assert!(!bulk_covers(
+            SessionKind::BranchMeeting,
+            OrgKind::Committee,
+            false
+        ));
+        assert!(bulk_covers(
+            SessionKind::CommitteeReview,
+            OrgKind::GeneralBranch,
+            false
+        ));
+        assert!(!bulk_covers(
+            SessionKind::CommitteeReview,
+            OrgKind::Branch,
+            false
+        ));
+        assert!(bulk_covers(SessionKind::WindowUnit, OrgKind::Branch, true));
+        assert!(!bulk_covers(
+            SessionKind::WindowUnit,
+            OrgKind::Branch,
+            false
+        ));
     }
 }
