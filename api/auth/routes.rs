@@ -10,6 +10,7 @@ pub use super::tokens::TokenPair;
 use super::tokens::{self, issue_pair};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::JsonBody;
 use crate::state::AppState;
 use crate::users::queries as user_queries;
 
@@ -77,7 +78,7 @@ async fn verify_credentials(
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let LoginRequest { username, password } = body.into_inner();
     let username = username.trim().to_lowercase();
@@ -116,7 +117,7 @@ async fn login(
 #[post("/auth/refresh")]
 async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let shared = state.clone();
     let pair = db::write(&state.pool, move |conn| {
@@ -143,7 +144,7 @@ async fn refresh(
 #[post("/auth/logout")]
 async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let token = body.into_inner().refresh_token;
     db::write(&state.pool, move |conn| {

@@ -24,6 +24,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult};
+use crate::http::JsonBody;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -123,7 +124,7 @@ async fn issue_codes(
     state: web::Data<AppState>,
     id: web::Path<i64>,
     query: web::Query<IssueQuery>,
-    body: web::Json<IssueCodes>,
+    body: JsonBody<IssueCodes>,
 ) -> ApiResult<HttpResponse> {
     let (session_id, IssueCodes { category, count }) = (id.into_inner(), body.into_inner());
     rules::check_batch_size(count)?;
@@ -270,7 +271,7 @@ async fn enter_paper_ballots(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<PaperBallots>,
+    body: JsonBody<PaperBallots>,
 ) -> ApiResult<HttpResponse> {
     let (session_id, body) = (id.into_inner(), body.into_inner());
     rules::check_paper_count(body.ballots.len())?;
@@ -316,7 +317,7 @@ async fn enter_paper_ballots(
 async fn ballot_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<FormRequest>,
+    body: JsonBody<FormRequest>,
 ) -> ApiResult<web::Json<BallotForm>> {
     let address = crate::http::client_address(&req);
     check_throttle(&state, &address)?;
@@ -370,7 +371,7 @@ fn load_form(conn: &mut DbConn, hash: &str) -> ApiResult<Result<BallotForm, Code
 async fn submit_ballot(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<SubmitBallot>,
+    body: JsonBody<SubmitBallot>,
 ) -> ApiResult<HttpResponse> {
     let address = crate::http::client_address(&req);
     check_throttle(&state, &address)?;

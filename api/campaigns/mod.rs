@@ -17,7 +17,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult};
-use crate::http::{created, Page, PageQuery};
+use crate::http::{created, JsonBody, Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
 use crate::state::AppState;
@@ -80,7 +80,7 @@ async fn create_campaign(
     actor: Actor,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<CreateCampaign>,
+    body: JsonBody<CreateCampaign>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate(&body)?;
@@ -170,7 +170,7 @@ async fn update_campaign(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<UpdateCampaign>,
+    body: JsonBody<UpdateCampaign>,
 ) -> ApiResult<web::Json<Campaign>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
@@ -314,7 +314,7 @@ async fn publish_campaign(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<PublishCampaign>,
+    body: JsonBody<PublishCampaign>,
 ) -> ApiResult<web::Json<Campaign>> {
     let scope_org_ids = body.into_inner().scope_org_ids;
     rules::check_publish_size(&scope_org_ids)?;

@@ -125,7 +125,7 @@ impl TryFrom<CampaignRow> for Campaign {
 #[schema(example = json!({"owner_org_id": 19, "title": "2011年度创先争优群众评议", "starts_on": "2011-12-28", "ends_on": "2012-01-09", "template_id": 1, "domain_templates": {"community": 4}, "min_category_ballots": 5, "low_satisfaction_threshold": 0.8}))]
 pub struct CreateCampaign {
     pub owner_org_id: i64,
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
@@ -134,17 +134,17 @@ pub struct CreateCampaign {
     #[schema(value_type = BTreeMap<String, i64>)]
     pub domain_templates: BTreeMap<Domain, i64>,
     /// Default 5.
-    #[validate(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub min_category_ballots: Option<i32>,
     /// Default 0.8.
-    #[validate(range(min = 0.0, max = 1.0))]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub low_satisfaction_threshold: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[schema(example = json!({"title": "2011年度创先争优群众评议(修订)", "ends_on": "2012-01-15"}))]
 pub struct UpdateCampaign {
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
@@ -152,9 +152,9 @@ pub struct UpdateCampaign {
     pub template_id: Option<i64>,
     #[schema(value_type = Option<BTreeMap<String, i64>>)]
     pub domain_templates: Option<BTreeMap<Domain, i64>>,
-    #[validate(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub min_category_ballots: Option<i32>,
-    #[validate(range(min = 0.0, max = 1.0))]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub low_satisfaction_threshold: Option<f64>,
 }
 

@@ -2,20 +2,27 @@
 //!
 //! It holds bodies to what the document says: a JSON object (serde would otherwise accept
 //! `[3, "observer"]` for a struct), no control characters in any text (PostgreSQL cannot
-//! store NUL, and nothing legitimate needs the others), and a field error that names the
-//! field (`joined_on`, `ratings[2].level`) instead of the whole body.
+//! store NUL, and nothing legitimate needs the others), the constraints of the body's
+//! schema in the OpenAPI document (lengths, ranges, counts, enums: written once, as
+//! `#[schema(...)]` attributes, so the document states exactly what is enforced), and a
+//! field error that names the field (`joined_on`, `ratings[2].level`), not the whole body.
 
+use std::collections::HashMap;
 use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
+use jsonschema::error::ValidationErrorKind;
+use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Bodies are limited by `web::JsonConfig`'s limit (the `PINGYI_BODY_LIMIT` setting).
 const FALLBACK_LIMIT: usize = 1 << 20;
@@ -36,7 +43,7 @@ impl<T> Deref for JsonBody<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -90,9 +97,9 @@ fn is_json(req: &HttpRequest) -> bool {
         .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
 }
 
-/// Parses a body: well-formed JSON (else 400), an object with clean text whose fields
-/// have the right types (else 422 naming the field).
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Parses a body: well-formed JSON (else 400), an object with clean text that meets its
+/// schema and whose fields have the right types (else 422 naming each field).
+pub fn parse<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON: {e}.")))?;
     if !value.is_object() {
@@ -107,10 +114,132 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "must not contain control characters (such as NUL)",
         ));
     }
+    check_schema(&T::name(), &value)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         ApiError::field(field_name(&path, &inner), message(&inner))
+    })
+}
+
+/// Validators compiled from the document's component schemas, by schema name (`None`
+/// for a name the document does not hold).
+struct DocumentSchemas {
+    components: Value,
+    compiled: RwLock<HashMap<String, Option<Arc<jsonschema::Validator>>>>,
+}
+
+fn document_schemas() -> &'static DocumentSchemas {
+    static SCHEMAS: OnceLock<DocumentSchemas> = OnceLock::new();
+    SCHEMAS.get_or_init(|| DocumentSchemas {
+        components: serde_json::to_value(crate::openapi::document())
+            .map(|doc| doc["components"].clone())
+            .unwrap_or_default(),
+        compiled: RwLock::new(HashMap::new()),
+    })
+}
+
+fn validator_for(name: &str) -> Option<Arc<jsonschema::Validator>> {
+    let schemas = document_schemas();
+    if let Some(found) = schemas.compiled.read().get(name) {
+        return found.clone();
+    }
+    let compiled = schemas.components["schemas"].get(name).and_then(|_| {
+        // The component with every other component beside it, so `$ref`s resolve.
+        let schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$ref": format!("#/components/schemas/{name}"),
+            "components": schemas.components,
+        });
+        match jsonschema::validator_for(&schema) {
+            Ok(v) => Some(Arc::new(v)),
+            Err(e) => {
+                tracing::error!(schema = name, error = %e, "a body schema does not compile");
+                None
+            }
+        }
+    });
+    schemas
+        .compiled
+        .write()
+        .insert(name.to_owned(), compiled.clone());
+    compiled
+}
+
+/// Checks a body against its schema in the document, naming every field that fails.
+fn check_schema(name: &str, value: &Value) -> Result<(), ApiError> {
+    let Some(validator) = validator_for(name) else {
+        return Ok(());
+    };
+    let mut errors: Vec<FieldError> = validator
+        .iter_errors(value)
+        .map(|e| {
+            let path = pointer_to_field(&e.instance_path().to_string());
+            match e.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let property = property.as_str().unwrap_or_default();
+                    let field = if path.is_empty() {
+                        property.to_owned()
+                    } else {
+                        format!("{path}.{property}")
+                    };
+                    FieldError::new(field, "is required")
+                }
+                kind => FieldError::new(
+                    if path.is_empty() {
+                        "body".to_owned()
+                    } else {
+                        path
+                    },
+                    constraint_message(kind).unwrap_or_else(|| e.to_string()),
+                ),
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors.dedup_by(|a, b| a.field == b.field);
+    Err(ApiError::validation(errors))
+}
+
+/// `/ratings/2/level` → `ratings[2].level`.
+fn pointer_to_field(pointer: &str) -> String {
+    let mut field = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if segment.parse::<usize>().is_ok() {
+            field.push_str(&format!("[{segment}]"));
+        } else {
+            if !field.is_empty() {
+                field.push('.');
+            }
+            field.push_str(&segment);
+        }
+    }
+    field
+}
+
+/// The message a person can act on, for the constraints the document states.
+fn constraint_message(kind: &ValidationErrorKind) -> Option<String> {
+    Some(match kind {
+        ValidationErrorKind::MinLength { limit } => format!("length must be at least {limit}"),
+        ValidationErrorKind::MaxLength { limit } => format!("length must be at most {limit}"),
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
+        ValidationErrorKind::MinItems { limit } => format!("at least {limit} items"),
+        ValidationErrorKind::MaxItems { limit } => format!("at most {limit} items"),
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<String> = options
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned))
+                .collect();
+            format!("must be one of: {}", options.join(", "))
+        }
+        _ => return None,
     })
 }
 
@@ -175,25 +304,27 @@ fn message(inner: &str) -> String {
 mod tests {
     use super::*;
 
-    #[derive(Debug, serde::Deserialize)]
-    struct Grant {
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+    struct BodyTestGrant {
         #[allow(dead_code)]
         org_id: i64,
         #[allow(dead_code)]
         role: String,
     }
 
-    #[derive(Debug, serde::Deserialize)]
-    struct Person {
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+    struct BodyTestPerson {
         #[allow(dead_code)]
         name: String,
         #[allow(dead_code)]
         joined_on: Option<chrono::NaiveDate>,
         #[allow(dead_code)]
-        ratings: Vec<Grant>,
+        ratings: Vec<BodyTestGrant>,
     }
 
-    fn error_of<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> (u16, String, String) {
+    fn error_of<T: DeserializeOwned + ToSchema + std::fmt::Debug>(
+        body: &str,
+    ) -> (u16, String, String) {
         let e = parse::<T>(body.as_bytes()).unwrap_err();
         let field = e
             .errors
@@ -210,42 +341,75 @@ mod tests {
 
     #[test]
     fn an_array_is_not_an_object() {
-        assert!(parse::<Grant>(br#"{"org_id": 3, "role": "observer"}"#).is_ok());
-        let (status, field, _) = error_of::<Grant>(r#"[3, "observer"]"#);
+        assert!(parse::<BodyTestGrant>(br#"{"org_id": 3, "role": "observer"}"#).is_ok());
+        let (status, field, _) = error_of::<BodyTestGrant>(r#"[3, "observer"]"#);
         assert_eq!((status, field.as_str()), (422, "body"));
     }
 
     #[test]
     fn field_errors_name_the_field() {
         let (status, field, _) =
-            error_of::<Person>(r#"{"name": "x", "joined_on": "yesterday", "ratings": []}"#);
+            error_of::<BodyTestPerson>(r#"{"name": "x", "joined_on": "yesterday", "ratings": []}"#);
         assert_eq!((status, field.as_str()), (422, "joined_on"));
-        let (_, field, message) = error_of::<Person>(r#"{"ratings": []}"#);
+        let (_, field, message) = error_of::<BodyTestPerson>(r#"{"ratings": []}"#);
         assert_eq!((field.as_str(), message.as_str()), ("name", "is required"));
-        let (_, field, _) = error_of::<Person>(
+        let (_, field, _) = error_of::<BodyTestPerson>(
             r#"{"name": "x", "ratings": [{"org_id": 1, "role": "a"}, {"org_id": "two", "role": "b"}]}"#,
         );
         assert_eq!(field, "ratings[1].org_id");
-        let (_, field, _) = error_of::<Person>(r#"{"name": "x", "ratings": [{"org_id": 1}]}"#);
+        let (_, field, _) =
+            error_of::<BodyTestPerson>(r#"{"name": "x", "ratings": [{"org_id": 1}]}"#);
         assert_eq!(field, "ratings[0].role");
     }
 
     #[test]
     fn control_characters_are_refused_where_they_are() {
-        let (status, field, _) = error_of::<Person>("{\"name\": \"a\\u0000b\", \"ratings\": []}");
+        let (status, field, _) =
+            error_of::<BodyTestPerson>("{\"name\": \"a\\u0000b\", \"ratings\": []}");
         assert_eq!((status, field.as_str()), (422, "name"));
-        let (_, field, _) = error_of::<Person>(
+        let (_, field, _) = error_of::<BodyTestPerson>(
             "{\"name\": \"x\", \"ratings\": [{\"org_id\": 1, \"role\": \"\\u001b[31m\"}]}",
         );
         assert_eq!(field, "ratings[0].role");
-        assert!(
-            parse::<Person>("{\"name\": \"line\\none\\ttab\", \"ratings\": []}".as_bytes()).is_ok()
+        assert!(parse::<BodyTestPerson>(
+            "{\"name\": \"line\\none\\ttab\", \"ratings\": []}".as_bytes()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn document_constraints_are_enforced_and_name_their_fields() {
+        // CreateOrg's name is 1 to 200 characters in the document.
+        let long = "长".repeat(201);
+        let body = format!(r#"{{"name": "{long}", "kind": "branch", "domain": "rural"}}"#);
+        let e = parse::<crate::orgs::model::CreateOrg>(body.as_bytes()).unwrap_err();
+        assert_eq!(e.status.as_u16(), 422);
+        assert_eq!(e.errors[0].field, "name");
+        assert_eq!(e.errors[0].message, "length must be at most 200");
+        let e = parse::<crate::orgs::model::CreateOrg>(br#"{"name": "x", "kind": "Committee"}"#)
+            .unwrap_err();
+        let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["domain", "kind"], "{:?}", e.errors);
+        let ok = format!(
+            r#"{{"name": "{}", "kind": "branch", "domain": "rural"}}"#,
+            "长".repeat(200)
+        );
+        assert!(parse::<crate::orgs::model::CreateOrg>(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn pointers_become_field_names() {
+        assert_eq!(pointer_to_field(""), "");
+        assert_eq!(pointer_to_field("/ratings/2/level"), "ratings[2].level");
+        assert_eq!(
+            pointer_to_field("/domain_templates/rural"),
+            "domain_templates.rural"
         );
     }
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        let e = parse::<Grant>(b"{\"org_id\": ").unwrap_err();
+        let e = parse::<BodyTestGrant>(b"{\"org_id\": ").unwrap_err();
         assert_eq!(e.status.as_u16(), 400);
     }
 }

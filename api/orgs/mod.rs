@@ -13,7 +13,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult};
-use crate::http::{created, Page, PageQuery};
+use crate::http::{created, JsonBody, Page, PageQuery};
 use crate::people::queries as people_queries;
 use crate::state::AppState;
 
@@ -80,7 +80,7 @@ async fn create_org(
     actor: Actor,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<CreateOrg>,
+    body: JsonBody<CreateOrg>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate(&body)?;
@@ -177,7 +177,7 @@ async fn update_org(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<UpdateOrg>,
+    body: JsonBody<UpdateOrg>,
 ) -> ApiResult<web::Json<Org>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
@@ -276,7 +276,7 @@ async fn move_org(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<MoveOrg>,
+    body: JsonBody<MoveOrg>,
 ) -> ApiResult<web::Json<Org>> {
     let (id, new_parent_id) = (id.into_inner(), body.parent_id);
     let org = db::write(&state.pool, move |conn| {

@@ -124,20 +124,20 @@ pub struct OrgNode {
 pub struct CreateOrg {
     /// The superior org; omit only for a root (administrators only).
     pub parent_id: Option<i64>,
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: OrgKind,
     pub domain: Domain,
     #[serde(default)]
     pub window_unit: bool,
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[schema(example = json!({"name": "机电工程学院第一党支部", "secretary_id": 41}))]
 pub struct UpdateOrg {
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub kind: Option<OrgKind>,
     pub domain: Option<Domain>,

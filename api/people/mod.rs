@@ -11,7 +11,7 @@ use self::model::*;
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiResult};
-use crate::http::{created, Page, PageQuery};
+use crate::http::{created, JsonBody, Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
 use crate::orgs::record;
@@ -62,7 +62,7 @@ async fn create_person(
     actor: Actor,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<CreatePerson>,
+    body: JsonBody<CreatePerson>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate(&body)?;
@@ -175,7 +175,7 @@ async fn update_person(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<UpdatePerson>,
+    body: JsonBody<UpdatePerson>,
 ) -> ApiResult<web::Json<Person>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;

@@ -110,12 +110,12 @@ pub struct Membership {
 #[schema(example = json!({"org_id": 7, "name": "李明", "member_type": "full", "position": "secretary", "joined_on": "2005-07-01", "external_id": "P-0041", "phone": "13812345678"}))]
 pub struct CreatePerson {
     pub org_id: i64,
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub member_type: MemberType,
     pub position: Option<Position>,
     pub joined_on: Option<NaiveDate>,
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
     #[validate(custom(function = "valid_phone"))]
     pub phone: Option<String>,
@@ -126,7 +126,7 @@ pub struct CreatePerson {
 pub struct UpdatePerson {
     /// Moving a person to another org keeps the old membership in their history.
     pub org_id: Option<i64>,
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub member_type: Option<MemberType>,
     #[serde(default, deserialize_with = "crate::types::patch")]

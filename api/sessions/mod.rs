@@ -22,7 +22,7 @@ use crate::campaigns::model::CampaignRow;
 use crate::campaigns::queries as campaign_queries;
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult, ErrorCode};
-use crate::http::{created, created_at, Page, PageQuery};
+use crate::http::{created, created_at, JsonBody, Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
 use crate::state::AppState;
@@ -143,7 +143,7 @@ async fn create_session(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<CreateSession>,
+    body: JsonBody<CreateSession>,
 ) -> ApiResult<HttpResponse> {
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
@@ -193,7 +193,7 @@ async fn bulk_create_sessions(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<BulkCreateSessions>,
+    body: JsonBody<BulkCreateSessions>,
 ) -> ApiResult<HttpResponse> {
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
     let result = db::write(&state.pool, move |conn| {
@@ -316,7 +316,7 @@ async fn update_session(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<UpdateSession>,
+    body: JsonBody<UpdateSession>,
 ) -> ApiResult<web::Json<Session>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
@@ -387,7 +387,7 @@ async fn add_subject(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: web::Json<CreateSubject>,
+    body: JsonBody<CreateSubject>,
 ) -> ApiResult<HttpResponse> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;

@@ -102,7 +102,7 @@ pub struct CreateSession {
     pub kind: SessionKind,
     /// Within the campaign's dates.
     pub scheduled_at: DateTime<Utc>,
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub location: Option<String>,
     /// A user holding a grant on a superior org of the evaluated one.
     pub observer_user_id: Option<i64>,
@@ -144,7 +144,7 @@ pub struct CreateSubject {
     /// Required for secretary and member subjects.
     pub person_id: Option<i64>,
     /// Defaults to the person's (or the org's) name.
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
 }
 

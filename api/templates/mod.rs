@@ -13,7 +13,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db;
 use crate::error::{validate, ApiResult};
-use crate::http::created;
+use crate::http::{created, JsonBody};
 use crate::state::AppState;
 
 pub use self::queries::{find, load};
@@ -86,7 +86,7 @@ async fn create_template(
     actor: Actor,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<CreateTemplate>,
+    body: JsonBody<CreateTemplate>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate(&body)?;
@@ -127,7 +127,7 @@ async fn update_template(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<UpdateTemplate>,
+    body: JsonBody<UpdateTemplate>,
 ) -> ApiResult<web::Json<Template>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;

@@ -73,14 +73,14 @@ pub struct CriterionRow {
 #[schema(example = json!({"level": "satisfied", "label_zh": "满意", "label_en": "Satisfied", "score": 100, "satisfied": true}))]
 pub struct Level {
     /// The key ballots use, e.g. `satisfied`.
-    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub level: String,
-    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub label_zh: String,
-    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub label_en: String,
     /// 0 to 100.
-    #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
     pub score: i32,
     /// Whether the level counts toward the satisfaction rate (满意 and 基本满意 do).
     pub satisfied: bool,
@@ -107,22 +107,22 @@ impl Template {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 pub struct NewCriterion {
-    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub label_zh: String,
-    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub label_en: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
 pub struct NewCriteria {
     #[serde(default)]
-    #[validate(nested, length(max = 30))]
+    #[schema(max_items = 30)]
     pub org: Vec<NewCriterion>,
     #[serde(default)]
-    #[validate(nested, length(max = 30))]
+    #[schema(max_items = 30)]
     pub secretary: Vec<NewCriterion>,
     #[serde(default)]
-    #[validate(nested, length(max = 30))]
+    #[schema(max_items = 30)]
     pub member: Vec<NewCriterion>,
 }
 
@@ -131,24 +131,22 @@ pub struct NewCriteria {
 pub struct CreateTemplate {
     /// The org whose admins own the template (and whose subtree may use it).
     pub owner_org_id: i64,
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    #[validate(nested)]
     pub criteria: NewCriteria,
     /// 2 to 5 levels with distinct keys.
-    #[validate(nested, length(min = 2, max = 5))]
+    #[schema(min_items = 2, max_items = 5)]
     pub scale: Vec<Level>,
 }
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[schema(example = json!({"name": "社区窗口单位评议(修订)"}))]
 pub struct UpdateTemplate {
-    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Replaces every criterion (campaigns already active keep the old ones).
-    #[validate(nested)]
     pub criteria: Option<NewCriteria>,
-    #[validate(nested, length(min = 2, max = 5))]
+    #[schema(min_items = 2, max_items = 5)]
     pub scale: Option<Vec<Level>>,
 }
 

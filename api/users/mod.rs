@@ -13,7 +13,7 @@ use crate::audit::{self, Event, Writer};
 use crate::auth::{password, tokens, Action, Actor, Role};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult, ErrorCode};
-use crate::http::{created, created_at, Page, PageQuery};
+use crate::http::{created, created_at, JsonBody, Page, PageQuery};
 use crate::orgs::queries as org_queries;
 use crate::state::AppState;
 
@@ -219,7 +219,7 @@ async fn create_user(
     actor: Actor,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<CreateUser>,
+    body: JsonBody<CreateUser>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate(&body)?;
@@ -324,7 +324,7 @@ async fn update_user(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<UpdateUser>,
+    body: JsonBody<UpdateUser>,
 ) -> ApiResult<web::Json<User>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
@@ -375,7 +375,7 @@ async fn create_grant(
     actor: Actor,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<CreateGrant>,
+    body: JsonBody<CreateGrant>,
 ) -> ApiResult<HttpResponse> {
     let (user_id, body) = (id.into_inner(), body.into_inner());
     let grant = db::write(&state.pool, move |conn| {

@@ -134,9 +134,9 @@ pub struct Me {
 #[schema(example = json!({"username": "zhang.wei", "display_name": "张伟", "password": "a long passphrase", "org_id": 3}))]
 pub struct CreateUser {
     /// 3–64 characters: letters, digits, `.`, `_`, `-`; stored in lower case.
-    #[validate(length(min = 3, max = 64))]
+    #[schema(min_length = 3, max_length = 64)]
     pub username: String,
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     /// At least 10 characters.
     pub password: String,
@@ -150,7 +150,7 @@ pub struct CreateUser {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[schema(example = json!({"display_name": "张伟", "disabled": false}))]
 pub struct UpdateUser {
-    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     /// A new password: every refresh token of the user stops working.
     pub password: Option<String>,
