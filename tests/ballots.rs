@@ -479,7 +479,7 @@ db_test!(guessing_codes_is_throttled_but_a_whole_hall_is_not, |app| {
             .post(
                 "/api/v1/ballots",
                 None,
-                json!({"code": format!("ZZZZ-ZZZZ-{:04}", i), "ratings": []}),
+                json!({"code": format!("ZZZZ-ZZZZ-{:04}", i), "ratings": full_ratings(&form, 0)}),
             )
             .await;
         if reply.status == 429 {

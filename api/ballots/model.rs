@@ -41,6 +41,7 @@ pub const MAX_CODES_PER_BATCH: i32 = 1000;
 pub struct IssueCodes {
     pub category: ParticipantCategory,
     /// 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub count: i32,
 }
 
@@ -154,8 +155,10 @@ pub struct Rating {
 pub struct SubmitBallot {
     pub code: String,
     /// At least one; each (subject, criterion) at most once.
+    #[schema(min_items = 1, max_items = 3000)]
     pub ratings: Vec<Rating>,
     /// Stored apart from the ballot: nothing ties it to this ballot.
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
 }
 
@@ -169,7 +172,9 @@ pub struct Receipt {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"ratings": [{"subject_id": 101, "criterion_id": 1, "level": "satisfied"}], "opinion": null}))]
 pub struct PaperBallot {
+    #[schema(min_items = 1, max_items = 3000)]
     pub ratings: Vec<Rating>,
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
 }
 
@@ -178,6 +183,7 @@ pub struct PaperBallot {
 pub struct PaperBallots {
     pub category: ParticipantCategory,
     /// 1 to 500 ballots.
+    #[schema(min_items = 1, max_items = 500)]
     pub ballots: Vec<PaperBallot>,
 }
 

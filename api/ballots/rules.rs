@@ -572,3 +572,43 @@ mod tests {
         assert!(ctx.check_submitted(&[], None).is_err());
     }
 }
+
+#[cfg(test)]
+mod document_limits {
+    use super::*;
+
+    /// The limits the rules use are the ones the document states (utoipa takes only
+    /// literals in `#[schema(...)]`, so the two are checked against each other here).
+    #[test]
+    fn the_document_states_the_limits_the_rules_enforce() {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let limit = |schema: &str, field: &str, key: &str| {
+            schemas[schema]["properties"][field][key].as_u64()
+        };
+        assert_eq!(
+            limit("IssueCodes", "count", "maximum"),
+            Some(MAX_CODES_PER_BATCH as u64)
+        );
+        assert_eq!(
+            limit("SubmitBallot", "ratings", "maxItems"),
+            Some(MAX_RATINGS as u64)
+        );
+        assert_eq!(
+            limit("PaperBallot", "ratings", "maxItems"),
+            Some(MAX_RATINGS as u64)
+        );
+        assert_eq!(
+            limit("SubmitBallot", "opinion", "maxLength"),
+            Some(MAX_OPINION_CHARS as u64)
+        );
+        assert_eq!(
+            limit("PaperBallot", "opinion", "maxLength"),
+            Some(MAX_OPINION_CHARS as u64)
+        );
+        assert_eq!(
+            limit("PaperBallots", "ballots", "maxItems"),
+            Some(MAX_PAPER_BALLOTS as u64)
+        );
+    }
+}
