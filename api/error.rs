@@ -59,7 +59,7 @@ crate::text_enum! {
     "status": 422,
     "detail": "The request has invalid fields.",
     "code": "validation_failed",
-    "errors": [{"field": "name", "message": "must not be empty"}]
+    "errors": [{"line": null, "field": "name", "message": "must not be empty"}]
 }))]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:pingyi:problem:<code>`.

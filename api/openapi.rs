@@ -318,9 +318,11 @@ fn problem(status: &str, code: &str, description: &str, detail: &str) -> Respons
         "status": status_num,
         "detail": detail,
         "code": code,
+        "errors": [],
     });
     if code == "validation_failed" {
-        example["errors"] = serde_json::json!([{"field": "name", "message": "must not be empty"}]);
+        example["errors"] =
+            serde_json::json!([{"line": null, "field": "name", "message": "must not be empty"}]);
     }
     ResponseBuilder::new()
         .description(description)
@@ -353,6 +355,32 @@ mod tests {
             Ok(serde_json::Value::String(back)) => Ok(back),
             other => Err(format!("{value:?} serializes to {other:?}")),
         }
+    }
+
+    /// Every example a schema carries is valid for that schema: generated documentation
+    /// and mock servers show them to integrators.
+    #[test]
+    fn every_schema_example_matches_its_schema() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let components = &doc["components"];
+        let mut checked = 0;
+        for (name, schema) in components["schemas"].as_object().unwrap() {
+            let Some(example) = schema.get("example") else {
+                continue;
+            };
+            let validator = jsonschema::validator_for(&serde_json::json!({
+                "$ref": format!("#/components/schemas/{name}"),
+                "components": components,
+            }))
+            .unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(example)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{name}: {errors:?}");
+            checked += 1;
+        }
+        assert!(checked > 20, "only {checked} examples");
     }
 
     /// Every enum schema in the document lists exactly the values the server speaks:

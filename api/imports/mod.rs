@@ -40,16 +40,22 @@ fn require_csv(req: &HttpRequest) -> ApiResult<()> {
         .unwrap_or("")
         .trim()
         .to_lowercase();
-    if essence == "text/csv" || essence == "application/csv" {
+    // Generated clients that cannot send text/csv send the same bytes as octet-stream.
+    if ["text/csv", "application/csv", "application/octet-stream"].contains(&essence.as_str()) {
         Ok(())
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
-            "Send the file as Content-Type: text/csv (UTF-8, with a header row).",
+            "Send the file as Content-Type: text/csv (UTF-8, with a header row), or as application/octet-stream.",
         ))
     }
 }
+
+/// The same CSV file as raw bytes, for clients that send files as `application/octet-stream`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
 
 type Parse<R> = fn(&str) -> (Vec<R>, Vec<FieldError>);
 type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>) -> ApiResult<ImportReport>;
@@ -85,11 +91,17 @@ async fn import<R: Send + 'static>(
 #[utoipa::path(
     tag = "imports",
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", example = "external_id,parent_external_id,name,kind,domain,window_unit\nDL-JD,DL-XY,机电工程学院党总支,general_branch,institution,false\n"),
+    request_body(
+        description = "A UTF-8 CSV file with a header row: `external_id,parent_external_id,name,kind,domain,window_unit`",
+        content(
+            (String = "text/csv", example = "external_id,parent_external_id,name,kind,domain,window_unit\nDL-JD,DL-XY,机电工程学院党总支,general_branch,institution,false\n"),
+            (inline(CsvFile) = "application/octet-stream"),
+        )
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
-        (status = 415, description = "Not text/csv", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -298,11 +310,17 @@ fn audit_org(
 #[utoipa::path(
     tag = "imports",
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", example = "external_id,org_external_id,name,member_type,position,joined_on,phone\nP-0041,DL-JD-01,李明,full,secretary,2005-07-01,13812345678\n"),
+    request_body(
+        description = "A UTF-8 CSV file with a header row: `external_id,org_external_id,name,member_type,position,joined_on,phone`",
+        content(
+            (String = "text/csv", example = "external_id,org_external_id,name,member_type,position,joined_on,phone\nP-0041,DL-JD-01,李明,full,secretary,2005-07-01,13812345678\n"),
+            (inline(CsvFile) = "application/octet-stream"),
+        )
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
-        (status = 415, description = "Not text/csv", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]

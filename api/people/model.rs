@@ -51,7 +51,7 @@ pub struct PersonRow {
 
 /// A Party member (党员).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 41, "org_id": 7, "name": "李明", "member_type": "full", "position": "secretary", "joined_on": "2005-07-01", "external_id": "P-0041", "phone": "138****5678", "status": "active", "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
+#[schema(example = json!({"id": 41, "org_id": 7, "name": "李明", "member_type": "full", "position": "secretary", "joined_on": "2005-07-01", "external_id": "P-0041", "phone": "138****5678", "status": "active", "memberships": [{"org_id": 7, "started_at": "2005-07-01T00:00:00Z", "ended_at": null}], "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
 pub struct Person {
     pub id: i64,
     pub org_id: i64,

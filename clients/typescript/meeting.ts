@@ -152,6 +152,10 @@ async function main(): Promise<void> {
       "issue codes",
       await api.POST("/api/v1/sessions/{id}/voting-codes", { ...sessionPath, body: { category, count } }),
     );
+    // The answer is JSON unless `?format=html` asks for the printable sheet.
+    if (typeof issued === "string") {
+      throw new Error("expected JSON codes, got the printable sheet");
+    }
     check(issued.codes.length === count, "every code asked for is issued");
     codes.push(...issued.codes);
   }
