@@ -111,7 +111,7 @@ async fn list_people(
 ) -> ApiResult<web::Json<Page<Person>>> {
     let page = page.into_inner().checked()?;
     let filter = filter.into_inner();
-    let status = rules::list_status(filter.status.as_deref())?;
+    let status = rules::list_status(filter.status);
     let result = db::read(&state.pool, move |conn| {
         let within = match filter.org_id {
             Some(org_id) => Some(crate::orgs::authorized(conn, &actor, org_id, Action::Read)?),

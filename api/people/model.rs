@@ -155,7 +155,7 @@ pub struct PersonListQuery {
     pub q: Option<String>,
     pub member_type: Option<MemberType>,
     /// `active` (default) or `archived`.
-    pub status: Option<String>,
+    pub status: Option<PersonStatus>,
 }
 
 /// Digits with an optional leading `+`, spaces or dashes; 5 to 20 characters.
