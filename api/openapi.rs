@@ -274,15 +274,26 @@ fn add_shared_errors(op: &mut Operation, names_an_object: bool) {
     );
 }
 
-/// The headers the server sends with some statuses: `Location` with every 201,
-/// `Retry-After` with every 429 and 503.
+/// Operations whose 201 creates something without an address: an anonymous ballot has no
+/// URL by design (nothing may look a ballot up).
+const CREATED_WITHOUT_ADDRESS: [&str; 2] = ["submit_ballot", "enter_paper_ballots"];
+
+/// The headers the server sends with some statuses: `Location` with every 201 that creates
+/// something addressable, `Retry-After` with every 429 and 503.
 fn add_response_headers(op: &mut Operation) {
+    let addressless = op
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| CREATED_WITHOUT_ADDRESS.contains(&id));
     let headers: [(&str, &str, &str); 3] = [
         ("201", "Location", "The URL of the created resource."),
         ("429", "Retry-After", "Seconds to wait before trying again."),
         ("503", "Retry-After", "Seconds to wait before trying again."),
     ];
     for (status, name, description) in headers {
+        if name == "Location" && addressless {
+            continue;
+        }
         if let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) {
             let schema = if name == "Retry-After" {
                 utoipa::openapi::ObjectBuilder::new()

@@ -224,7 +224,11 @@ async fn bulk_create_sessions(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(result))
+    // The new sessions are listed under their campaign.
+    Ok(crate::http::created_at(
+        format!("/api/v1/sessions?campaign_id={campaign_id}"),
+        &result,
+    ))
 }
 
 /// Schedules a session for each of `orgs` that the kind of session covers.

@@ -1,6 +1,7 @@
 //! The contract test: every answer the suite receives is checked against the OpenAPI
 //! document. The operation (method and path template) must document the status, the
-//! content type must be one it declares, and a JSON body must match the declared schema.
+//! headers it promises must be there, the content type must be one it declares, and a JSON
+//! body must match the declared schema.
 //! A field the server sends that the document gets wrong fails the test that received it.
 
 use std::collections::HashMap;
@@ -60,6 +61,18 @@ pub fn check(method: &str, path_and_query: &str, reply: &Reply) {
             reply.text
         );
     };
+    // Every header the document promises for this answer is sent.
+    for header in response["headers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|h| h.keys())
+    {
+        assert!(
+            reply.header(header).is_some(),
+            "{} {template} {status}: the document promises a {header} header; the server sent none",
+            method.to_uppercase()
+        );
+    }
     let Some(content) = response.get("content").and_then(Value::as_object) else {
         assert!(
             reply.text.is_empty(),
