@@ -277,3 +277,100 @@ async fn bad_json_bodies_are_problems() {
         .await;
     too_big.assert_problem(413, "payload_too_large");
 }
+
+db_test!(bodies_are_the_objects_the_document_describes, |app| {
+    use crate::common::fixtures::{admin_token, create_org, create_user};
+    let admin = admin_token(&app).await;
+    let org = create_org(&app, &admin, None, "市委", "committee").await;
+    let user = create_user(&app, &admin, "li.ming", Some(org)).await;
+    let grants_before = app.count("grants").await;
+
+    // serde would read `[org_id, role]` into the struct: refused, nothing granted.
+    let reply = app
+        .post(
+            &format!("/api/v1/users/{user}/grants"),
+            Some(&admin),
+            json!([org, "observer"]),
+        )
+        .await;
+    let problem = reply.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "body");
+    assert_eq!(app.count("grants").await, grants_before);
+
+    // A field error names the field, with a message a person can act on.
+    let reply = app
+        .post(
+            "/api/v1/people",
+            Some(&admin),
+            json!({"org_id": org, "name": "王芳", "member_type": "full", "joined_on": "yesterday"}),
+        )
+        .await;
+    let problem = reply.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "joined_on");
+    let reply = app
+        .post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"parent_id": org, "name": "支", "kind": "Branch", "domain": "rural"}),
+        )
+        .await;
+    let problem = reply.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "kind");
+    assert!(problem["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("branch"));
+    // The limits the document states are the ones enforced.
+    let reply = app
+        .post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"parent_id": org, "name": "长".repeat(201), "kind": "branch", "domain": "rural"}),
+        )
+        .await;
+    let problem = reply.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "name");
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "length must be at most 200"
+    );
+    // Control characters, wherever they hide.
+    let reply = app
+        .post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"parent_id": org, "name": "支部\u{0}", "kind": "branch", "domain": "rural"}),
+        )
+        .await;
+    let problem = reply.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "name");
+    assert_eq!(app.count("orgs").await, 1);
+});
+
+db_test!(problems_speak_the_clients_language, |app| {
+    let zh = app
+        .client_request(
+            Method::GET,
+            "/api/v1/orgs/999",
+            &[
+                ("Authorization", "Bearer nonsense"),
+                ("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8"),
+            ],
+        )
+        .await;
+    let body = zh.assert_problem(401, "unauthorized");
+    assert_eq!(body["title"], "未登录");
+    assert!(body["detail"].as_str().unwrap().contains("令牌"), "{body}");
+    let en = app
+        .client_request(
+            Method::GET,
+            "/api/v1/orgs/999",
+            &[
+                ("Authorization", "Bearer nonsense"),
+                ("Accept-Language", "en-GB,zh;q=0.5"),
+            ],
+        )
+        .await;
+    let body = en.assert_problem(401, "unauthorized");
+    assert_eq!(body["title"], "Unauthorized");
+});
