@@ -361,7 +361,8 @@ fn load_form(conn: &mut DbConn, hash: &str) -> ApiResult<Result<BallotForm, Code
     tag = "voting",
     request_body = SubmitBallot,
     responses(
-        (status = 201, description = "Cast; the receipt reveals nothing of the ballot", body = Receipt),
+        (status = 201, description = "Cast; the receipt reveals nothing of the ballot", body = Receipt,
+            headers(("Cache-Control" = String, description = "`no-store`: the receipt is shown once"))),
         (status = 404, description = "`invalid_code`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`code_used`, `session_not_open`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many unknown codes from this address; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
