@@ -91,11 +91,30 @@ impl Modify for SecurityAndErrors {
             {
                 let names_an_object = has_path_params || filters_by_id(op);
                 add_shared_errors(op, names_an_object);
+                summary_and_description(op);
                 // Operations that take no token say so, rather than leaving it unsaid.
                 op.security.get_or_insert_with(Vec::new);
                 add_response_headers(op);
             }
         }
+    }
+}
+
+/// utoipa makes a handler's whole doc comment the summary. Generated clients use the
+/// summary as a one-line docstring and the description as its body: keep the first
+/// sentence as the summary and the whole text as the description.
+fn summary_and_description(op: &mut Operation) {
+    let Some(text) = op.summary.take() else {
+        return;
+    };
+    let text = text.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    let first_sentence = text
+        .find(". ")
+        .map_or(text.as_str(), |end| &text[..end])
+        .trim_end_matches('.');
+    op.summary = Some(first_sentence.to_owned());
+    if op.description.as_deref().is_none_or(str::is_empty) {
+        op.description = Some(text);
     }
 }
 
