@@ -11,6 +11,7 @@ use crate::db::schema::session_subjects;
 use crate::templates::model::SubjectType;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"session_id": 12, "ballots": 36, "subjects": [{"subject_id": 101, "subject_type": "org", "name": "机电工程学院第一党支部", "ballots": 36, "satisfaction_rate": 0.9167, "score": 86.1111, "flagged": false, "criteria": [{"criterion_id": 1, "counts": {"satisfied": 25, "basically_satisfied": 8, "dissatisfied": 3}, "valid": 36, "satisfaction_rate": 0.9167, "score": 86.1111}], "by_category": [{"category": "party_member", "ballots": 20, "satisfaction_rate": 0.95, "score": 90.0}, {"category": "mass_representative", "ballots": 10, "satisfaction_rate": 0.9, "score": 85.0}]}]}))]
 pub struct SessionResults {
     pub session_id: i64,
     /// Ballots cast (with codes and on paper).
