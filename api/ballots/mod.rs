@@ -133,6 +133,8 @@ async fn issue_codes(
     let (issued, title) = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
+        // Subject changes take the same lock: the ballot the codes are printed for is fixed.
+        crate::sessions::queries::lock_session(conn, session_id)?;
         rules::may_issue_codes(loaded.session.status)?;
         let codes: Vec<String> = (0..count).map(|_| codes::generate()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| key.hash_printed(c)).collect();

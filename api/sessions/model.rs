@@ -155,3 +155,12 @@ pub struct SessionListQuery {
     pub org_id: Option<i64>,
     pub status: Option<SessionStatus>,
 }
+
+/// Why a subject is removed: required, kept in the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveSubjectQuery {
+    /// Why the subject is removed (1 to 200 characters), kept in the audit log.
+    #[param(min_length = 1, max_length = 200)]
+    pub reason: String,
+}

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::model::{Session, SessionKind, SessionListQuery, SessionRow, SessionStatus, Subject};
 use crate::auth::{grants_of, Grants, Scope};
-use crate::db::schema::{orgs, people, session_subjects, sessions, users};
+use crate::db::schema::{orgs, people, session_subjects, sessions, users, voting_code_batches};
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
@@ -276,6 +276,46 @@ pub fn delete_subject(conn: &mut DbConn, session_id: i64, subject_id: i64) -> Ap
     )
     .execute(conn)?;
     Ok(removed > 0)
+}
+
+/// One subject of the session (`None` when there is no such subject in it).
+pub fn find_subject(
+    conn: &mut DbConn,
+    session_id: i64,
+    subject_id: i64,
+) -> ApiResult<Option<Subject>> {
+    Ok(session_subjects::table
+        .filter(session_subjects::id.eq(subject_id))
+        .filter(session_subjects::session_id.eq(session_id))
+        .select(Subject::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The person an account is linked to, if any.
+pub fn user_person(conn: &mut DbConn, user_id: i64) -> ApiResult<Option<i64>> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::person_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Whether codes have been issued for the session (voided batches included: the ballot
+/// they were printed for stays the ballot).
+pub fn codes_issued(conn: &mut DbConn, session_id: i64) -> ApiResult<bool> {
+    let count: i64 = voting_code_batches::table
+        .filter(voting_code_batches::session_id.eq(session_id))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Takes the session's row lock on PostgreSQL, so that a subject change and a code issue
+/// (which takes it too) do not pass each other. SQLite's writers are serialized already.
+pub fn lock_session(conn: &mut DbConn, session_id: i64) -> ApiResult<()> {
+    lock_for_status_change(conn, &[session_id])
 }
 
 // Status changes.

@@ -1,0 +1,171 @@
+//! Issue 8, ballot integrity and storage secrecy: the rated cannot edit the ballot, the
+//! ballot is fixed once codes are issued, a session opens only with a complete ballot.
+
+use serde_json::{json, Value};
+
+use crate::common::fixtures::{grant, login, session_step, Meeting, USER_PASSWORD};
+use crate::common::TestApp;
+use crate::db_test;
+
+async fn subjects(app: &TestApp, token: &str, session: i64) -> Vec<Value> {
+    app.get(&format!("/api/v1/sessions/{session}/subjects"), Some(token))
+        .await
+        .assert_status(200)
+        .as_array()
+        .expect("a subject list")
+        .clone()
+}
+
+/// The id of the session's first subject of `subject_type`.
+async fn subject_of(app: &TestApp, token: &str, session: i64, subject_type: &str) -> Value {
+    subjects(app, token, session)
+        .await
+        .into_iter()
+        .find(|s| s["subject_type"] == subject_type)
+        .unwrap_or_else(|| panic!("a {subject_type} subject"))
+}
+
+/// Signs in an account linked to `person` holding the secretary grant on `org`.
+async fn linked_secretary(app: &TestApp, admin: &str, org: i64, person: i64) -> String {
+    let user = app
+        .post(
+            "/api/v1/users",
+            Some(admin),
+            json!({"username": "rated.secretary", "display_name": "李书记", "password": USER_PASSWORD, "org_id": org, "person_id": person}),
+        )
+        .await
+        .assert_status(201)["id"]
+        .as_i64()
+        .unwrap();
+    grant(app, admin, user, Some(org), "secretary").await;
+    login(app, "rated.secretary", USER_PASSWORD).await
+}
+
+db_test!(the_rated_secretary_cannot_remove_their_own_subject, |app| {
+    let m = Meeting::set_up(&app).await;
+    let own = subject_of(&app, &m.admin, m.session, "secretary").await;
+    let person = own["person_id"].as_i64().unwrap();
+    let secretary = linked_secretary(&app, &m.admin, m.branch, person).await;
+    let path = format!("/api/v1/sessions/{}/subjects/{}", m.session, own["id"]);
+
+    // As in the issue: the secretary deletes their own subject before opening. Refused.
+    app.delete(&format!("{path}?reason=mistake"), Some(&secretary))
+        .await
+        .assert_problem(403, "forbidden");
+    assert!(subjects(&app, &secretary, m.session)
+        .await
+        .iter()
+        .any(|s| s["id"] == own["id"]));
+    // A member subject they may remove, with a reason (none or a blank one is refused).
+    let member = subject_of(&app, &m.admin, m.session, "member").await;
+    let member_path = format!("/api/v1/sessions/{}/subjects/{}", m.session, member["id"]);
+    app.delete(&member_path, Some(&secretary))
+        .await
+        .assert_problem(400, "bad_request");
+    for blank in ["%20", "%01x"] {
+        app.delete(&format!("{member_path}?reason={blank}"), Some(&secretary))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    app.delete(
+        &format!("{member_path}?reason=%E5%B7%B2%E8%BD%AC%E5%87%BA"),
+        Some(&secretary),
+    )
+    .await
+    .assert_status(204);
+    // The removal is audited with its reason.
+    let events = app
+        .get(
+            &format!(
+                "/api/v1/audit-events?action=subject.delete&target_id={}",
+                m.session
+            ),
+            Some(&m.admin),
+        )
+        .await
+        .assert_status(200);
+    let summary = events["items"][0]["summary"].as_str().unwrap().to_owned();
+    assert!(summary.contains("已转出"), "{summary}");
+
+    // Without a secretary subject the session does not open, even for the administrator.
+    app.delete(&format!("{path}?reason=wrong%20person"), Some(&m.admin))
+        .await
+        .assert_status(204);
+    session_step(&app, &secretary, m.session, "open")
+        .await
+        .assert_problem(409, "secretary_subject_missing");
+    app.post(
+        &format!("/api/v1/sessions/{}/subjects", m.session),
+        Some(&m.admin),
+        json!({"subject_type": "secretary", "person_id": person}),
+    )
+    .await
+    .assert_status(201);
+    session_step(&app, &secretary, m.session, "open")
+        .await
+        .assert_status(200);
+});
+
+db_test!(a_session_opens_only_with_its_org_on_the_ballot, |app| {
+    let m = Meeting::set_up(&app).await;
+    let org = subject_of(&app, &m.admin, m.session, "org").await;
+    app.delete(
+        &format!(
+            "/api/v1/sessions/{}/subjects/{}?reason=test",
+            m.session, org["id"]
+        ),
+        Some(&m.admin),
+    )
+    .await
+    .assert_status(204);
+    session_step(&app, &m.admin, m.session, "open")
+        .await
+        .assert_problem(409, "org_subject_missing");
+    // The other branch has no secretary: the org alone is enough.
+    session_step(&app, &m.admin, m.other_session, "open")
+        .await
+        .assert_status(200);
+});
+
+db_test!(subjects_are_fixed_once_codes_are_issued, |app| {
+    let m = Meeting::set_up(&app).await;
+    let member = subject_of(&app, &m.admin, m.session, "member").await;
+    let person = member["person_id"].clone();
+    app.post(
+        &format!("/api/v1/sessions/{}/voting-codes", m.session),
+        Some(&m.admin),
+        json!({"category": "mass_representative", "count": 1}),
+    )
+    .await
+    .assert_status(201);
+    let before = subjects(&app, &m.admin, m.session).await;
+    app.delete(
+        &format!(
+            "/api/v1/sessions/{}/subjects/{}?reason=late",
+            m.session, member["id"]
+        ),
+        Some(&m.admin),
+    )
+    .await
+    .assert_problem(409, "subjects_fixed");
+    app.post(
+        &format!("/api/v1/sessions/{}/subjects", m.session),
+        Some(&m.admin),
+        json!({"subject_type": "org"}),
+    )
+    .await
+    .assert_problem(409, "subjects_fixed");
+    assert_eq!(subjects(&app, &m.admin, m.session).await, before);
+    let _ = person;
+    // The other session, without codes, still changes.
+    let other = subject_of(&app, &m.admin, m.other_session, "org").await;
+    app.delete(
+        &format!(
+            "/api/v1/sessions/{}/subjects/{}?reason=test",
+            m.other_session, other["id"]
+        ),
+        Some(&m.admin),
+    )
+    .await
+    .assert_status(204);
+});
