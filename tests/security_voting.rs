@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::fixtures::{grant, login, session_step, Meeting, USER_PASSWORD};
+use crate::common::fixtures::{ballot_form, grant, login, session_step, Meeting, USER_PASSWORD};
 use crate::common::TestApp;
 use crate::db_test;
 
@@ -168,4 +168,100 @@ db_test!(subjects_are_fixed_once_codes_are_issued, |app| {
     )
     .await
     .assert_status(204);
+});
+
+/// One rating per subject and criterion of the form, all `satisfied`.
+fn ratings(form: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for subject in form["subjects"].as_array().unwrap() {
+        let subject_type = subject["subject_type"].as_str().unwrap();
+        for criterion in form["criteria"][subject_type].as_array().unwrap() {
+            out.push(json!({"subject_id": subject["id"], "criterion_id": criterion["id"], "level": "satisfied"}));
+        }
+    }
+    out
+}
+
+db_test!(paper_ballots_stop_at_the_forms_handed_out, |app| {
+    let m = Meeting::set_up(&app).await;
+    let session = format!("/api/v1/sessions/{}", m.session);
+    let changed = app
+        .patch(
+            &session,
+            Some(&m.admin),
+            json!({"expected_voters": 40, "paper_forms": 2}),
+        )
+        .await
+        .assert_status(200);
+    assert_eq!(
+        (&changed["expected_voters"], &changed["paper_forms"]),
+        (&json!(40), &json!(2))
+    );
+    app.patch(&session, Some(&m.admin), json!({"expected_voters": 0}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let codes = m.issue(&app, m.session, "party_member", 1).await;
+    let form = ballot_form(&app, &codes[0]).await;
+    m.open(&app, m.session).await;
+    // Once open, the forms handed out no longer change.
+    app.patch(&session, Some(&m.admin), json!({"paper_forms": 50}))
+        .await
+        .assert_problem(409, "session_not_scheduled");
+    let paper = |n: usize| json!({"category": "mass_representative", "ballots": vec![json!({"ratings": ratings(&form)}); n]});
+    let path = format!("{session}/paper-ballots");
+    app.post(&path, Some(&m.admin), paper(3))
+        .await
+        .assert_problem(409, "paper_forms_exceeded");
+    app.post(&path, Some(&m.admin), paper(2))
+        .await
+        .assert_status(201);
+    app.post(&path, Some(&m.admin), paper(1))
+        .await
+        .assert_problem(409, "paper_forms_exceeded");
+    app.post(
+        "/api/v1/ballots",
+        None,
+        json!({"code": codes[0], "ratings": ratings(&form)}),
+    )
+    .await
+    .assert_status(201);
+    // Turnout: expected (应到), issued, cast (实到).
+    let turnout = m.turnout(&app).await;
+    assert_eq!(
+        (&turnout["expected"], &turnout["issued"], &turnout["cast"]),
+        (&json!(40), &json!(1), &json!(3)),
+        "{turnout}"
+    );
+});
+
+db_test!(a_small_batch_does_not_show_who_voted, |app| {
+    let m = Meeting::set_up(&app).await;
+    // k is the campaign's min_category_ballots (5 by default).
+    let single = m.issue(&app, m.session, "party_member", 1).await;
+    let five = m.issue(&app, m.session, "mass_representative", 5).await;
+    let form = ballot_form(&app, &single[0]).await;
+    m.open(&app, m.session).await;
+    for code in [&single[0], &five[0]] {
+        app.post(
+            "/api/v1/ballots",
+            None,
+            json!({"code": code, "ratings": ratings(&form)}),
+        )
+        .await
+        .assert_status(201);
+    }
+    let batches = app
+        .get(
+            &format!("/api/v1/sessions/{}/voting-codes/batches", m.session),
+            Some(&m.admin),
+        )
+        .await
+        .assert_status(200);
+    let used: Vec<Value> = batches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["used"].clone())
+        .collect();
+    assert_eq!(used, vec![Value::Null, json!(1)], "{batches}");
 });

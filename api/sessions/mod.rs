@@ -304,7 +304,8 @@ async fn get_session(
     Ok(web::Json(session))
 }
 
-/// Change a scheduled session's kind, time, place or observer.
+/// Change a scheduled session's kind, time, place, observer, expected voters (应到人数) or
+/// the number of paper forms handed out.
 #[utoipa::path(
     tag = "sessions",
     params(("id" = i64, Path, description = "Session id")),
@@ -325,6 +326,7 @@ async fn update_session(
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
     rules::check_location(body.location.as_ref().map(Option::as_deref))?;
+    rules::check_counts(body.expected_voters, body.paper_forms)?;
     let session = db::write(&state.pool, move |conn| {
         let Loaded {
             session,
@@ -341,6 +343,8 @@ async fn update_session(
             scheduled_at: body.scheduled_at.map(|t| t.naive_utc()),
             location: body.location.as_ref().map(|l| l.as_deref()),
             observer_user_id: body.observer_user_id,
+            expected_voters: body.expected_voters,
+            paper_forms: body.paper_forms,
             updated_at: now(),
         };
         queries::update(conn, id, &changes)?;

@@ -120,6 +120,8 @@ pub struct SessionChanges<'a> {
     pub scheduled_at: Option<NaiveDateTime>,
     pub location: Option<Option<&'a str>>,
     pub observer_user_id: Option<Option<i64>>,
+    pub expected_voters: Option<Option<i32>>,
+    pub paper_forms: Option<Option<i32>>,
     pub updated_at: NaiveDateTime,
 }
 

@@ -182,6 +182,24 @@ pub fn check_ballot_complete(
     Ok(())
 }
 
+/// Expected voters are 1 to 100000, paper forms 0 to 100000 (null clears either).
+pub fn check_counts(
+    expected_voters: Option<Option<i32>>,
+    paper_forms: Option<Option<i32>>,
+) -> Result<(), ApiError> {
+    if let Some(Some(n)) = expected_voters {
+        if !(1..=100_000).contains(&n) {
+            return Err(ApiError::field("expected_voters", "must be 1 to 100000"));
+        }
+    }
+    if let Some(Some(n)) = paper_forms {
+        if !(0..=100_000).contains(&n) {
+            return Err(ApiError::field("paper_forms", "must be 0 to 100000"));
+        }
+    }
+    Ok(())
+}
+
 /// The reason given for removing a subject: 1 to 200 characters, no control characters.
 pub fn removal_reason(reason: &str) -> Result<String, ApiError> {
     let reason = reason.trim();
