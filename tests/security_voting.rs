@@ -265,3 +265,112 @@ db_test!(a_small_batch_does_not_show_who_voted, |app| {
         .collect();
     assert_eq!(used, vec![Value::Null, json!(1)], "{batches}");
 });
+
+/// Runs SQL on the test database and answers the first column of each row as text.
+async fn texts(app: &TestApp, sql: &'static str) -> Vec<String> {
+    let pool = app.pool.clone();
+    crate::common::tokio_block(move || {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        let mut conn = pool.get().unwrap();
+        let rows: Vec<Row> = diesel::sql_query(sql).load(&mut *conn).unwrap();
+        rows.into_iter().map(|r| r.t).collect()
+    })
+    .await
+}
+
+/// Transaction ids shared by exactly one ballot and exactly one used code, or exactly one
+/// opinion and exactly one used code: each such id names a voter.
+const LINKING_XIDS: &str = "\
+    WITH b AS (SELECT xmin::text AS x, count(*) AS n FROM ballots GROUP BY 1), \
+         o AS (SELECT xmin::text AS x, count(*) AS n FROM ballot_opinions GROUP BY 1), \
+         c AS (SELECT xmin::text AS x, count(*) AS n FROM voting_codes WHERE state = 'used' GROUP BY 1) \
+    SELECT c.x AS t FROM c JOIN b ON b.x = c.x WHERE b.n = 1 AND c.n = 1 \
+    UNION ALL SELECT c.x FROM c JOIN o ON o.x = c.x WHERE o.n = 1 AND c.n = 1";
+
+db_test!(
+    a_closed_session_keeps_no_link_between_code_and_ballot_in_storage,
+    |app| {
+        if app.backend != crate::common::Backend::Postgres {
+            // SQLite: the ballot tables are keyed by random ids (a ballot row never references
+            // its code) and have no transaction ids in their rows: nothing to rewrite.
+            return;
+        }
+        let m = Meeting::set_up(&app).await;
+        let codes = m.issue(&app, m.session, "mass_representative", 12).await;
+        let form = ballot_form(&app, &codes[0]).await;
+        m.open(&app, m.session).await;
+        for (i, code) in codes.iter().enumerate() {
+            app.post(
+                "/api/v1/ballots",
+                None,
+                json!({"code": code, "ratings": ratings(&form), "opinion": format!("意见 {i}")}),
+            )
+            .await
+            .assert_status(201);
+        }
+        // While open, the shared xmin names each voter (what the issue found), and heap order
+        // is casting order.
+        assert_eq!(texts(&app, LINKING_XIDS).await.len(), 24);
+        let cast_order = texts(
+            &app,
+            "SELECT content AS t FROM ballot_opinions ORDER BY ctid",
+        )
+        .await;
+        let expected: Vec<String> = (0..12).map(|i| format!("意见 {i}")).collect();
+        assert_eq!(cast_order, expected);
+        let ballots_before = texts(&app, "SELECT id AS t FROM ballots ORDER BY ctid").await;
+
+        session_step(&app, &m.admin, m.session, "close")
+            .await
+            .assert_status(200);
+        for table in ["ballots", "ratings", "ballot_opinions", "voting_codes"] {
+            let sql: &'static str = Box::leak(format!("VACUUM {table}").into_boxed_str());
+            let pool = app.pool.clone();
+            crate::common::tokio_block(move || {
+                use diesel::RunQueryDsl;
+                diesel::sql_query(sql)
+                    .execute(&mut *pool.get().unwrap())
+                    .unwrap();
+            })
+            .await;
+        }
+
+        assert_eq!(texts(&app, LINKING_XIDS).await, Vec::<String>::new());
+        // Every rewritten row carries the closing transaction's id.
+        let xids = texts(&app, "SELECT DISTINCT xmin::text AS t FROM ballots UNION SELECT DISTINCT xmin::text FROM ratings UNION SELECT DISTINCT xmin::text FROM ballot_opinions UNION SELECT DISTINCT xmin::text FROM voting_codes WHERE state = 'used'").await;
+        assert_eq!(xids.len(), 1, "{xids:?}");
+        // Nothing lost, and heap order is no longer casting order (12! orders: a repeat is
+        // a one in 479 million chance).
+        let after = texts(
+            &app,
+            "SELECT content AS t FROM ballot_opinions ORDER BY ctid",
+        )
+        .await;
+        assert_ne!(after, expected);
+        let mut sorted = after.clone();
+        sorted.sort();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(sorted, want);
+        let ballots_after = texts(&app, "SELECT id AS t FROM ballots ORDER BY ctid").await;
+        assert_ne!(ballots_after, ballots_before);
+        assert_eq!(ballots_after.len(), 12);
+        assert_eq!(
+            texts(
+                &app,
+                "SELECT code_hash AS t FROM voting_codes WHERE state = 'used'"
+            )
+            .await
+            .len(),
+            12
+        );
+        // Results still count every ballot.
+        let turnout = m.turnout(&app).await;
+        assert_eq!(turnout["cast"], 12, "{turnout}");
+    }
+);
