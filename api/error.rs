@@ -45,6 +45,14 @@ crate::text_enum! {
         SessionNotClosed => "session_not_closed",
         SessionClosed => "session_closed",
         SubjectExists => "subject_exists",
+        /// Codes have been issued for the session: its ballot (the subjects) is fixed.
+        SubjectsFixed => "subjects_fixed",
+        /// A session opens only with its org on the ballot.
+        OrgSubjectMissing => "org_subject_missing",
+        /// A session of an org with a secretary opens only with a secretary subject.
+        SecretarySubjectMissing => "secretary_subject_missing",
+        /// More paper ballots than the paper forms the session handed out.
+        PaperFormsExceeded => "paper_forms_exceeded",
         InvalidCode => "invalid_code",
         CodeUsed => "code_used",
     }
@@ -342,6 +350,12 @@ impl ErrorCode {
             ErrorCode::SessionNotClosed => "评议会结束后才能查看结果。",
             ErrorCode::SessionClosed => "评议会已结束。",
             ErrorCode::SubjectExists => "该评议对象已在票上。",
+            ErrorCode::SubjectsFixed => "该评议会已发放评议码，评议对象不能再更改。",
+            ErrorCode::OrgSubjectMissing => "票上缺少本组织，补上后才能开始评议会。",
+            ErrorCode::PaperFormsExceeded => "录入的纸质票超过了发出的纸质票数。",
+            ErrorCode::SecretarySubjectMissing => {
+                "该组织有书记，但票上缺少书记，补上后才能开始评议会。"
+            }
             ErrorCode::InvalidCode => "评议码无效。",
             ErrorCode::CodeUsed => "该评议码已使用过。",
         }

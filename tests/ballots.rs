@@ -268,9 +268,10 @@ db_test!(
             )
             .await
             .assert_status(200);
+        // The batch holds fewer codes than k: its used count is not shown (issue 8).
         assert_eq!(
             (voided["used"].as_i64(), voided["void"].as_i64()),
-            (Some(1), Some(2))
+            (None, Some(2))
         );
         app.post(
             "/api/v1/ballots",

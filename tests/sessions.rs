@@ -195,7 +195,7 @@ db_test!(subjects_change_only_while_the_session_is_scheduled, |app| {
 
     // The branch's secretary removes and re-adds a member.
     app.delete(
-        &format!("/api/v1/sessions/{id}/subjects/{zhang_subject}"),
+        &format!("/api/v1/sessions/{id}/subjects/{zhang_subject}?reason=moved"),
         Some(&secretary),
     )
     .await
@@ -204,7 +204,7 @@ db_test!(subjects_change_only_while_the_session_is_scheduled, |app| {
     assert_eq!(left.len(), 2);
     assert!(left.iter().all(|s| s["person_id"] != zhang));
     app.delete(
-        &format!("/api/v1/sessions/{id}/subjects/{zhang_subject}"),
+        &format!("/api/v1/sessions/{id}/subjects/{zhang_subject}?reason=moved"),
         Some(&secretary),
     )
     .await
@@ -235,7 +235,10 @@ db_test!(subjects_change_only_while_the_session_is_scheduled, |app| {
         .assert_status(201);
     assert_eq!(added["org_id"], t.general_a, "{added}");
     app.delete(
-        &format!("/api/v1/sessions/{id}/subjects/{}", added["id"]),
+        &format!(
+            "/api/v1/sessions/{id}/subjects/{}?reason=transferred",
+            added["id"]
+        ),
         Some(&admin),
     )
     .await
@@ -281,7 +284,7 @@ db_test!(subjects_change_only_while_the_session_is_scheduled, |app| {
         .unwrap();
     for token in [&secretary, &admin] {
         app.delete(
-            &format!("/api/v1/sessions/{id}/subjects/{li_subject}"),
+            &format!("/api/v1/sessions/{id}/subjects/{li_subject}?reason=left"),
             Some(token),
         )
         .await

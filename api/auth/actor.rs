@@ -96,6 +96,16 @@ impl Actor {
             .check()
     }
 
+    /// Removing or changing a session subject rating `subject_person`, as the account
+    /// linked to `actor_person` (see [`super::policy::decide_subject_change`]).
+    pub fn authorize_subject_change(
+        &self,
+        actor_person: Option<i64>,
+        subject_person: Option<i64>,
+    ) -> ApiResult<()> {
+        super::policy::decide_subject_change(actor_person, subject_person).check()
+    }
+
     pub fn can_see(&self, org_path: &str) -> bool {
         self.grants.can_see(org_path)
     }

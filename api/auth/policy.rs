@@ -350,8 +350,31 @@ impl Scope {
     }
 }
 
+/// Changing a session's subjects: nobody removes or changes the subject that rates
+/// themselves (a rated secretary cannot take themselves off the ballot), whatever their
+/// grants. `actor_person` is the person the actor's account is linked to.
+pub fn decide_subject_change(actor_person: Option<i64>, subject_person: Option<i64>) -> Decision {
+    match (actor_person, subject_person) {
+        (Some(a), Some(s)) if a == s => {
+            Decision::Forbidden("Nobody may change the subject that rates themselves.")
+        }
+        _ => Decision::Allowed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nobody_changes_the_subject_rating_themselves() {
+        assert!(matches!(
+            decide_subject_change(Some(3), Some(3)),
+            Decision::Forbidden(_)
+        ));
+        assert_eq!(decide_subject_change(Some(3), Some(4)), Decision::Allowed);
+        assert_eq!(decide_subject_change(Some(3), None), Decision::Allowed);
+        assert_eq!(decide_subject_change(None, Some(3)), Decision::Allowed);
+    }
+
     use super::*;
 
     fn grant(role: Role, path: Option<&str>) -> Grant {

@@ -133,6 +133,8 @@ async fn issue_codes(
     let (issued, title) = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
+        // Subject changes take the same lock: the ballot the codes are printed for is fixed.
+        crate::sessions::queries::lock_session(conn, session_id)?;
         rules::may_issue_codes(loaded.session.status)?;
         let codes: Vec<String> = (0..count).map(|_| codes::generate()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| key.hash_printed(c)).collect();
@@ -181,7 +183,7 @@ fn issued_response(
     tag = "voting",
     params(("id" = i64, Path, description = "Session id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "Batches, oldest first", body = Vec<Batch>))
+    responses((status = 200, description = "Batches, oldest first (`used` is null for batches of fewer than the campaign's `min_category_ballots` codes)", body = Vec<Batch>))
 )]
 #[get("/sessions/{id}/voting-codes/batches")]
 async fn list_batches(
@@ -191,8 +193,12 @@ async fn list_batches(
 ) -> ApiResult<web::Json<Vec<Batch>>> {
     let session_id = id.into_inner();
     let batches = db::read(&state.pool, move |conn| {
-        crate::sessions::authorized(conn, &actor, session_id, Action::RunSessions)?;
-        queries::batches(conn, session_id)
+        let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::RunSessions)?;
+        let k = loaded.campaign.min_category_ballots;
+        Ok(rules::hide_small_batches(
+            queries::batches(conn, session_id)?,
+            k,
+        ))
     })
     .await?;
     Ok(web::Json(batches))
@@ -221,7 +227,8 @@ async fn void_batch(
         let summary = format!("voided batch {batch_id}: {voided} unused codes");
         let event = session_event("voting_codes.void", session_id, loaded.org.id, summary);
         audit::record(conn, &actor, event)?;
-        queries::batches(conn, session_id)?
+        let k = loaded.campaign.min_category_ballots;
+        rules::hide_small_batches(queries::batches(conn, session_id)?, k)
             .into_iter()
             .find(|b| b.id == batch_id)
             .ok_or_else(ApiError::not_found)
@@ -230,7 +237,8 @@ async fn void_batch(
     Ok(web::Json(batch))
 }
 
-/// Turnout per category at any time: issued, used (paper ballots included), void, paper.
+/// Turnout per category at any time: expected (应到人数, when declared), issued, cast (实到:
+/// used codes and paper ballots), void, paper.
 #[utoipa::path(
     tag = "voting",
     params(("id" = i64, Path, description = "Session id")),
@@ -245,9 +253,11 @@ async fn turnout(
 ) -> ApiResult<web::Json<Turnout>> {
     let session_id = id.into_inner();
     let result = db::read(&state.pool, move |conn| {
-        crate::sessions::authorized(conn, &actor, session_id, Action::Read)?;
+        let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::Read)?;
         let (codes, paper) = queries::turnout_counts(conn, session_id)?;
-        Ok(rules::tally_turnout(&codes, &paper))
+        let mut turnout = rules::tally_turnout(&codes, &paper);
+        turnout.expected = loaded.session.expected_voters.map(i64::from);
+        Ok(turnout)
     })
     .await?;
     Ok(web::Json(result))
@@ -255,7 +265,8 @@ async fn turnout(
 
 /// Type in paper ballots of one category (1 to 500 per request), as an org admin of the
 /// session's org or above (not the secretary, who is rated). They count like the others,
-/// show as `paper` in turnout, and the entry is audited.
+/// show as `paper` in turnout, and the entry is audited. Where the session declares
+/// `paper_forms`, no more paper ballots than that are typed in.
 #[utoipa::path(
     tag = "voting",
     params(("id" = i64, Path, description = "Session id")),
@@ -263,7 +274,7 @@ async fn turnout(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Entered", body = PaperBallotsEntered),
-        (status = 409, description = "`session_not_open`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_not_open`; `paper_forms_exceeded`: more paper ballots than the session's `paper_forms`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/sessions/{id}/paper-ballots")]
@@ -281,6 +292,12 @@ async fn enter_paper_ballots(
         rules::may_cast(queries::hold_status(conn, &loaded.session)?)?;
         let ctx = queries::load_context(conn, session_id)?;
         ctx.check_paper(&body.ballots)?;
+        let entered_before = queries::paper_ballots(conn, session_id)?;
+        rules::check_paper_forms(
+            loaded.session.paper_forms,
+            entered_before,
+            body.ballots.len(),
+        )?;
         for ballot in &body.ballots {
             let opinion = ballot.opinion.as_deref();
             queries::write_ballot(

@@ -78,7 +78,9 @@ pub struct Batch {
     pub id: i64,
     pub category: ParticipantCategory,
     pub count: i32,
-    pub used: i64,
+    /// Codes used; null for a batch of fewer codes than the campaign's
+    /// `min_category_ballots`, where it would show who voted.
+    pub used: Option<i64>,
     pub void: i64,
     pub created_at: DateTime<Utc>,
     pub voided_at: Option<DateTime<Utc>>,
@@ -97,9 +99,13 @@ pub struct CategoryTurnout {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"issued": 60, "used": 55, "void": 0, "paper": 3, "categories": [{"category": "party_member", "issued": 30, "used": 28, "void": 0, "paper": 3}]}))]
+#[schema(example = json!({"expected": 62, "issued": 60, "cast": 55, "used": 55, "void": 0, "paper": 3, "categories": [{"category": "party_member", "issued": 30, "used": 28, "void": 0, "paper": 3}]}))]
 pub struct Turnout {
+    /// 应到人数: the voters the session expects (null: not declared).
+    pub expected: Option<i64>,
     pub issued: i64,
+    /// 实到: ballots cast (used codes and paper ballots; the same as `used`).
+    pub cast: i64,
     pub used: i64,
     pub void: i64,
     pub paper: i64,

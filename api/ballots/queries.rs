@@ -164,6 +164,15 @@ pub fn turnout_counts(
     Ok((codes, paper))
 }
 
+/// How many paper ballots the session holds.
+pub fn paper_ballots(conn: &mut DbConn, session_id: i64) -> ApiResult<i64> {
+    Ok(ballots::table
+        .filter(ballots::session_id.eq(session_id))
+        .filter(ballots::paper.eq(true))
+        .count()
+        .get_result(conn)?)
+}
+
 /// The code with this hash, if there is one.
 pub fn find_code(conn: &mut DbConn, hash: &str) -> ApiResult<Option<CodeRow>> {
     Ok(voting_codes::table

@@ -271,7 +271,7 @@ pub fn batch(row: BatchRow, codes: &[BatchCodes]) -> Batch {
         id: row.id,
         category: row.category,
         count: row.count,
-        used: count(CodeState::Used),
+        used: Some(count(CodeState::Used)),
         void: count(CodeState::Void),
         created_at: row.created_at.and_utc(),
         voided_at: row.voided_at.map(|t| t.and_utc()),
@@ -279,6 +279,42 @@ pub fn batch(row: BatchRow, codes: &[BatchCodes]) -> Batch {
 }
 
 /// Adds up code states and paper ballots per category (categories in their fixed order).
+/// Paper ballots are typed in up to the number of forms handed out (when declared).
+pub fn check_paper_forms(
+    paper_forms: Option<i32>,
+    entered: i64,
+    adding: usize,
+) -> Result<(), ApiError> {
+    let Some(forms) = paper_forms else {
+        return Ok(());
+    };
+    let total = entered.saturating_add(i64::try_from(adding).unwrap_or(i64::MAX));
+    if total > i64::from(forms) {
+        return Err(ApiError::conflict(
+            ErrorCode::PaperFormsExceeded,
+            format!(
+                "{forms} paper forms were handed out and {entered} paper ballots are entered: \
+                 {adding} more is too many."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A batch's used count shows who voted when only a few codes are in it: it is shown only
+/// for batches of at least `k` codes.
+pub fn hide_small_batches(batches: Vec<Batch>, k: i32) -> Vec<Batch> {
+    batches
+        .into_iter()
+        .map(|mut b| {
+            if b.count < k {
+                b.used = None;
+            }
+            b
+        })
+        .collect()
+}
+
 pub fn tally_turnout(codes: &[CategoryCodes], paper: &[CategoryPaper]) -> Turnout {
     let mut categories: Vec<CategoryTurnout> = Vec::new();
     for &category in ParticipantCategory::ALL {
@@ -304,7 +340,10 @@ pub fn tally_turnout(codes: &[CategoryCodes], paper: &[CategoryPaper]) -> Turnou
             categories.push(t);
         }
     }
+    let used = categories.iter().map(|c| c.used).sum();
     Turnout {
+        expected: None,
+        cast: used,
         issued: categories.iter().map(|c| c.issued).sum(),
         used: categories.iter().map(|c| c.used).sum(),
         void: categories.iter().map(|c| c.void).sum(),
@@ -480,7 +519,7 @@ mod tests {
             },
         ];
         let b = batch(row, &codes);
-        assert_eq!((b.id, b.count, b.used, b.void), (4, 10, 3, 2));
+        assert_eq!((b.id, b.count, b.used, b.void), (4, 10, Some(3), 2));
         assert_eq!(b.category, ParticipantCategory::Deputy);
     }
 

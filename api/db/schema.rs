@@ -165,6 +165,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        expected_voters -> Nullable<Integer>,
+        paper_forms -> Nullable<Integer>,
     }
 }
 

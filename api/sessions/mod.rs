@@ -304,7 +304,8 @@ async fn get_session(
     Ok(web::Json(session))
 }
 
-/// Change a scheduled session's kind, time, place or observer.
+/// Change a scheduled session's kind, time, place, observer, expected voters (应到人数) or
+/// the number of paper forms handed out.
 #[utoipa::path(
     tag = "sessions",
     params(("id" = i64, Path, description = "Session id")),
@@ -325,6 +326,7 @@ async fn update_session(
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
     rules::check_location(body.location.as_ref().map(Option::as_deref))?;
+    rules::check_counts(body.expected_voters, body.paper_forms)?;
     let session = db::write(&state.pool, move |conn| {
         let Loaded {
             session,
@@ -341,6 +343,8 @@ async fn update_session(
             scheduled_at: body.scheduled_at.map(|t| t.naive_utc()),
             location: body.location.as_ref().map(|l| l.as_deref()),
             observer_user_id: body.observer_user_id,
+            expected_voters: body.expected_voters,
+            paper_forms: body.paper_forms,
             updated_at: now(),
         };
         queries::update(conn, id, &changes)?;
@@ -382,7 +386,7 @@ async fn list_subjects(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Added", body = Subject),
-        (status = 409, description = "`session_not_scheduled`; `subject_exists`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_not_scheduled`; `subject_exists`; `subjects_fixed`: codes have been issued", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/sessions/{id}/subjects")]
@@ -398,6 +402,8 @@ async fn add_subject(
     let subject = db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
         rules::require_scheduled(session.status)?;
+        queries::lock_session(conn, id)?;
+        rules::check_subjects_changeable(queries::codes_issued(conn, id)?)?;
         let new = new_subject(conn, &actor, &org, id, &body)?;
         if queries::subject_exists(conn, id, new.subject_type, new.person_id)? {
             return Err(ApiError::conflict(
@@ -446,14 +452,17 @@ fn new_subject(
     })
 }
 
-/// Remove a subject while the session is scheduled.
+/// Remove a subject while the session is scheduled and before any code is issued, giving a
+/// `reason` (kept in the audit log). Nobody removes the subject that rates themselves (a
+/// rated secretary cannot take themselves off the ballot: 403).
 #[utoipa::path(
     tag = "sessions",
-    params(("id" = i64, Path, description = "Session id"), ("subject_id" = i64, Path, description = "Subject id")),
+    params(("id" = i64, Path, description = "Session id"), ("subject_id" = i64, Path, description = "Subject id"), RemoveSubjectQuery),
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "Removed"),
-        (status = 409, description = "`session_not_scheduled`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 204, description = "Removed (audited with the reason)"),
+        (status = 422, description = "`validation_failed`: the `reason` is blank, too long or holds control characters", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_not_scheduled`; `subjects_fixed`: codes have been issued", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/sessions/{id}/subjects/{subject_id}")]
@@ -461,15 +470,26 @@ async fn remove_subject(
     actor: Actor,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
+    query: web::Query<RemoveSubjectQuery>,
 ) -> ApiResult<HttpResponse> {
     let (id, subject_id) = path.into_inner();
+    let reason = rules::removal_reason(&query.reason)?;
     db::write(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
         rules::require_scheduled(session.status)?;
+        queries::lock_session(conn, id)?;
+        let subject =
+            queries::find_subject(conn, id, subject_id)?.ok_or_else(ApiError::not_found)?;
+        let actor_person = queries::user_person(conn, actor.user_id)?;
+        actor.authorize_subject_change(actor_person, subject.person_id)?;
+        rules::check_subjects_changeable(queries::codes_issued(conn, id)?)?;
         if !queries::delete_subject(conn, id, subject_id)? {
             return Err(ApiError::not_found());
         }
-        let summary = format!("removed subject {subject_id}");
+        let summary = format!(
+            "removed {} subject {subject_id} ({}): {reason}",
+            subject.subject_type, subject.name
+        );
         audit_session(conn, &actor, id, org.id, "subject.delete", summary)
     })
     .await?;
@@ -484,7 +504,7 @@ async fn remove_subject(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Open", body = Session),
-        (status = 409, description = "`invalid_transition`, `campaign_not_active`, `outside_campaign_dates`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`, `campaign_not_active`, `outside_campaign_dates`; `org_subject_missing`: the org is not on the ballot; `secretary_subject_missing`: the org has a secretary and no secretary subject is on the ballot", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/sessions/{id}/open")]
@@ -508,6 +528,11 @@ async fn open_session(
             campaign.starts_on,
             campaign.ends_on,
         )?;
+        let types: Vec<_> = subjects_of(conn, id)?
+            .iter()
+            .map(|s| s.subject_type)
+            .collect();
+        rules::check_ballot_complete(&types, org.secretary_id.is_some())?;
         move_status(conn, &session, to)?;
         let summary = format!("opened the session of {}", org.name);
         audit_session(conn, &actor, id, org.id, "session.open", summary)?;

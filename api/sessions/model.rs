@@ -42,11 +42,13 @@ pub struct SessionRow {
     pub closed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub expected_voters: Option<i32>,
+    pub paper_forms: Option<i32>,
 }
 
 /// An evaluation session (评议会/测评): one per evaluated org per campaign.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 12, "campaign_id": 3, "org_id": 21, "org_name": "机电工程学院教工第一党支部", "kind": "branch_meeting", "status": "scheduled", "scheduled_at": "2012-01-05T06:30:00Z", "location": "实训楼 301", "observer_user_id": 7, "opened_at": null, "closed_at": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
+#[schema(example = json!({"id": 12, "campaign_id": 3, "org_id": 21, "org_name": "机电工程学院教工第一党支部", "kind": "branch_meeting", "status": "scheduled", "scheduled_at": "2012-01-05T06:30:00Z", "location": "实训楼 301", "observer_user_id": 7, "opened_at": null, "closed_at": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z", "expected_voters": 40, "paper_forms": 5}))]
 pub struct Session {
     pub id: i64,
     pub campaign_id: i64,
@@ -62,6 +64,11 @@ pub struct Session {
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// 应到人数: how many voters are expected (null: not declared).
+    pub expected_voters: Option<i32>,
+    /// How many paper forms are handed out: at most that many paper ballots are typed in
+    /// (null: not declared, no limit).
+    pub paper_forms: Option<i32>,
 }
 
 impl Session {
@@ -80,6 +87,8 @@ impl Session {
             closed_at: r.closed_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
+            expected_voters: r.expected_voters,
+            paper_forms: r.paper_forms,
         }
     }
 }
@@ -119,7 +128,7 @@ pub struct BulkCreateSessions {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"created": 1, "items": [{"id": 12, "campaign_id": 3, "org_id": 21, "org_name": "机电工程学院教工第一党支部", "kind": "branch_meeting", "status": "scheduled", "scheduled_at": "2012-01-05T06:30:00Z", "location": null, "observer_user_id": null, "opened_at": null, "closed_at": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}]}))]
+#[schema(example = json!({"created": 1, "items": [{"id": 12, "campaign_id": 3, "org_id": 21, "org_name": "机电工程学院教工第一党支部", "kind": "branch_meeting", "status": "scheduled", "scheduled_at": "2012-01-05T06:30:00Z", "location": null, "observer_user_id": null, "expected_voters": null, "paper_forms": null, "opened_at": null, "closed_at": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}]}))]
 pub struct BulkCreated {
     pub created: usize,
     pub items: Vec<Session>,
@@ -136,6 +145,14 @@ pub struct UpdateSession {
     #[serde(default, deserialize_with = "crate::types::patch")]
     #[schema(value_type = Option<i64>)]
     pub observer_user_id: Option<Option<i64>>,
+    /// 应到人数 (1 to 100000; null clears it).
+    #[serde(default, deserialize_with = "crate::types::patch")]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 100000)]
+    pub expected_voters: Option<Option<i32>>,
+    /// How many paper forms are handed out (0 to 100000; null: no limit). Set before opening.
+    #[serde(default, deserialize_with = "crate::types::patch")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 100000)]
+    pub paper_forms: Option<Option<i32>>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -155,4 +172,13 @@ pub struct SessionListQuery {
     pub campaign_id: Option<i64>,
     pub org_id: Option<i64>,
     pub status: Option<SessionStatus>,
+}
+
+/// Why a subject is removed: required, kept in the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveSubjectQuery {
+    /// Why the subject is removed (1 to 200 characters), kept in the audit log.
+    #[param(min_length = 1, max_length = 200)]
+    pub reason: String,
 }

@@ -1,12 +1,12 @@
 //! Session queries. Every change of `sessions.status` is written here, the campaign's close
 //! included ([`close_all_of_campaign`]).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::model::{Session, SessionKind, SessionListQuery, SessionRow, SessionStatus, Subject};
 use crate::auth::{grants_of, Grants, Scope};
-use crate::db::schema::{orgs, people, session_subjects, sessions, users};
+use crate::db::schema::{orgs, people, session_subjects, sessions, users, voting_code_batches};
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
@@ -120,6 +120,8 @@ pub struct SessionChanges<'a> {
     pub scheduled_at: Option<NaiveDateTime>,
     pub location: Option<Option<&'a str>>,
     pub observer_user_id: Option<Option<i64>>,
+    pub expected_voters: Option<Option<i32>>,
+    pub paper_forms: Option<Option<i32>>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -278,6 +280,46 @@ pub fn delete_subject(conn: &mut DbConn, session_id: i64, subject_id: i64) -> Ap
     Ok(removed > 0)
 }
 
+/// One subject of the session (`None` when there is no such subject in it).
+pub fn find_subject(
+    conn: &mut DbConn,
+    session_id: i64,
+    subject_id: i64,
+) -> ApiResult<Option<Subject>> {
+    Ok(session_subjects::table
+        .filter(session_subjects::id.eq(subject_id))
+        .filter(session_subjects::session_id.eq(session_id))
+        .select(Subject::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The person an account is linked to, if any.
+pub fn user_person(conn: &mut DbConn, user_id: i64) -> ApiResult<Option<i64>> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::person_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Whether codes have been issued for the session (voided batches included: the ballot
+/// they were printed for stays the ballot).
+pub fn codes_issued(conn: &mut DbConn, session_id: i64) -> ApiResult<bool> {
+    let count: i64 = voting_code_batches::table
+        .filter(voting_code_batches::session_id.eq(session_id))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Takes the session's row lock on PostgreSQL, so that a subject change and a code issue
+/// (which takes it too) do not pass each other. SQLite's writers are serialized already.
+pub fn lock_session(conn: &mut DbConn, session_id: i64) -> ApiResult<()> {
+    lock_for_status_change(conn, &[session_id])
+}
+
 // Status changes.
 
 /// Waits, on PostgreSQL, for the ballots in flight on these sessions (they hold key-share
@@ -318,6 +360,9 @@ pub fn move_status(conn: &mut DbConn, session: &SessionRow, to: SessionStatus) -
             .execute(conn)?,
         SessionStatus::Scheduled => 0,
     };
+    if moved > 0 && to == SessionStatus::Closed {
+        rewrite_in_random_order(conn, &[session.id])?;
+    }
     Ok(moved > 0)
 }
 
@@ -339,5 +384,178 @@ pub fn close_all_of_campaign(conn: &mut DbConn, campaign_id: i64) -> ApiResult<(
             sessions::updated_at.eq(at),
         ))
         .execute(conn)?;
+    rewrite_in_random_order(conn, &open)?;
     Ok(())
+}
+
+// Secrecy in storage.
+
+type BallotTuple = (String, i64, String, bool, NaiveDate);
+type RatingTuple = (String, i64, i64, String);
+type OpinionTuple = (String, i64, String, NaiveDate);
+type CodeTuple = (String, i64, i64, String, String);
+
+/// Rows written per statement (PostgreSQL allows 65,535 parameters).
+const REWRITE_CHUNK: usize = 1000;
+
+/// On PostgreSQL, rewrites the closing sessions' ballots, ratings, opinions and used codes
+/// as new rows in random order, in the closing transaction, and deletes the old ones: a
+/// ballot was written in the same transaction as its code's use, so until now they shared
+/// an `xmin` and followed casting order in the heap. Afterwards every rewritten row carries
+/// the closing transaction's id (which links nothing) and, once `VACUUM` has removed the
+/// old versions, no system column or heap order ties a code to a ballot or an opinion.
+/// What remains is outside the tables: WAL and backups taken while the session was open.
+/// SQLite needs nothing: its ballot tables are keyed by random ids and have no system
+/// columns of this kind.
+fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
+    use crate::db::schema::{ballot_opinions, ballots, ratings, voting_codes};
+    let DbConn::Pg(pg) = conn else {
+        return Ok(());
+    };
+    for &sid in session_ids {
+        let mut ballot_rows: Vec<BallotTuple> = ballots::table
+            .filter(ballots::session_id.eq(sid))
+            .select((
+                ballots::id,
+                ballots::session_id,
+                ballots::category,
+                ballots::paper,
+                ballots::cast_on,
+            ))
+            .load(pg)?;
+        let ids: Vec<String> = ballot_rows.iter().map(|b| b.0.clone()).collect();
+        let mut rating_rows: Vec<RatingTuple> = Vec::new();
+        for chunk in ids.chunks(REWRITE_CHUNK) {
+            rating_rows.extend(
+                ratings::table
+                    .filter(ratings::ballot_id.eq_any(chunk))
+                    .select((
+                        ratings::ballot_id,
+                        ratings::subject_id,
+                        ratings::criterion_id,
+                        ratings::level,
+                    ))
+                    .load::<RatingTuple>(pg)?,
+            );
+        }
+        let mut opinion_rows: Vec<OpinionTuple> = ballot_opinions::table
+            .filter(ballot_opinions::session_id.eq(sid))
+            .select((
+                ballot_opinions::id,
+                ballot_opinions::session_id,
+                ballot_opinions::content,
+                ballot_opinions::cast_on,
+            ))
+            .load(pg)?;
+        let used = voting_codes::table
+            .filter(voting_codes::session_id.eq(sid))
+            // CodeState::Used (the ballots area's model depends on this one, not back).
+            .filter(voting_codes::state.eq("used"));
+        let mut code_rows: Vec<CodeTuple> = used
+            .select((
+                voting_codes::code_hash,
+                voting_codes::session_id,
+                voting_codes::batch_id,
+                voting_codes::category,
+                voting_codes::state,
+            ))
+            .load(pg)?;
+
+        for chunk in ids.chunks(REWRITE_CHUNK) {
+            diesel::delete(ratings::table.filter(ratings::ballot_id.eq_any(chunk))).execute(pg)?;
+        }
+        diesel::delete(ballots::table.filter(ballots::session_id.eq(sid))).execute(pg)?;
+        diesel::delete(ballot_opinions::table.filter(ballot_opinions::session_id.eq(sid)))
+            .execute(pg)?;
+        diesel::delete(used).execute(pg)?;
+
+        shuffle(&mut ballot_rows);
+        shuffle(&mut rating_rows);
+        shuffle(&mut opinion_rows);
+        shuffle(&mut code_rows);
+        for chunk in ballot_rows.chunks(REWRITE_CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(id, session_id, category, paper, cast_on)| {
+                    (
+                        ballots::id.eq(id),
+                        ballots::session_id.eq(session_id),
+                        ballots::category.eq(category),
+                        ballots::paper.eq(paper),
+                        ballots::cast_on.eq(cast_on),
+                    )
+                })
+                .collect();
+            diesel::insert_into(ballots::table)
+                .values(values)
+                .execute(pg)?;
+        }
+        for chunk in rating_rows.chunks(REWRITE_CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(ballot_id, subject_id, criterion_id, level)| {
+                    (
+                        ratings::ballot_id.eq(ballot_id),
+                        ratings::subject_id.eq(subject_id),
+                        ratings::criterion_id.eq(criterion_id),
+                        ratings::level.eq(level),
+                    )
+                })
+                .collect();
+            diesel::insert_into(ratings::table)
+                .values(values)
+                .execute(pg)?;
+        }
+        for chunk in opinion_rows.chunks(REWRITE_CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(id, session_id, content, cast_on)| {
+                    (
+                        ballot_opinions::id.eq(id),
+                        ballot_opinions::session_id.eq(session_id),
+                        ballot_opinions::content.eq(content),
+                        ballot_opinions::cast_on.eq(cast_on),
+                    )
+                })
+                .collect();
+            diesel::insert_into(ballot_opinions::table)
+                .values(values)
+                .execute(pg)?;
+        }
+        for chunk in code_rows.chunks(REWRITE_CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(hash, session_id, batch_id, category, state)| {
+                    (
+                        voting_codes::code_hash.eq(hash),
+                        voting_codes::session_id.eq(session_id),
+                        voting_codes::batch_id.eq(batch_id),
+                        voting_codes::category.eq(category),
+                        voting_codes::state.eq(state),
+                    )
+                })
+                .collect();
+            diesel::insert_into(voting_codes::table)
+                .values(values)
+                .execute(pg)?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts `rows` in a uniformly random order (each row sorted by a random 64-bit key).
+fn shuffle<T>(rows: &mut Vec<T>) {
+    let mut keys = vec![0u8; rows.len() * 8];
+    rand::fill(&mut keys[..]);
+    let mut keyed: Vec<(u64, T)> = rows
+        .drain(..)
+        .enumerate()
+        .map(|(i, row)| {
+            let mut k = [0u8; 8];
+            k.copy_from_slice(&keys[i * 8..i * 8 + 8]);
+            (u64::from_le_bytes(k), row)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|(k, _)| *k);
+    rows.extend(keyed.into_iter().map(|(_, row)| row));
 }

@@ -161,6 +161,74 @@ pub fn open(
     Ok(SessionStatus::Open)
 }
 
+/// The subjects a session needs before it opens: the org, and a secretary subject where
+/// the org has a secretary (`has_secretary`).
+pub fn check_ballot_complete(
+    subjects: &[SubjectType],
+    has_secretary: bool,
+) -> Result<(), ApiError> {
+    if !subjects.contains(&SubjectType::Org) {
+        return Err(ApiError::conflict(
+            ErrorCode::OrgSubjectMissing,
+            "The session's org is not on the ballot: add an org subject before opening.",
+        ));
+    }
+    if has_secretary && !subjects.contains(&SubjectType::Secretary) {
+        return Err(ApiError::conflict(
+            ErrorCode::SecretarySubjectMissing,
+            "The org has a secretary who is not on the ballot: add a secretary subject before opening.",
+        ));
+    }
+    Ok(())
+}
+
+/// Expected voters are 1 to 100000, paper forms 0 to 100000 (null clears either).
+pub fn check_counts(
+    expected_voters: Option<Option<i32>>,
+    paper_forms: Option<Option<i32>>,
+) -> Result<(), ApiError> {
+    if let Some(Some(n)) = expected_voters {
+        if !(1..=100_000).contains(&n) {
+            return Err(ApiError::field("expected_voters", "must be 1 to 100000"));
+        }
+    }
+    if let Some(Some(n)) = paper_forms {
+        if !(0..=100_000).contains(&n) {
+            return Err(ApiError::field("paper_forms", "must be 0 to 100000"));
+        }
+    }
+    Ok(())
+}
+
+/// The reason given for removing a subject: 1 to 200 characters, no control characters.
+pub fn removal_reason(reason: &str) -> Result<String, ApiError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::field("reason", "must not be empty"));
+    }
+    if reason.chars().count() > 200 {
+        return Err(ApiError::field("reason", "at most 200 characters"));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "reason",
+            "must not contain control characters",
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// Subjects change only before any code is issued: the codes are printed for one ballot.
+pub fn check_subjects_changeable(codes_issued: bool) -> Result<(), ApiError> {
+    if codes_issued {
+        return Err(ApiError::conflict(
+            ErrorCode::SubjectsFixed,
+            "Codes have been issued for this session: its subjects are fixed.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn close(status: SessionStatus) -> Result<SessionStatus, ApiError> {
     match status {
         SessionStatus::Open => Ok(SessionStatus::Closed),
@@ -185,6 +253,27 @@ pub fn bulk_covers(kind: SessionKind, org_kind: OrgKind, window_unit: bool) -> b
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_ballot_is_complete_with_the_org_and_its_secretary() {
+        use crate::templates::model::SubjectType::{Member, Org, Secretary};
+        assert!(check_ballot_complete(&[Org, Secretary, Member], true).is_ok());
+        assert!(check_ballot_complete(&[Org, Member], false).is_ok());
+        let code = |r: Result<(), ApiError>| r.unwrap_err().code;
+        assert_eq!(
+            code(check_ballot_complete(&[Org, Member], true)),
+            ErrorCode::SecretarySubjectMissing
+        );
+        assert_eq!(
+            code(check_ballot_complete(&[Secretary], true)),
+            ErrorCode::OrgSubjectMissing
+        );
+        assert_eq!(
+            code(check_subjects_changeable(true)),
+            ErrorCode::SubjectsFixed
+        );
+        assert!(check_subjects_changeable(false).is_ok());
+    }
+
     use super::*;
 
     fn d(day: u32) -> NaiveDate {

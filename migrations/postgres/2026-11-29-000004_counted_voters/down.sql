@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN paper_forms;
+ALTER TABLE sessions DROP COLUMN expected_voters;
