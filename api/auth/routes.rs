@@ -15,7 +15,10 @@ use crate::state::AppState;
 use crate::users::queries as user_queries;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(refresh).service(logout);
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(logout_all);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -149,6 +152,23 @@ async fn logout(
     let token = body.into_inner().refresh_token;
     db::write(&state.pool, move |conn| {
         tokens::revoke_family_of(conn, &token)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sign out everywhere: every access token of the signed-in user stops working at once
+/// and every refresh token is revoked.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Signed out on every device"))
+)]
+#[post("/auth/logout-all")]
+async fn logout_all(actor: super::Actor, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let user_id = actor.user_id;
+    db::write(&state.pool, move |conn| {
+        tokens::sign_out_everywhere(conn, user_id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

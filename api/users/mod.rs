@@ -116,12 +116,23 @@ async fn hash_password(password: String) -> ApiResult<String> {
         .map_err(ApiError::internal)?
 }
 
-/// A field error unless `current` is the stored password of the user.
+/// A field error unless `current` is the stored password of the user. Guessing it is
+/// throttled like logins (the same budgets: the username, and the client).
 async fn verify_current_password(
     state: &AppState,
-    user_id: i64,
+    req: &HttpRequest,
+    actor: &Actor,
     current: Option<String>,
 ) -> ApiResult<()> {
+    let username = actor.username.clone();
+    let address = crate::http::client_address(req);
+    for (throttle, key) in [
+        (&state.login_failures_by_user, &username),
+        (&state.login_failures_by_address, &address),
+    ] {
+        throttle.check(key).map_err(ApiError::rate_limited)?;
+    }
+    let user_id = actor.user_id;
     let stored = db::read(&state.pool, move |conn| {
         queries::password_hash(conn, user_id)
     })
@@ -131,19 +142,21 @@ async fn verify_current_password(
         .await
         .map_err(ApiError::internal)?;
     if matches {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "current_password",
-            "required, and must be your current password",
-        ))
+        return Ok(());
     }
+    state.login_failures_by_user.record_failure(&username);
+    state.login_failures_by_address.record_failure(&address);
+    Err(ApiError::field(
+        "current_password",
+        "required, and must be your current password",
+    ))
 }
 
 /// The hash of the new password a change gives, if any: checked, and for one's own account
-/// only with the current password.
+/// only with the current password (verified first, so a wrong guess costs one hash).
 async fn new_password_hash(
     state: &AppState,
+    req: &HttpRequest,
     actor: &Actor,
     id: i64,
     body: &UpdateUser,
@@ -152,11 +165,10 @@ async fn new_password_hash(
         return Ok(None);
     };
     check_password(&password)?;
-    let hash = hash_password(password).await?;
     if rules::needs_current_password(actor.user_id, id, body) {
-        verify_current_password(state, id, body.current_password.clone()).await?;
+        verify_current_password(state, req, actor, body.current_password.clone()).await?;
     }
-    Ok(Some(hash))
+    Ok(Some(hash_password(password).await?))
 }
 
 /// Creates an administrator; fails when the username is taken.
@@ -317,18 +329,22 @@ async fn get_user(
     params(("id" = i64, Path, description = "User id")),
     request_body = UpdateUser,
     security(("bearer" = [])),
-    responses((status = 200, description = "The changed user", body = User))
+    responses(
+        (status = 200, description = "The changed user", body = User),
+        (status = 429, description = "Too many wrong current passwords (throttled like logins); see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[patch("/users/{id}")]
 async fn update_user(
     actor: Actor,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: JsonBody<UpdateUser>,
 ) -> ApiResult<web::Json<User>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
-    let new_hash = new_password_hash(&state, &actor, id, &body).await?;
+    let new_hash = new_password_hash(&state, &req, &actor, id, &body).await?;
     let user = db::write(&state.pool, move |conn| {
         let action = rules::update_action(actor.user_id, id, &body);
         let row = authorized_user(conn, &actor, id, action)?;
@@ -341,7 +357,7 @@ async fn update_user(
         let changes = UserChanges::new(&body, new_hash.as_deref());
         queries::update(conn, id, &changes)?;
         if rules::signs_out(&changes) {
-            tokens::revoke_all_for_user(conn, id)?;
+            tokens::sign_out_everywhere(conn, id)?;
         }
         let summary = rules::change_summary(&changes);
         let event = Event::new(
@@ -406,7 +422,7 @@ async fn create_grant(
     ))
 }
 
-/// Take a grant back (under the same rules as giving it).
+/// Take a grant back (under the same rules as giving it). The user's access tokens stop working.
 #[utoipa::path(
     tag = "users",
     params(("id" = i64, Path, description = "User id"), ("grant_id" = i64, Path, description = "Grant id")),
@@ -432,6 +448,9 @@ async fn delete_grant(
             None => actor.authorize_global()?,
         }
         queries::delete_grant(conn, grant_id)?;
+        // Grants are read on every request, so the role is gone at once either way; a
+        // role taken back also ends the sessions it was used in (a grant given does not).
+        tokens::bump_token_version(conn, user_id)?;
         let event = Event::new(
             "grant.delete",
             "grant",

@@ -1,0 +1,191 @@
+//! Security hardening of identity (issue 8): token claims and immediate revocation,
+//! throttled password checks, bounded usernames, the last administrator, bounded password
+//! work, client identity behind a trusted reverse proxy.
+
+use serde_json::{json, Value};
+
+use crate::common::fixtures::{admin_token, create_org, create_user, grant, login, USER_PASSWORD};
+use crate::common::{Reply, TestApp};
+use crate::db_test;
+
+const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+async fn attempt_login(app: &TestApp, username: &str, password: &str) -> Reply {
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"username": username, "password": password}),
+    )
+    .await
+}
+
+/// An HS256 token under the test server's secret with exactly these claims.
+fn signed(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn claims(user_id: i64, version: i64) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"iss": "pingyi", "aud": "pingyi-api", "sub": user_id.to_string(), "exp": now + 600,
+           "iat": now, "nbf": now, "jti": "t", "ver": version})
+}
+
+async fn me_id(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/me", Some(token)).await.assert_status(200)["id"]
+        .as_i64()
+        .unwrap()
+}
+
+db_test!(tokens_need_nbf_and_the_current_version, |app| {
+    let admin = admin_token(&app).await;
+    let id = me_id(&app, &admin).await;
+
+    // Well-formed and current: accepted.
+    me_id(&app, &signed(&claims(id, 0))).await;
+
+    // Not yet valid, or without nbf: refused.
+    let mut early = claims(id, 0);
+    early["nbf"] = json!(chrono::Utc::now().timestamp() + 600);
+    app.get("/api/v1/me", Some(&signed(&early)))
+        .await
+        .assert_problem(401, "unauthorized");
+    let mut no_nbf = claims(id, 0);
+    no_nbf.as_object_mut().unwrap().remove("nbf");
+    app.get("/api/v1/me", Some(&signed(&no_nbf)))
+        .await
+        .assert_problem(401, "unauthorized");
+
+    // Another version than the user's, or none: refused.
+    app.get("/api/v1/me", Some(&signed(&claims(id, 1))))
+        .await
+        .assert_problem(401, "unauthorized");
+    let mut no_ver = claims(id, 0);
+    no_ver.as_object_mut().unwrap().remove("ver");
+    app.get("/api/v1/me", Some(&signed(&no_ver)))
+        .await
+        .assert_problem(401, "unauthorized");
+});
+
+db_test!(revocation_of_access_tokens_is_immediate, |app| {
+    let admin = admin_token(&app).await;
+    let org = create_org(&app, &admin, None, "市委", "committee").await;
+    let user = create_user(&app, &admin, "li.na", Some(org)).await;
+
+    // Logout everywhere.
+    let token = login(&app, "li.na", USER_PASSWORD).await;
+    let other_device = login(&app, "li.na", USER_PASSWORD).await;
+    app.post("/api/v1/auth/logout-all", Some(&token), json!({}))
+        .await
+        .assert_status(204);
+    for t in [&token, &other_device] {
+        app.get("/api/v1/me", Some(t))
+            .await
+            .assert_problem(401, "unauthorized");
+    }
+
+    // A grant taken back (a grant given signs nobody out).
+    let token = login(&app, "li.na", USER_PASSWORD).await;
+    let grant_id = grant(&app, &admin, user, Some(org), "org_admin").await;
+    me_id(&app, &token).await;
+    app.delete(
+        &format!("/api/v1/users/{user}/grants/{grant_id}"),
+        Some(&admin),
+    )
+    .await
+    .assert_status(204);
+    app.get("/api/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+
+    // A new password (set by the user, or by an administrator).
+    let token = login(&app, "li.na", USER_PASSWORD).await;
+    let spare = login(&app, "li.na", USER_PASSWORD).await;
+    app.patch(
+        &format!("/api/v1/users/{user}"),
+        Some(&token),
+        json!({"password": "a brand new password", "current_password": USER_PASSWORD}),
+    )
+    .await
+    .assert_status(200);
+    app.get("/api/v1/me", Some(&spare))
+        .await
+        .assert_problem(401, "unauthorized");
+    let token = login(&app, "li.na", "a brand new password").await;
+    app.patch(
+        &format!("/api/v1/users/{user}"),
+        Some(&admin),
+        json!({"password": USER_PASSWORD}),
+    )
+    .await
+    .assert_status(200);
+    app.get("/api/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+
+    // Disabling, then enabling again: the old token stays dead.
+    let token = login(&app, "li.na", USER_PASSWORD).await;
+    for disabled in [true, false] {
+        app.patch(
+            &format!("/api/v1/users/{user}"),
+            Some(&admin),
+            json!({"disabled": disabled}),
+        )
+        .await
+        .assert_status(200);
+    }
+    app.get("/api/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+
+    // A display name change revokes nothing; the administrator's token still works.
+    let token = login(&app, "li.na", USER_PASSWORD).await;
+    app.patch(
+        &format!("/api/v1/users/{user}"),
+        Some(&admin),
+        json!({"display_name": "李娜"}),
+    )
+    .await
+    .assert_status(200);
+    me_id(&app, &token).await;
+    me_id(&app, &admin).await;
+});
+
+db_test!(own_password_checks_are_throttled_like_logins, |app| {
+    let admin = admin_token(&app).await;
+    let org = create_org(&app, &admin, None, "市委", "committee").await;
+    let user = create_user(&app, &admin, "wang.fang", Some(org)).await;
+    let token = login(&app, "wang.fang", USER_PASSWORD).await;
+    let change = |current: &'static str| json!({"password": "another long password", "current_password": current});
+    for _ in 0..5 {
+        let reply = app
+            .patch(
+                &format!("/api/v1/users/{user}"),
+                Some(&token),
+                change("wrong guess"),
+            )
+            .await;
+        crate::common::assert_field_error(&reply, "current_password");
+    }
+    let reply = app
+        .patch(
+            &format!("/api/v1/users/{user}"),
+            Some(&token),
+            change("wrong guess"),
+        )
+        .await;
+    reply.assert_problem(429, "rate_limited");
+    assert!(reply.header("retry-after").is_some());
+    // The right password is throttled too now, and so is a login as the same user.
+    app.patch(
+        &format!("/api/v1/users/{user}"),
+        Some(&token),
+        change(USER_PASSWORD),
+    )
+    .await
+    .assert_problem(429, "rate_limited");
+});
