@@ -189,3 +189,18 @@ db_test!(own_password_checks_are_throttled_like_logins, |app| {
     .await
     .assert_problem(429, "rate_limited");
 });
+
+db_test!(login_usernames_are_at_most_64_characters, |app| {
+    let long = "a".repeat(65);
+    for _ in 0..8 {
+        let reply = attempt_login(&app, &long, "whatever password").await;
+        crate::common::assert_only_field_error(&reply, "username");
+    }
+    // Refused before any throttle: nothing was counted, for that name or the client.
+    attempt_login(&app, &"a".repeat(64), "whatever password")
+        .await
+        .assert_problem(401, "invalid_credentials");
+    crate::common::fixtures::login(&app, "admin", crate::common::ADMIN_PASSWORD).await;
+    let reply = attempt_login(&app, "admin", &"p".repeat(257)).await;
+    crate::common::assert_only_field_error(&reply, "password");
+});

@@ -24,7 +24,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"username": "admin", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
+    /// As long as a username can be (a longer one is a 422, never a throttle key).
+    #[schema(max_length = 64)]
     pub username: String,
+    /// New passwords are at most 256 bytes.
+    #[schema(max_length = 256)]
     pub password: String,
 }
 
