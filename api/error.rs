@@ -47,6 +47,8 @@ crate::text_enum! {
         SubjectExists => "subject_exists",
         InvalidCode => "invalid_code",
         CodeUsed => "code_used",
+        /// The last active administrator cannot be disabled or lose the admin grant.
+        LastAdmin => "last_admin",
     }
 }
 
@@ -344,6 +346,7 @@ impl ErrorCode {
             ErrorCode::SubjectExists => "该评议对象已在票上。",
             ErrorCode::InvalidCode => "评议码无效。",
             ErrorCode::CodeUsed => "该评议码已使用过。",
+            ErrorCode::LastAdmin => "不能停用最后一个系统管理员，也不能收回其管理员角色。",
         }
     }
 }

@@ -204,3 +204,73 @@ db_test!(login_usernames_are_at_most_64_characters, |app| {
     let reply = attempt_login(&app, "admin", &"p".repeat(257)).await;
     crate::common::assert_only_field_error(&reply, "password");
 });
+
+db_test!(
+    the_last_active_admin_cannot_be_disabled_or_lose_the_role,
+    |app| {
+        let admin = admin_token(&app).await;
+        let me = app.get("/api/v1/me", Some(&admin)).await.assert_status(200);
+        let admin_id = me["id"].as_i64().unwrap();
+        let admin_grant = me["grants"][0]["id"].as_i64().unwrap();
+
+        let disable = |token: String, user: i64| {
+            let app = &app;
+            async move {
+                app.patch(
+                    &format!("/api/v1/users/{user}"),
+                    Some(&token),
+                    json!({"disabled": true}),
+                )
+                .await
+            }
+        };
+        let revoke = |token: String, user: i64, grant_id: i64| {
+            let app = &app;
+            async move {
+                app.delete(
+                    &format!("/api/v1/users/{user}/grants/{grant_id}"),
+                    Some(&token),
+                )
+                .await
+            }
+        };
+
+        disable(admin.clone(), admin_id)
+            .await
+            .assert_problem(409, "last_admin");
+        revoke(admin.clone(), admin_id, admin_grant)
+            .await
+            .assert_problem(409, "last_admin");
+
+        // A second administrator who is disabled does not count.
+        let second = create_user(&app, &admin, "second.admin", None).await;
+        let second_grant = grant(&app, &admin, second, None, "admin").await;
+        disable(admin.clone(), second).await.assert_status(200);
+        disable(admin.clone(), admin_id)
+            .await
+            .assert_problem(409, "last_admin");
+        revoke(admin.clone(), admin_id, admin_grant)
+            .await
+            .assert_problem(409, "last_admin");
+
+        // Enabled again, it does: now either may go, but not both.
+        app.patch(
+            &format!("/api/v1/users/{second}"),
+            Some(&admin),
+            json!({"disabled": false}),
+        )
+        .await
+        .assert_status(200);
+        revoke(admin.clone(), admin_id, admin_grant)
+            .await
+            .assert_status(204);
+        let second_token = login(&app, "second.admin", USER_PASSWORD).await;
+        revoke(second_token.clone(), second, second_grant)
+            .await
+            .assert_problem(409, "last_admin");
+        disable(second_token.clone(), second)
+            .await
+            .assert_problem(409, "last_admin");
+        me_id(&app, &second_token).await;
+    }
+);

@@ -331,6 +331,7 @@ async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed user", body = User),
+        (status = 409, description = "`last_admin`: the last active administrator cannot be disabled", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong current passwords (throttled like logins); see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -355,6 +356,9 @@ async fn update_user(
             person_org(conn, &actor, person_id)?;
         }
         let changes = UserChanges::new(&body, new_hash.as_deref());
+        if changes.disabled == Some(true) {
+            queries::refuse_last_admin(conn, id)?;
+        }
         queries::update(conn, id, &changes)?;
         if rules::signs_out(&changes) {
             tokens::sign_out_everywhere(conn, id)?;
@@ -427,7 +431,10 @@ async fn create_grant(
     tag = "users",
     params(("id" = i64, Path, description = "User id"), ("grant_id" = i64, Path, description = "Grant id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Revoked"))
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 409, description = "`last_admin`: the last active administrator keeps the admin grant", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[delete("/users/{id}/grants/{grant_id}")]
 async fn delete_grant(
@@ -446,6 +453,9 @@ async fn delete_grant(
                 actor.authorize(Action::Grant(grant.role), &path)?;
             }
             None => actor.authorize_global()?,
+        }
+        if grant.role == Role::Admin {
+            queries::refuse_last_admin(conn, user_id)?;
         }
         queries::delete_grant(conn, grant_id)?;
         // Grants are read on every request, so the role is gone at once either way; a
