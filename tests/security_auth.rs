@@ -274,3 +274,26 @@ db_test!(
         me_id(&app, &second_token).await;
     }
 );
+
+db_test!(
+    a_burst_of_bad_logins_gets_exactly_the_budget_of_401s,
+    |app| {
+        let admin = admin_token(&app).await;
+        let org = create_org(&app, &admin, None, "市委", "committee").await;
+        create_user(&app, &admin, "zhao.lei", Some(org)).await;
+        let attempts = (0..60).map(|i| {
+            let app = &app;
+            async move { attempt_login(app, "zhao.lei", &format!("wrong password {i}")).await }
+        });
+        let replies = futures_util::future::join_all(attempts).await;
+        let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+        assert_eq!(count(401), 5, "exactly the username's budget is hashed");
+        assert_eq!(count(429), 55);
+        for r in replies.iter().filter(|r| r.status == 429) {
+            r.assert_problem(429, "rate_limited");
+            assert!(r.header("retry-after").is_some());
+        }
+        // The client's own budget (30) only counted the five that were tried.
+        login(&app, "admin", crate::common::ADMIN_PASSWORD).await;
+    }
+);

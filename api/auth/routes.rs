@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::password;
+use super::throttle::PasswordAttempt;
 pub use super::tokens::TokenPair;
 use super::tokens::{self, issue_pair};
 use crate::db;
@@ -58,17 +59,18 @@ async fn verify_credentials(
         user_queries::credentials(conn, &username)
     })
     .await?;
-    web::block(move || match found {
-        Some((id, hash, disabled)) => {
-            (password::verify(&password, &hash) && !disabled).then_some(id)
-        }
-        None => {
-            password::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)
+    state
+        .password_gate
+        .run(move || match found {
+            Some((id, hash, disabled)) => {
+                (password::verify(&password, &hash) && !disabled).then_some(id)
+            }
+            None => {
+                password::verify_dummy(&password);
+                None
+            }
+        })
+        .await
 }
 
 /// Sign in with a username and password.
@@ -79,6 +81,7 @@ async fn verify_credentials(
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "`invalid_credentials`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this username or from this address; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: too many passwords being checked at once; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -90,19 +93,13 @@ async fn login(
     let LoginRequest { username, password } = body.into_inner();
     let username = username.trim().to_lowercase();
     let address = crate::http::client_address(&req);
-    for (throttle, key) in [
-        (&state.login_failures_by_user, &username),
-        (&state.login_failures_by_address, &address),
-    ] {
-        throttle.check(key).map_err(ApiError::rate_limited)?;
-    }
+    // Counted before the hash: a burst gets exactly the budget's worth of answers.
+    let attempt = PasswordAttempt::reserve(&state, &username, &address)?;
     let Some(user_id) = verify_credentials(&state, &username, password).await? else {
-        state.login_failures_by_user.record_failure(&username);
-        state.login_failures_by_address.record_failure(&address);
         tracing::info!(%username, %address, "login failed");
         return Err(invalid_credentials());
     };
-    state.login_failures_by_user.reset(&username);
+    attempt.succeeded();
     let shared = state.clone();
     let pair = db::write(&state.pool, move |conn| {
         issue_pair(conn, &shared.keys, user_id, &super::random_token(16))

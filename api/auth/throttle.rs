@@ -4,8 +4,45 @@
 //! is never slowed down.
 
 use std::collections::HashMap;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// A password attempt (a login, or one's current password to change it), counted in the
+/// login throttles before the hash is computed: of many concurrent attempts only what the
+/// budgets allow go ahead, and a failure needs no second step.
+pub struct PasswordAttempt<'a> {
+    state: &'a AppState,
+    username: String,
+    address: String,
+}
+
+impl<'a> PasswordAttempt<'a> {
+    /// Reserves the attempt for the username and for the client; 429 when either budget is
+    /// used up (and nothing stays counted then).
+    pub fn reserve(state: &'a AppState, username: &str, address: &str) -> ApiResult<Self> {
+        let by_user = &state.login_failures_by_user;
+        by_user.reserve(username).map_err(ApiError::rate_limited)?;
+        if let Err(wait) = state.login_failures_by_address.reserve(address) {
+            by_user.release(username);
+            return Err(ApiError::rate_limited(wait));
+        }
+        Ok(Self {
+            state,
+            username: username.to_owned(),
+            address: address.to_owned(),
+        })
+    }
+
+    /// The password was right: the username's failures are forgotten and the client's
+    /// reservation given back. (A wrong one is already counted.)
+    pub fn succeeded(self) {
+        self.state.login_failures_by_user.reset(&self.username);
+        self.state.login_failures_by_address.release(&self.address);
+    }
+}
 
 pub struct FailureThrottle {
     limit: u32,
@@ -40,6 +77,34 @@ impl FailureThrottle {
         self.record_failure_at(key, Instant::now());
     }
 
+    /// Counts an attempt before it is made (reserve, then confirm): `Err(seconds to wait)`
+    /// when the key has used up its failures, so that of many concurrent attempts exactly
+    /// `limit` go ahead. An attempt that turns out a success gives its place back with
+    /// [`FailureThrottle::release`] (or [`FailureThrottle::reset`]).
+    pub fn reserve(&self, key: &str) -> Result<(), u64> {
+        self.reserve_at(key, Instant::now())
+    }
+
+    /// Gives back one reserved attempt that did not fail.
+    pub fn release(&self, key: &str) {
+        let mut entries = self.lock();
+        if let Some(w) = entries.get_mut(key) {
+            w.failures = w.failures.saturating_sub(1);
+        }
+    }
+
+    fn reserve_at(&self, key: &str, now: Instant) -> Result<(), u64> {
+        let mut entries = self.lock();
+        if let Some(w) = entries.get(key) {
+            let age = now.duration_since(w.started);
+            if age < self.window && w.failures >= self.limit {
+                return Err((self.window - age).as_secs().max(1));
+            }
+        }
+        Self::count(&mut entries, self.window, key, now);
+        Ok(())
+    }
+
     /// Forgets a key's failures (after a success).
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);
@@ -63,15 +128,18 @@ impl FailureThrottle {
 
     fn record_failure_at(&self, key: &str, now: Instant) {
         let mut entries = self.lock();
+        Self::count(&mut entries, self.window, key, now);
+    }
+
+    fn count(entries: &mut HashMap<String, Window>, window: Duration, key: &str, now: Instant) {
         if entries.len() >= SWEEP_AT {
-            let window = self.window;
             entries.retain(|_, w| now.duration_since(w.started) < window);
         }
         let entry = entries.entry(key.to_owned()).or_insert(Window {
             started: now,
             failures: 0,
         });
-        if now.duration_since(entry.started) >= self.window {
+        if now.duration_since(entry.started) >= window {
             *entry = Window {
                 started: now,
                 failures: 0,
@@ -99,6 +167,21 @@ mod tests {
         assert_eq!(wait, 50);
         assert!(t.check_at("other", start).is_ok(), "keys are independent");
         assert!(t.check_at("k", start + Duration::from_secs(61)).is_ok());
+    }
+
+    #[test]
+    fn reservations_count_before_the_attempt_and_successes_give_them_back() {
+        let t = FailureThrottle::new(2, Duration::from_secs(60));
+        let start = Instant::now();
+        assert!(t.reserve_at("k", start).is_ok());
+        assert!(t.reserve_at("k", start).is_ok());
+        assert!(
+            t.reserve_at("k", start).is_err(),
+            "two attempts in flight use it up"
+        );
+        t.release("k");
+        assert!(t.reserve_at("k", start).is_ok());
+        assert!(t.reserve_at("k", start + Duration::from_secs(61)).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use self::model::*;
 use self::rules::{check_password, check_username, GrantPlace};
 use crate::audit::{self, Event, Writer};
+use crate::auth::throttle::PasswordAttempt;
 use crate::auth::{password, tokens, Action, Actor, Role};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult, ErrorCode};
@@ -109,43 +110,39 @@ fn authorize_grant(
     }
 }
 
-/// Argon2 is slow by design: hash off the async workers.
-async fn hash_password(password: String) -> ApiResult<String> {
-    web::block(move || password::hash(&password))
-        .await
-        .map_err(ApiError::internal)?
+/// Argon2 is slow by design: hash off the async workers, one computation per core.
+async fn hash_password(state: &AppState, password: String) -> ApiResult<String> {
+    state
+        .password_gate
+        .run(move || password::hash(&password))
+        .await?
 }
 
 /// A field error unless `current` is the stored password of the user. Guessing it is
-/// throttled like logins (the same budgets: the username, and the client).
+/// throttled like logins (the same budgets: the username, and the client), counted before
+/// the hash.
 async fn verify_current_password(
     state: &AppState,
     req: &HttpRequest,
     actor: &Actor,
     current: Option<String>,
 ) -> ApiResult<()> {
-    let username = actor.username.clone();
     let address = crate::http::client_address(req);
-    for (throttle, key) in [
-        (&state.login_failures_by_user, &username),
-        (&state.login_failures_by_address, &address),
-    ] {
-        throttle.check(key).map_err(ApiError::rate_limited)?;
-    }
+    let attempt = PasswordAttempt::reserve(state, &actor.username, &address)?;
     let user_id = actor.user_id;
     let stored = db::read(&state.pool, move |conn| {
         queries::password_hash(conn, user_id)
     })
     .await?;
     let current = current.unwrap_or_default();
-    let matches = web::block(move || password::verify(&current, &stored))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = state
+        .password_gate
+        .run(move || password::verify(&current, &stored))
+        .await?;
     if matches {
+        attempt.succeeded();
         return Ok(());
     }
-    state.login_failures_by_user.record_failure(&username);
-    state.login_failures_by_address.record_failure(&address);
     Err(ApiError::field(
         "current_password",
         "required, and must be your current password",
@@ -168,7 +165,7 @@ async fn new_password_hash(
     if rules::needs_current_password(actor.user_id, id, body) {
         verify_current_password(state, req, actor, body.current_password.clone()).await?;
     }
-    Ok(Some(hash_password(password).await?))
+    Ok(Some(hash_password(state, password).await?))
 }
 
 /// Creates an administrator; fails when the username is taken.
@@ -237,7 +234,7 @@ async fn create_user(
     validate(&body)?;
     let username = check_username(&body.username)?;
     check_password(&body.password)?;
-    let hash = hash_password(body.password.clone()).await?;
+    let hash = hash_password(&state, body.password.clone()).await?;
     let user = db::write(&state.pool, move |conn| {
         let org_id = home_org(conn, &actor, &body)?;
         let display_name = body.display_name.trim();
