@@ -297,3 +297,142 @@ db_test!(
         login(&app, "admin", crate::common::ADMIN_PASSWORD).await;
     }
 );
+
+/// A login through a reverse proxy on 127.0.0.1 (trusted) for the client `client`.
+async fn login_via_proxy(app: &TestApp, client: &str, username: &str, password: &str) -> Reply {
+    let body = json!({"username": username, "password": password});
+    post_via_proxy(app, client, "/api/v1/auth/login", body).await
+}
+
+/// A POST through a reverse proxy on 127.0.0.1 for the client `client`.
+async fn post_via_proxy(app: &TestApp, client: &str, path: &str, body: Value) -> Reply {
+    let mut res = awc::Client::default()
+        .post(app.url(path))
+        .insert_header(("X-Forwarded-For", format!("{client}, 127.0.0.1")))
+        .send_json(&body)
+        .await
+        .expect("request sent");
+    let bytes = res.body().await.expect("body read");
+    let reply = Reply {
+        status: res.status(),
+        headers: res.headers().clone(),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    crate::common::contract::check("POST", path, &reply);
+    reply
+}
+
+async fn spawn_behind_proxy(backend: crate::common::Backend) -> TestApp {
+    TestApp::spawn_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+}
+
+db_test!(
+    behind_a_trusted_proxy_a_flood_never_locks_the_owner_out,
+    |app| {
+        let app = spawn_behind_proxy(app.backend).await;
+        let password = crate::common::ADMIN_PASSWORD;
+        // The owner signs in from their usual machine.
+        let owner = login_via_proxy(&app, "198.51.100.7", "admin", password)
+            .await
+            .assert_status(200);
+        let admin = owner["access_token"].as_str().unwrap().to_owned();
+
+        // 200 concurrent wrong passwords from one attacker: exactly the shared budget.
+        let attempts = (0..200).map(|i| {
+        let app = &app;
+        async move {
+            login_via_proxy(app, "203.0.113.66", "admin", &format!("guess {i}")).await
+        }
+    });
+        let replies = futures_util::future::join_all(attempts).await;
+        let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+        assert_eq!(count(401), 5);
+        assert_eq!(count(429), 195);
+
+        // Distributed guessing from new clients shares that budget: still refused.
+        login_via_proxy(&app, "192.0.2.1", "admin", "another guess")
+            .await
+            .assert_problem(429, "rate_limited");
+        login_via_proxy(&app, "192.0.2.2", "admin", password)
+            .await
+            .assert_problem(429, "rate_limited");
+
+        // The owner's machine keeps its own budget, and the proxy's address is nobody's.
+        login_via_proxy(&app, "198.51.100.7", "admin", password)
+            .await
+            .assert_status(200);
+        // Another user's login through the same proxy is not slowed by the flood; the
+        // unfamiliar proxy itself (no header) shares the username's spent budget.
+        attempt_login(&app, "admin", password)
+            .await
+            .assert_problem(429, "rate_limited");
+        let org = create_org(&app, &admin, None, "市委", "committee").await;
+        create_user(&app, &admin, "sun.li", Some(org)).await;
+        login_via_proxy(&app, "192.0.2.3", "sun.li", USER_PASSWORD)
+            .await
+            .assert_status(200);
+    }
+);
+
+db_test!(forwarded_headers_from_untrusted_peers_are_ignored, |app| {
+    // No trusted proxy: X-Forwarded-For is the client's own claim, and changes nothing.
+    for i in 0..5 {
+        login_via_proxy(&app, &format!("192.0.2.{i}"), "admin", "wrong guess")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    for i in 0..30 {
+        let reply =
+            login_via_proxy(&app, &format!("192.0.2.{i}"), &format!("nobody{i}"), "x").await;
+        if reply.status == 429 {
+            // The peer's own budget (30) is used up: rotating the header did not help.
+            assert!(i >= 25, "refused after {i}");
+            return;
+        }
+    }
+    panic!("rotating X-Forwarded-For escaped the per-client budget");
+});
+
+db_test!(
+    behind_a_trusted_proxy_code_guessing_slows_only_the_guesser,
+    |app| {
+        let app = spawn_behind_proxy(app.backend).await;
+        let m = crate::common::fixtures::Meeting::set_up(&app).await;
+        let codes = m.issue(&app, m.session, "party_member", 2).await;
+        m.open(&app, m.session).await;
+        let form = |client: &'static str, code: String| {
+            let app = &app;
+            async move {
+                post_via_proxy(app, client, "/api/v1/ballot-forms", json!({"code": code})).await
+            }
+        };
+        let mut refused_at = None;
+        for i in 0..1000 {
+            let reply = form("203.0.113.66", format!("ZZZZ-ZZZZ-{:04}", i)).await;
+            if reply.status == 429 {
+                refused_at = Some(i);
+                break;
+            }
+            reply.assert_problem(404, "invalid_code");
+        }
+        assert_eq!(
+            refused_at,
+            Some(60),
+            "the guesser is slowed after its own 60 misses"
+        );
+        // Every other voter behind the same proxy votes as before.
+        form("198.51.100.8", codes[0].clone())
+            .await
+            .assert_status(200);
+        form("198.51.100.9", codes[1].clone())
+            .await
+            .assert_status(200);
+        // The guesser is refused even with a valid code until its window ends.
+        form("203.0.113.66", codes[0].clone())
+            .await
+            .assert_problem(429, "rate_limited");
+    }
+);

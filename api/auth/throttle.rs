@@ -16,31 +16,68 @@ use std::time::{Duration, Instant};
 pub struct PasswordAttempt<'a> {
     state: &'a AppState,
     username: String,
+    user_key: String,
     address: String,
 }
 
 impl<'a> PasswordAttempt<'a> {
     /// Reserves the attempt for the username and for the client; 429 when either budget is
-    /// used up (and nothing stays counted then).
+    /// used up (and nothing stays counted then). Familiar clients: a client that signed in
+    /// as this username in the last 30 days has its own budget for it; all other clients
+    /// share the username's one, so a flood from elsewhere never locks the owner out of
+    /// their usual machine, and distributed guessing stays at 5 tries per 15 minutes.
     pub fn reserve(state: &'a AppState, username: &str, address: &str) -> ApiResult<Self> {
+        let user_key = if state.familiar_clients.knows(username, address) {
+            format!("{username}\u{0}{address}")
+        } else {
+            username.to_owned()
+        };
         let by_user = &state.login_failures_by_user;
-        by_user.reserve(username).map_err(ApiError::rate_limited)?;
+        by_user.reserve(&user_key).map_err(ApiError::rate_limited)?;
         if let Err(wait) = state.login_failures_by_address.reserve(address) {
-            by_user.release(username);
+            by_user.release(&user_key);
             return Err(ApiError::rate_limited(wait));
         }
         Ok(Self {
             state,
             username: username.to_owned(),
+            user_key,
             address: address.to_owned(),
         })
     }
 
-    /// The password was right: the username's failures are forgotten and the client's
-    /// reservation given back. (A wrong one is already counted.)
+    /// The password was right: the budget it used forgets its failures, the client's
+    /// reservation is given back and the client becomes familiar for this username. (A
+    /// wrong one is already counted.)
     pub fn succeeded(self) {
-        self.state.login_failures_by_user.reset(&self.username);
+        self.state.login_failures_by_user.reset(&self.user_key);
         self.state.login_failures_by_address.release(&self.address);
+        self.state
+            .familiar_clients
+            .remember(&self.username, &self.address);
+    }
+}
+
+/// Clients that signed in successfully as a username in the last 30 days (in memory: a
+/// restart forgets them, and everyone shares the username's budget until they sign in).
+#[derive(Default)]
+pub struct FamiliarClients(Mutex<HashMap<(String, String), Instant>>);
+
+const FAMILIAR_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+impl FamiliarClients {
+    pub fn knows(&self, username: &str, address: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(username.to_owned(), address.to_owned()))
+            .is_some_and(|at| at.elapsed() < FAMILIAR_FOR)
+    }
+
+    pub fn remember(&self, username: &str, address: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= SWEEP_AT * 10 {
+            map.retain(|_, at| at.elapsed() < FAMILIAR_FOR);
+        }
+        map.insert((username.to_owned(), address.to_owned()), Instant::now());
     }
 }
 
