@@ -55,6 +55,8 @@ crate::text_enum! {
         PaperFormsExceeded => "paper_forms_exceeded",
         InvalidCode => "invalid_code",
         CodeUsed => "code_used",
+        /// The last active administrator cannot be disabled or lose the admin grant.
+        LastAdmin => "last_admin",
     }
 }
 
@@ -358,6 +360,7 @@ impl ErrorCode {
             }
             ErrorCode::InvalidCode => "评议码无效。",
             ErrorCode::CodeUsed => "该评议码已使用过。",
+            ErrorCode::LastAdmin => "不能停用最后一个系统管理员，也不能收回其管理员角色。",
         }
     }
 }

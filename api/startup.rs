@@ -63,6 +63,8 @@ impl Shared {
             keys: TokenKeys::new(&secret)?,
             login_failures_by_user: FailureThrottle::new(5, Duration::from_secs(15 * 60)),
             login_failures_by_address: FailureThrottle::new(30, Duration::from_secs(15 * 60)),
+            familiar_clients: Default::default(),
+            password_gate: crate::auth::password::PasswordGate::sized_to_cores(),
             code_key: CodeKey::derive(settings_code_secret.as_deref().unwrap_or(&secret)),
             ballot_contexts: ballots::ContextCache::default(),
             // 60 misses per 10 minutes: a whole hall's typos stay far below, and with 2^60

@@ -14,6 +14,10 @@ pub struct AppState {
     /// Failed logins per username, and per client address.
     pub login_failures_by_user: FailureThrottle,
     pub login_failures_by_address: FailureThrottle,
+    /// Clients that signed in as a username lately keep their own budget for it.
+    pub familiar_clients: crate::auth::throttle::FamiliarClients,
+    /// At most one Argon2 computation per core.
+    pub password_gate: crate::auth::password::PasswordGate,
     /// Hashes voting codes and derives receipts.
     pub code_key: CodeKey,
     pub ballot_contexts: crate::ballots::ContextCache,

@@ -88,6 +88,7 @@ fn run_backend(args: &Args, backend: Which) -> String {
         body_limit: 1024 * 1024,
         db_pool_size: 32,
         workers: None,
+        trusted_proxies: vec![],
     };
     let pool = pingyi::db::connect(
         &url,

@@ -146,7 +146,7 @@ db_test!(me_needs_a_valid_access_token, |app| {
         .unwrap();
     let forged = pingyi::auth::tokens::TokenKeys::new("someone-elses-secret-0123456789abcdef")
         .unwrap()
-        .issue(admin_id)
+        .issue(admin_id, 0)
         .unwrap()
         .0;
     app.get("/api/v1/me", Some(&forged))

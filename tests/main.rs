@@ -13,6 +13,7 @@ mod foundation;
 mod imports;
 mod orgs;
 mod people;
+mod security_auth;
 mod security_voting;
 mod sessions;
 mod templates;

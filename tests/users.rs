@@ -70,6 +70,11 @@ db_test!(me_lists_the_users_grants, |app| {
         )
         .await;
     assert_eq!(revoked.status, 204, "{}", revoked.text);
+    // Taking a role back ends the user's sessions (issue 8): sign in again.
+    app.get("/api/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+    let token = login(&app, "chen.jing", USER_PASSWORD).await;
     let me = app.get("/api/v1/me", Some(&token)).await.assert_status(200);
     assert_eq!(me["grants"].as_array().unwrap().len(), 1, "{me}");
 });

@@ -178,8 +178,17 @@ impl FromRequest for Actor {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
             let token = token
                 .ok_or_else(|| ApiError::unauthorized("A bearer access token is required."))?;
-            let user_id = state.keys.verify(&token)?;
-            let mut actor = crate::db::read(&state.pool, move |conn| load(conn, user_id)).await?;
+            let token = state.keys.verify(&token)?;
+            let mut actor = crate::db::read(&state.pool, move |conn| {
+                let (actor, version) = load_versioned(conn, token.user_id)?;
+                if version != token.version {
+                    return Err(ApiError::unauthorized(
+                        "The access token has been revoked; sign in again.",
+                    ));
+                }
+                Ok(actor)
+            })
+            .await?;
             actor.request_id = request_id;
             Ok(actor)
         })
@@ -187,10 +196,11 @@ impl FromRequest for Actor {
 }
 
 /// Loads an enabled user's grants; a disabled or deleted user is a 401.
-pub fn load(conn: &mut DbConn, user_id: i64) -> ApiResult<Actor> {
-    let (username, disabled): (String, bool) = users::table
+/// With the actor, the user's current token version.
+fn load_versioned(conn: &mut DbConn, user_id: i64) -> ApiResult<(Actor, i64)> {
+    let (username, disabled, version): (String, bool, i64) = users::table
         .find(user_id)
-        .select((users::username, users::disabled))
+        .select((users::username, users::disabled, users::token_version))
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?;
@@ -198,12 +208,13 @@ pub fn load(conn: &mut DbConn, user_id: i64) -> ApiResult<Actor> {
         return Err(ApiError::unauthorized("The account is disabled."));
     }
     let grants = grants_of(conn, user_id)?;
-    Ok(Actor {
+    let actor = Actor {
         user_id,
         username,
         grants,
         request_id: String::new(),
-    })
+    };
+    Ok((actor, version))
 }
 
 /// Every grant a user holds, with the path of each grant's org.

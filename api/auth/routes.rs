@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::password;
+use super::throttle::PasswordAttempt;
 pub use super::tokens::TokenPair;
 use super::tokens::{self, issue_pair};
 use crate::db;
@@ -15,13 +16,20 @@ use crate::state::AppState;
 use crate::users::queries as user_queries;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(refresh).service(logout);
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(logout_all);
 }
 
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"username": "admin", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
+    /// As long as a username can be (a longer one is a 422, never a throttle key).
+    #[schema(max_length = 64)]
     pub username: String,
+    /// New passwords are at most 256 bytes.
+    #[schema(max_length = 256)]
     pub password: String,
 }
 
@@ -51,17 +59,18 @@ async fn verify_credentials(
         user_queries::credentials(conn, &username)
     })
     .await?;
-    web::block(move || match found {
-        Some((id, hash, disabled)) => {
-            (password::verify(&password, &hash) && !disabled).then_some(id)
-        }
-        None => {
-            password::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)
+    state
+        .password_gate
+        .run(move || match found {
+            Some((id, hash, disabled)) => {
+                (password::verify(&password, &hash) && !disabled).then_some(id)
+            }
+            None => {
+                password::verify_dummy(&password);
+                None
+            }
+        })
+        .await
 }
 
 /// Sign in with a username and password.
@@ -72,6 +81,7 @@ async fn verify_credentials(
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "`invalid_credentials`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this username or from this address; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: too many passwords being checked at once; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -83,19 +93,13 @@ async fn login(
     let LoginRequest { username, password } = body.into_inner();
     let username = username.trim().to_lowercase();
     let address = crate::http::client_address(&req);
-    for (throttle, key) in [
-        (&state.login_failures_by_user, &username),
-        (&state.login_failures_by_address, &address),
-    ] {
-        throttle.check(key).map_err(ApiError::rate_limited)?;
-    }
+    // Counted before the hash: a burst gets exactly the budget's worth of answers.
+    let attempt = PasswordAttempt::reserve(&state, &username, &address)?;
     let Some(user_id) = verify_credentials(&state, &username, password).await? else {
-        state.login_failures_by_user.record_failure(&username);
-        state.login_failures_by_address.record_failure(&address);
         tracing::info!(%username, %address, "login failed");
         return Err(invalid_credentials());
     };
-    state.login_failures_by_user.reset(&username);
+    attempt.succeeded();
     let shared = state.clone();
     let pair = db::write(&state.pool, move |conn| {
         issue_pair(conn, &shared.keys, user_id, &super::random_token(16))
@@ -149,6 +153,23 @@ async fn logout(
     let token = body.into_inner().refresh_token;
     db::write(&state.pool, move |conn| {
         tokens::revoke_family_of(conn, &token)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sign out everywhere: every access token of the signed-in user stops working at once
+/// and every refresh token is revoked.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Signed out on every device"))
+)]
+#[post("/auth/logout-all")]
+async fn logout_all(actor: super::Actor, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let user_id = actor.user_id;
+    db::write(&state.pool, move |conn| {
+        tokens::sign_out_everywhere(conn, user_id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::refresh_tokens;
+use crate::db::schema::{refresh_tokens, users};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::types::now;
@@ -24,7 +24,19 @@ pub struct Claims {
     pub sub: String,
     pub exp: i64,
     pub iat: i64,
+    /// Not before: a token is refused until then (with the same leeway as `exp`).
+    pub nbf: i64,
     pub jti: String,
+    /// The user's `token_version` when the token was issued: a token of an older version
+    /// is refused (logout everywhere, a new password, disabling, a grant change).
+    pub ver: i64,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user_id: i64,
+    pub version: i64,
 }
 
 pub struct TokenKeys {
@@ -38,7 +50,8 @@ impl TokenKeys {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         let invalid = |e: jsonwebtoken::errors::Error| format!("the JWT secret is unusable: {e}");
         Ok(Self {
@@ -48,8 +61,8 @@ impl TokenKeys {
         })
     }
 
-    /// A signed access token for a user, and its lifetime in seconds.
-    pub fn issue(&self, user_id: i64) -> ApiResult<(String, i64)> {
+    /// A signed access token for a user at a token version, and its lifetime in seconds.
+    pub fn issue(&self, user_id: i64, version: i64) -> ApiResult<(String, i64)> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
@@ -57,22 +70,26 @@ impl TokenKeys {
             sub: user_id.to_string(),
             exp: now + ACCESS_TOKEN_SECONDS,
             iat: now,
+            nbf: now,
             jti: super::random_token(16),
+            ver: version,
         };
         let token =
             encode(&Header::new(ALGORITHM), &claims, &self.encoding).map_err(ApiError::internal)?;
         Ok((token, ACCESS_TOKEN_SECONDS))
     }
 
-    /// The user id of a valid token; any defect (signature, algorithm, expiry, audience,
-    /// issuer, a missing claim) is a 401.
-    pub fn verify(&self, token: &str) -> ApiResult<i64> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| ApiError::unauthorized("The access token is invalid or expired."))?;
-        data.claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::unauthorized("The access token is invalid or expired."))
+    /// The user and token version of a valid token; any defect (signature, algorithm,
+    /// expiry, not yet valid, audience, issuer, a missing claim) is a 401.
+    pub fn verify(&self, token: &str) -> ApiResult<Verified> {
+        let invalid = || ApiError::unauthorized("The access token is invalid or expired.");
+        let data =
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
+        let user_id = data.claims.sub.parse().map_err(|_| invalid())?;
+        Ok(Verified {
+            user_id,
+            version: data.claims.ver,
+        })
     }
 
     #[cfg(test)]
@@ -94,6 +111,22 @@ pub fn revoke_family(conn: &mut DbConn, family: &str) -> ApiResult<()> {
         .filter(refresh_tokens::family.eq(family))
         .filter(refresh_tokens::revoked_at.is_null())
         .set(refresh_tokens::revoked_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes every access token of a user stop working at once (their next request is a 401)
+/// and revokes every refresh token: logout everywhere, a new password, disabling.
+pub fn sign_out_everywhere(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
+    bump_token_version(conn, user_id)?;
+    revoke_all_for_user(conn, user_id)
+}
+
+/// Access tokens issued before stop working (a grant change: the refresh tokens stay,
+/// and the next refresh carries the new version).
+pub fn bump_token_version(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::token_version.eq(users::token_version + 1))
         .execute(conn)?;
     Ok(())
 }
@@ -138,7 +171,11 @@ pub fn issue_pair(
             refresh_tokens::created_at.eq(created),
         ))
         .execute(conn)?;
-    let (access_token, expires_in) = keys.issue(user_id)?;
+    let version = users::table
+        .find(user_id)
+        .select(users::token_version)
+        .first(conn)?;
+    let (access_token, expires_in) = keys.issue(user_id, version)?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
@@ -205,19 +242,25 @@ mod tests {
     }
 
     fn claims(now: i64) -> serde_json::Value {
-        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "7", "exp": now + 60, "iat": now, "jti": "x"})
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "7", "exp": now + 60, "iat": now, "nbf": now, "jti": "x", "ver": 3})
     }
 
     #[test]
     fn issued_tokens_verify() {
-        let (token, ttl) = keys().issue(42).unwrap();
+        let (token, ttl) = keys().issue(42, 2).unwrap();
         assert_eq!(ttl, 900);
-        assert_eq!(keys().verify(&token).unwrap(), 42);
+        assert_eq!(
+            keys().verify(&token).unwrap(),
+            Verified {
+                user_id: 42,
+                version: 2
+            }
+        );
     }
 
     #[test]
     fn tampered_signature_fails() {
-        let (token, _) = keys().issue(42).unwrap();
+        let (token, _) = keys().issue(42, 0).unwrap();
         let mut chars: Vec<char> = token.chars().collect();
         let last = chars.len() - 2;
         chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
@@ -235,7 +278,8 @@ mod tests {
         let k = keys();
         assert_eq!(
             k.verify(&k.encode_claims_for_tests(&claims(now), Algorithm::HS256))
-                .unwrap(),
+                .unwrap()
+                .user_id,
             7
         );
         assert!(k
@@ -251,7 +295,19 @@ mod tests {
         assert!(k
             .verify(&k.encode_claims_for_tests(&audience, Algorithm::HS256))
             .is_err());
-        for missing in ["iss", "aud", "sub", "exp", "iat", "jti"] {
+        let mut early = claims(now);
+        early["nbf"] = json!(now + 600);
+        assert!(
+            k.verify(&k.encode_claims_for_tests(&early, Algorithm::HS256))
+                .is_err(),
+            "a token is refused before its nbf"
+        );
+        let mut within_leeway = claims(now);
+        within_leeway["nbf"] = json!(now + 2);
+        assert!(k
+            .verify(&k.encode_claims_for_tests(&within_leeway, Algorithm::HS256))
+            .is_ok());
+        for missing in ["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "ver"] {
             let mut c = claims(now);
             c.as_object_mut().unwrap().remove(missing);
             assert!(

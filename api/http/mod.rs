@@ -85,12 +85,84 @@ fn query_error(err: QueryPayloadError) -> ApiError {
     }
 }
 
-/// The client's address, for per-client throttling: the TCP peer. Behind a reverse proxy
-/// that is the proxy, which then has to keep its own per-client limits.
+/// The client's address, for per-client throttling: the TCP peer, or, when the peer is a
+/// trusted reverse proxy (`PINGYI_TRUSTED_PROXIES`), the rightmost hop of
+/// `X-Forwarded-For` (else `Forwarded: for=`) that is not a trusted proxy itself.
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return String::new();
+    };
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.settings.trusted_proxies.clone())
+        .unwrap_or_default();
+    resolve_client(peer, &trusted, &forwarded_hops(req))
+}
+
+/// The hops a proxy chain recorded, leftmost (the original client) first.
+fn forwarded_hops(req: &HttpRequest) -> Vec<String> {
+    let values = |name: &str| -> Vec<String> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|hop| hop.trim().to_owned())
+            .filter(|hop| !hop.is_empty())
+            .collect()
+    };
+    let xff = values("x-forwarded-for");
+    if !xff.is_empty() {
+        return xff;
+    }
+    values("forwarded")
+        .iter()
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                key.eq_ignore_ascii_case("for")
+                    .then(|| value.trim_matches('"').to_owned())
+            })
+        })
+        .collect()
+}
+
+/// An address out of a hop: `1.2.3.4`, `1.2.3.4:5678`, `[::1]:80` or `::1`.
+fn hop_ip(hop: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Ok(addr) = hop.parse::<std::net::SocketAddr>() {
+        return Some(addr.ip());
+    }
+    hop.trim_start_matches('[')
+        .split(']')
+        .next()
+        .and_then(|h| h.parse().ok())
+}
+
+/// The client behind `peer`: the peer itself unless it is trusted, then the rightmost hop
+/// that is not trusted (a hop that is no address — `unknown`, an obfuscated name — is taken
+/// as the client, bounded in length).
+pub fn resolve_client(
+    peer: std::net::IpAddr,
+    trusted: &[crate::config::Cidr],
+    hops: &[String],
+) -> String {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer.to_string();
+    }
+    for hop in hops.iter().rev() {
+        match hop_ip(hop) {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return ip.to_string(),
+            None => return format!("hop:{}", hop.chars().take(64).collect::<String>()),
+        }
+    }
+    hops.first()
+        .and_then(|h| hop_ip(h))
+        .unwrap_or(peer)
+        .to_string()
 }
 
 /// 201 Created with a `Location` header and the new resource as the body.
@@ -110,4 +182,39 @@ pub fn created_at<T: Serialize>(location: String, body: &T) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .json(body)
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::resolve_client;
+
+    #[test]
+    fn only_trusted_peers_are_believed_and_the_rightmost_untrusted_hop_wins() {
+        let trusted = ["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let hops = |h: &[&str]| h.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let peer = "127.0.0.1".parse().unwrap();
+        let stranger = "203.0.113.9".parse().unwrap();
+        assert_eq!(
+            resolve_client(stranger, &trusted, &hops(&["1.1.1.1"])),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            resolve_client(
+                peer,
+                &trusted,
+                &hops(&["6.6.6.6", "198.51.100.4", "10.1.2.3"])
+            ),
+            "198.51.100.4"
+        );
+        assert_eq!(
+            resolve_client(peer, &trusted, &hops(&["[2001:db8::1]:443"])),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            resolve_client(peer, &trusted, &hops(&["10.0.0.5"])),
+            "10.0.0.5"
+        );
+        assert_eq!(resolve_client(peer, &trusted, &hops(&[])), "127.0.0.1");
+        assert_eq!(resolve_client(peer, &[], &hops(&["1.1.1.1"])), "127.0.0.1");
+    }
 }

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use self::model::*;
 use self::rules::{check_password, check_username, GrantPlace};
 use crate::audit::{self, Event, Writer};
+use crate::auth::throttle::PasswordAttempt;
 use crate::auth::{password, tokens, Action, Actor, Role};
 use crate::db::{self, DbConn};
 use crate::error::{validate, ApiError, ApiResult, ErrorCode};
@@ -109,41 +110,50 @@ fn authorize_grant(
     }
 }
 
-/// Argon2 is slow by design: hash off the async workers.
-async fn hash_password(password: String) -> ApiResult<String> {
-    web::block(move || password::hash(&password))
-        .await
-        .map_err(ApiError::internal)?
+/// Argon2 is slow by design: hash off the async workers, one computation per core.
+async fn hash_password(state: &AppState, password: String) -> ApiResult<String> {
+    state
+        .password_gate
+        .run(move || password::hash(&password))
+        .await?
 }
 
-/// A field error unless `current` is the stored password of the user.
+/// A field error unless `current` is the stored password of the user. Guessing it is
+/// throttled like logins (the same budgets: the username, and the client), counted before
+/// the hash.
 async fn verify_current_password(
     state: &AppState,
-    user_id: i64,
+    req: &HttpRequest,
+    actor: &Actor,
     current: Option<String>,
 ) -> ApiResult<()> {
+    let address = crate::http::client_address(req);
+    let attempt = PasswordAttempt::reserve(state, &actor.username, &address)?;
+    let user_id = actor.user_id;
     let stored = db::read(&state.pool, move |conn| {
         queries::password_hash(conn, user_id)
     })
     .await?;
     let current = current.unwrap_or_default();
-    let matches = web::block(move || password::verify(&current, &stored))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = state
+        .password_gate
+        .run(move || password::verify(&current, &stored))
+        .await?;
     if matches {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "current_password",
-            "required, and must be your current password",
-        ))
+        attempt.succeeded();
+        return Ok(());
     }
+    Err(ApiError::field(
+        "current_password",
+        "required, and must be your current password",
+    ))
 }
 
 /// The hash of the new password a change gives, if any: checked, and for one's own account
-/// only with the current password.
+/// only with the current password (verified first, so a wrong guess costs one hash).
 async fn new_password_hash(
     state: &AppState,
+    req: &HttpRequest,
     actor: &Actor,
     id: i64,
     body: &UpdateUser,
@@ -152,11 +162,10 @@ async fn new_password_hash(
         return Ok(None);
     };
     check_password(&password)?;
-    let hash = hash_password(password).await?;
     if rules::needs_current_password(actor.user_id, id, body) {
-        verify_current_password(state, id, body.current_password.clone()).await?;
+        verify_current_password(state, req, actor, body.current_password.clone()).await?;
     }
-    Ok(Some(hash))
+    Ok(Some(hash_password(state, password).await?))
 }
 
 /// Creates an administrator; fails when the username is taken.
@@ -225,7 +234,7 @@ async fn create_user(
     validate(&body)?;
     let username = check_username(&body.username)?;
     check_password(&body.password)?;
-    let hash = hash_password(body.password.clone()).await?;
+    let hash = hash_password(&state, body.password.clone()).await?;
     let user = db::write(&state.pool, move |conn| {
         let org_id = home_org(conn, &actor, &body)?;
         let display_name = body.display_name.trim();
@@ -317,18 +326,23 @@ async fn get_user(
     params(("id" = i64, Path, description = "User id")),
     request_body = UpdateUser,
     security(("bearer" = [])),
-    responses((status = 200, description = "The changed user", body = User))
+    responses(
+        (status = 200, description = "The changed user", body = User),
+        (status = 409, description = "`last_admin`: the last active administrator cannot be disabled", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords (throttled like logins); see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[patch("/users/{id}")]
 async fn update_user(
     actor: Actor,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: JsonBody<UpdateUser>,
 ) -> ApiResult<web::Json<User>> {
     let (id, body) = (id.into_inner(), body.into_inner());
     validate(&body)?;
-    let new_hash = new_password_hash(&state, &actor, id, &body).await?;
+    let new_hash = new_password_hash(&state, &req, &actor, id, &body).await?;
     let user = db::write(&state.pool, move |conn| {
         let action = rules::update_action(actor.user_id, id, &body);
         let row = authorized_user(conn, &actor, id, action)?;
@@ -339,9 +353,12 @@ async fn update_user(
             person_org(conn, &actor, person_id)?;
         }
         let changes = UserChanges::new(&body, new_hash.as_deref());
+        if changes.disabled == Some(true) {
+            queries::refuse_last_admin(conn, id)?;
+        }
         queries::update(conn, id, &changes)?;
         if rules::signs_out(&changes) {
-            tokens::revoke_all_for_user(conn, id)?;
+            tokens::sign_out_everywhere(conn, id)?;
         }
         let summary = rules::change_summary(&changes);
         let event = Event::new(
@@ -406,12 +423,15 @@ async fn create_grant(
     ))
 }
 
-/// Take a grant back (under the same rules as giving it).
+/// Take a grant back (under the same rules as giving it). The user's access tokens stop working.
 #[utoipa::path(
     tag = "users",
     params(("id" = i64, Path, description = "User id"), ("grant_id" = i64, Path, description = "Grant id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Revoked"))
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 409, description = "`last_admin`: the last active administrator keeps the admin grant", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[delete("/users/{id}/grants/{grant_id}")]
 async fn delete_grant(
@@ -431,7 +451,13 @@ async fn delete_grant(
             }
             None => actor.authorize_global()?,
         }
+        if grant.role == Role::Admin {
+            queries::refuse_last_admin(conn, user_id)?;
+        }
         queries::delete_grant(conn, grant_id)?;
+        // Grants are read on every request, so the role is gone at once either way; a
+        // role taken back also ends the sessions it was used in (a grant given does not).
+        tokens::bump_token_version(conn, user_id)?;
         let event = Event::new(
             "grant.delete",
             "grant",

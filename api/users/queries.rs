@@ -222,3 +222,28 @@ pub fn delete_grant(conn: &mut DbConn, grant_id: i64) -> ApiResult<()> {
     diesel::delete(grants::table.find(grant_id)).execute(conn)?;
     Ok(())
 }
+
+/// Whether `user_id` is an enabled administrator and no other enabled account holds the
+/// admin grant: disabling them or taking their admin grant back would lock everyone out.
+pub fn is_last_active_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<bool> {
+    let active_admins: Vec<i64> = grants::table
+        .inner_join(users::table)
+        .filter(grants::role.eq(Role::Admin))
+        .filter(grants::org_id.is_null())
+        .filter(users::disabled.eq(false))
+        .select(grants::user_id)
+        .distinct()
+        .load(conn)?;
+    Ok(active_admins == [user_id])
+}
+
+/// 409 `last_admin` when `user_id` is the last enabled administrator.
+pub fn refuse_last_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
+    if is_last_active_admin(conn, user_id)? {
+        return Err(ApiError::conflict(
+            ErrorCode::LastAdmin,
+            "This is the last active administrator: it cannot be disabled or lose the admin role. Make another administrator first (`pingyi create-admin`).",
+        ));
+    }
+    Ok(())
+}

@@ -230,6 +230,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         body_limit: 64 * 1024,
         db_pool_size: 8,
         workers: Some(2),
+        trusted_proxies: vec![],
     }
 }
 
