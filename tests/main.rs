@@ -13,6 +13,7 @@ mod foundation;
 mod imports;
 mod orgs;
 mod people;
+mod security_ops;
 mod sessions;
 mod templates;
 mod users;
