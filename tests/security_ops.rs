@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::common::fixtures::admin_token;
-use crate::common::logs;
+use crate::common::{logs, tokio_block, TestApp};
 use crate::db_test;
 
 db_test!(query_strings_with_control_characters_are_400, |app| {
@@ -113,4 +113,183 @@ fn human_log_lines_escape_control_characters_and_carry_no_colour() {
         text.contains("username=eve\\u{1b}[31m\\r\\nfake line\\u{0}"),
         "{text}"
     );
+}
+
+// ---- Operations: metrics, secrets, health check, demo, image and compose files ----
+
+/// A secret that passes the startup checks.
+const GOOD_TOKEN: &str = "Zr8nW3qK6vT1xM9bJ4cH7pL2sF5dG0aQ";
+
+db_test!(
+    metrics_are_not_served_on_the_api_listener_by_default,
+    |app| {
+        let reply = app.get("/metrics", None).await;
+        assert_eq!(reply.status.as_u16(), 404, "{}", reply.text);
+        assert!(!reply.text.contains("pingyi_http_requests_total"));
+    }
+);
+
+db_test!(a_metrics_token_opens_metrics_on_the_api_listener, |app| {
+    let app = TestApp::spawn_with(app.backend, |s| {
+        s.metrics_token = Some(GOOD_TOKEN.into());
+    })
+    .await;
+    let admin = admin_token(&app).await;
+    app.get("/api/v1/orgs/424242", Some(&admin)).await;
+    app.get("/api/v1/sessions/424242", Some(&admin)).await;
+    assert_eq!(app.get("/metrics", None).await.status.as_u16(), 401);
+    assert_eq!(
+        app.get("/metrics", Some("wrong-token"))
+            .await
+            .status
+            .as_u16(),
+        401
+    );
+    let reply = app.get("/metrics", Some(GOOD_TOKEN)).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    assert!(reply.text.contains("pingyi_http_requests_total"));
+    // Labels name route patterns, never a session, an org or any other id.
+    assert!(!reply.text.contains("424242"), "{}", reply.text);
+    assert!(reply.text.contains(r#"route="/api/v1/sessions/{id}""#));
+});
+
+db_test!(
+    the_metrics_listener_serves_metrics_and_nothing_else,
+    |app| {
+        let (pool, settings) = (app.pool.clone(), app.settings.clone());
+        let shared = tokio_block(move || pingyi::Shared::bootstrap(pool, settings).unwrap()).await;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = pingyi::startup::serve_metrics(listener, shared).unwrap();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let client = awc::Client::default();
+        let mut res = client.get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let body = res.body().await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("pingyi_db_pool_max_connections"));
+        let res = client
+            .get(format!("{base}/api/v1/orgs"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 404);
+        handle.stop(false).await;
+    }
+);
+
+db_test!(
+    placeholder_and_low_entropy_secrets_are_refused_at_startup,
+    |app| {
+        let cases = [
+            (
+                "PINGYI_JWT_SECRET",
+                "change-me-change-me-change-me-change-me",
+            ),
+            ("PINGYI_JWT_SECRET", "abababababababababababababababababab"),
+            ("PINGYI_CODE_SECRET", "qwerty-qwerty-qwerty-qwerty-qwerty"),
+            ("PINGYI_METRICS_TOKEN", "metrics"),
+        ];
+        for (name, value) in cases {
+            let mut settings = app.settings.clone();
+            let value = Some(value.to_owned());
+            match name {
+                "PINGYI_JWT_SECRET" => settings.jwt_secret = value,
+                "PINGYI_CODE_SECRET" => settings.code_secret = value,
+                _ => settings.metrics_token = value,
+            }
+            let pool = app.pool.clone();
+            let result =
+                tokio_block(move || pingyi::Shared::bootstrap(pool, settings).map(|_| ())).await;
+            let message = result.expect_err("a weak secret is refused");
+            assert!(message.contains(name), "{message}");
+        }
+    }
+);
+
+db_test!(the_healthcheck_command_probes_readyz, |app| {
+    let ready = app.url("/readyz");
+    let missing = app.url("/no-such-probe");
+    let results = tokio_block(move || {
+        let timeout = std::time::Duration::from_secs(3);
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = l.local_addr().unwrap();
+            drop(l);
+            pingyi::ops::readiness_url(addr)
+        };
+        (
+            pingyi::ops::probe(&ready, timeout),
+            pingyi::ops::probe(&missing, timeout),
+            pingyi::ops::probe(&closed, timeout),
+        )
+    })
+    .await;
+    assert!(results.0.is_ok(), "{:?}", results.0);
+    assert!(results.1.is_err());
+    assert!(results.2.is_err());
+    assert_eq!(
+        pingyi::ops::readiness_url("0.0.0.0:8080".parse().unwrap()),
+        "http://127.0.0.1:8080/readyz"
+    );
+});
+
+db_test!(
+    the_demo_refuses_a_database_holding_data_unless_forced,
+    |app| {
+        let pool = app.pool.clone();
+        let empty = tokio_block(move || {
+            let mut conn = pool.get().unwrap();
+            pingyi::demo::ensure_empty(&mut conn, false).is_ok()
+        })
+        .await;
+        assert!(empty, "a fresh database takes the demo");
+        let admin = admin_token(&app).await;
+        crate::common::fixtures::create_org(&app, &admin, None, "市委", "committee").await;
+        let pool = app.pool.clone();
+        let (refused, forced) = tokio_block(move || {
+            let mut conn = pool.get().unwrap();
+            (
+                pingyi::demo::ensure_empty(&mut conn, false).map_err(|e| e.status.as_u16()),
+                pingyi::demo::ensure_empty(&mut conn, true).is_ok(),
+            )
+        })
+        .await;
+        assert_eq!(refused, Err(409));
+        assert!(forced);
+    }
+);
+
+/// The compose file holds no secret, requires each one, and probes readiness; the image's
+/// build context leaves out build output, data and history.
+#[test]
+fn compose_requires_secrets_and_the_build_context_is_clean() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let compose = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    for variable in [
+        "PINGYI_JWT_SECRET",
+        "PINGYI_ADMIN_PASSWORD",
+        "PINGYI_DB_PASSWORD",
+    ] {
+        assert!(
+            compose.contains(&format!("${{{variable}:?")),
+            "{variable} is required"
+        );
+    }
+    assert!(!compose.contains("change-me"));
+    assert!(!compose.contains("postgres://pingyi:pingyi@"));
+    assert!(compose.contains(r#"["CMD", "/usr/local/bin/pingyi", "healthcheck"]"#));
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
+    for entry in [
+        "target/",
+        "data/",
+        ".git/",
+        "node_modules/",
+        "clients/*/build/",
+    ] {
+        assert!(
+            ignore.lines().any(|l| l.trim().ends_with(entry)),
+            "{entry} is ignored"
+        );
+    }
 }

@@ -220,7 +220,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
     Settings {
         database_url: url,
         bind: "127.0.0.1:0".parse().unwrap(),
-        jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
+        jwt_secret: Some("Hk3vR9qZ2mT8wX5nB1cF7jL4pD6sG0aY-tests".into()),
         admin_password: Some(ADMIN_PASSWORD.into()),
         log: "warn".into(),
         log_format: LogFormat::Human,
@@ -230,6 +230,8 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         body_limit: 64 * 1024,
         db_pool_size: 8,
         workers: Some(2),
+        metrics_bind: None,
+        metrics_token: None,
     }
 }
 
