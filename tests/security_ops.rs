@@ -293,3 +293,49 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
         );
     }
 }
+
+// ---- Smaller holes ----
+
+db_test!(
+    an_org_admin_cannot_change_the_domain_or_kind_of_their_own_org,
+    |app| {
+        use crate::common::fixtures::{create_user_with_grant, Tree};
+        let admin = admin_token(&app).await;
+        let tree = Tree::build(&app, &admin).await;
+        let (_, school_admin) =
+            create_user_with_grant(&app, &admin, "school_admin", tree.school_a, "org_admin").await;
+        let own = format!("/api/v1/orgs/{}", tree.school_a);
+        let current = app.get(&own, Some(&school_admin)).await.assert_status(200);
+        let other_domain = if current["domain"] == "enterprise" {
+            "rural"
+        } else {
+            "enterprise"
+        };
+        for change in [
+            json!({"domain": other_domain}),
+            json!({"kind": "general_branch"}),
+        ] {
+            app.patch(&own, Some(&school_admin), change)
+                .await
+                .assert_problem(403, "forbidden");
+        }
+        // Unchanged values and other fields are still theirs to set.
+        app.patch(
+            &own,
+            Some(&school_admin),
+            json!({"name": "甲校党委（新）", "domain": current["domain"], "kind": current["kind"]}),
+        )
+        .await
+        .assert_status(200);
+        // Below their own org they are the superior; above it, the administrator is.
+        let below = format!("/api/v1/orgs/{}", tree.general_a);
+        app.patch(&below, Some(&school_admin), json!({"domain": other_domain}))
+            .await
+            .assert_status(200);
+        let changed = app
+            .patch(&own, Some(&admin), json!({"domain": other_domain}))
+            .await
+            .assert_status(200);
+        assert_eq!(changed["domain"], other_domain);
+    }
+);

@@ -100,6 +100,11 @@ impl Actor {
         self.grants.can_see(org_path)
     }
 
+    /// Changing the `domain` or `kind` of the org at `org_path`: from above only.
+    pub fn authorize_org_profile(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_org_profile(org_path).check()
+    }
+
     /// What lists may contain.
     pub fn scope(&self) -> Scope {
         self.grants.scope()
