@@ -107,6 +107,10 @@ pub struct Settings {
         global = true
     )]
     pub metrics_token: Option<String>,
+
+    /// Most rows one CSV import may hold.
+    #[arg(long, env = "PINGYI_IMPORT_MAX_ROWS", default_value_t = Settings::default_import_max_rows(), global = true)]
+    pub import_max_rows: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +120,11 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    /// The default of `PINGYI_IMPORT_MAX_ROWS`.
+    pub fn default_import_max_rows() -> usize {
+        50_000
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()

@@ -90,6 +90,7 @@ fn run_backend(args: &Args, backend: Which) -> String {
         workers: None,
         metrics_bind: None,
         metrics_token: None,
+        import_max_rows: 50_000,
     };
     let pool = pingyi::db::connect(
         &url,

@@ -232,6 +232,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         workers: Some(2),
         metrics_bind: None,
         metrics_token: None,
+        import_max_rows: 50_000,
     }
 }
 
