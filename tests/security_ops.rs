@@ -445,3 +445,37 @@ fn import_parents_resolve_in_linear_time() {
         .all(|(i, r)| r.external_id == format!("O{i}")));
     assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
 }
+
+db_test!(
+    an_invisible_observer_answers_like_an_ineligible_one,
+    |app| {
+        use crate::common::fixtures::{campaign_around_today, create_user_with_grant, noon, Tree};
+        let admin = admin_token(&app).await;
+        let t = Tree::build(&app, &admin).await;
+        let (_, school_admin) =
+            create_user_with_grant(&app, &admin, "school_b_admin", t.school_b, "org_admin").await;
+        // Eligible by grant (on the city, above branch B) but out of the school admin's sight.
+        let (hidden_observer, _) =
+            create_user_with_grant(&app, &admin, "city_observer", t.city, "observer").await;
+        // Visible but not from above.
+        let (branch_member, _) =
+            create_user_with_grant(&app, &admin, "branch_b_user", t.branch_b, "secretary").await;
+        // Visible and eligible.
+        let (school_observer, _) =
+            create_user_with_grant(&app, &admin, "school_b_observer", t.school_b, "observer").await;
+        let campaign = campaign_around_today(&app, &admin, t.school_b, 1).await;
+        let path = format!("/api/v1/campaigns/{campaign}/sessions");
+        let body = |observer: i64| json!({"org_id": t.branch_b, "kind": "branch_meeting", "scheduled_at": noon(0), "observer_user_id": observer});
+        let mut answers = Vec::new();
+        for observer in [hidden_observer, branch_member, 999_999] {
+            let reply = app.post(&path, Some(&school_admin), body(observer)).await;
+            let problem = reply.assert_problem(422, "validation_failed");
+            answers.push(problem["errors"].clone());
+        }
+        assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+        assert_eq!(app.count("sessions").await, 0);
+        app.post(&path, Some(&school_admin), body(school_observer))
+            .await
+            .assert_status(201);
+    }
+);
