@@ -94,6 +94,23 @@ pub struct Settings {
     #[arg(long, env = "PINGYI_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Address of a separate listener serving Prometheus `/metrics` (e.g. 127.0.0.1:9090).
+    /// Off by default; the API listener never serves metrics without PINGYI_METRICS_TOKEN.
+    #[arg(long, env = "PINGYI_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Bearer token that opens `/metrics` on the API listener too (32+ random characters).
+    #[arg(
+        long,
+        env = "PINGYI_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
+
+    /// Most rows one CSV import may hold.
+    #[arg(long, env = "PINGYI_IMPORT_MAX_ROWS", default_value_t = Settings::default_import_max_rows(), global = true)]
+    pub import_max_rows: usize,
     /// Reverse proxies (CIDRs, comma separated: `10.0.0.0/8,127.0.0.1`) whose
     /// `X-Forwarded-For` / `Forwarded` headers are believed; the client is the rightmost hop
     /// that is not one of them. Empty: the TCP peer is the client.
@@ -164,6 +181,11 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    /// The default of `PINGYI_IMPORT_MAX_ROWS`.
+    pub fn default_import_max_rows() -> usize {
+        50_000
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
@@ -181,9 +203,7 @@ impl Settings {
     /// the database file so that restarts keep sessions valid.
     pub fn resolve_jwt_secret(&self) -> Result<String, String> {
         if let Some(secret) = &self.jwt_secret {
-            if secret.len() < 32 {
-                return Err("PINGYI_JWT_SECRET must be at least 32 characters long".into());
-            }
+            check_secret("PINGYI_JWT_SECRET", secret)?;
             return Ok(secret.clone());
         }
         match &self.database_url {
@@ -197,6 +217,75 @@ impl Settings {
             }
         }
     }
+}
+
+/// Words that mark a secret copied from an example rather than generated.
+const PLACEHOLDER_WORDS: [&str; 12] = [
+    "change",
+    "example",
+    "placeholder",
+    "replace",
+    "secret",
+    "password",
+    "default",
+    "todo",
+    "xxxx",
+    "1234",
+    "abcd",
+    "pingyi",
+];
+
+/// The least estimated entropy (bits) of a configured secret: 32 random hexadecimal
+/// characters (16 bytes) pass, a repeated word does not.
+const MIN_SECRET_BITS: f64 = 100.0;
+
+/// Refuses a configured secret that is short, a placeholder, or too low in entropy.
+pub fn check_secret(name: &str, secret: &str) -> Result<(), String> {
+    if secret.chars().count() < 32 {
+        return Err(format!("{name} must be at least 32 characters long"));
+    }
+    let lower = secret.to_lowercase();
+    if let Some(word) = PLACEHOLDER_WORDS.iter().find(|w| lower.contains(*w)) {
+        return Err(format!(
+            "{name} looks like a placeholder (it contains {word:?}); generate one, e.g. \
+             `head -c 32 /dev/urandom | base64`"
+        ));
+    }
+    let distinct = secret
+        .chars()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if distinct < 10 || is_repetition(secret) || estimated_bits(secret) < MIN_SECRET_BITS {
+        return Err(format!(
+            "{name} is too low in entropy (repeated characters or words); generate one, e.g. \
+             `head -c 32 /dev/urandom | base64`"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the secret is a shorter string repeated (`abcabcabc…`, `change-me-change-me-…`).
+fn is_repetition(secret: &str) -> bool {
+    let chars: Vec<char> = secret.chars().collect();
+    (1..=chars.len() / 2).any(|period| (period..chars.len()).all(|i| chars[i] == chars[i - period]))
+}
+
+/// The Shannon entropy of the secret's characters times its length: an upper bound of its
+/// real entropy, enough to catch repetition.
+fn estimated_bits(secret: &str) -> f64 {
+    let mut counts = std::collections::HashMap::<char, usize>::new();
+    for c in secret.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let n = secret.chars().count() as f64;
+    let per_char: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_char * n
 }
 
 fn load_or_create_secret(path: &Path) -> Result<String, String> {
@@ -236,6 +325,26 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_and_low_entropy_secrets_are_refused() {
+        for bad in [
+            "change-me-change-me-change-me-change-me",
+            "short",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "qwerty-qwerty-qwerty-qwerty-qwerty-qwerty",
+            "my-jwt-secret-for-production-use-only!!",
+        ] {
+            assert!(check_secret("S", bad).is_err(), "{bad}");
+        }
+        for good in [
+            "Hk3vR9qZ2mT8wX5nB1cF7jL4pD6sG0aY",
+            "6f1c0e9a2b7d48e3a5c4b1f09d8e7a62",
+            "q1J0r8cN5T0kq3m2pQh0Zc4iVb7XwE1yR2tA9sD6fG8=",
+        ] {
+            assert!(check_secret("S", good).is_ok(), "{good}");
+        }
+    }
 
     #[test]
     fn generated_secret_is_kept_and_reused() {

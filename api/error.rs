@@ -428,14 +428,17 @@ impl From<diesel::result::Error> for ApiError {
                 ErrorCode::Conflict,
                 "The change refers to a record that does not exist or is still referred to.",
             ),
-            // Values the database cannot hold (a NUL character in text, a date in year
-            // 200000): the client's data, not a fault of ours.
+            // Values the database cannot hold (a date in year 200000): the client's data,
+            // not a fault of ours. The database's own words stay in the log.
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if ["invalid byte sequence", "out of range"]
                     .iter()
                     .any(|m| info.message().contains(m)) =>
             {
-                ApiError::bad_request(format!("A value cannot be stored: {}.", info.message()))
+                ApiError::bad_request(
+                    "A value cannot be stored; the request id identifies the cause in our logs.",
+                )
+                .with_cause(info.message())
             }
             other => ApiError::internal(other),
         }
@@ -534,6 +537,21 @@ mod tests {
         let e: ApiError =
             database_error(diesel::result::DatabaseErrorKind::ForeignKeyViolation).into();
         assert_eq!(e.status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn database_text_never_reaches_the_body() {
+        let e: ApiError = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(String::from(
+                "invalid byte sequence for encoding \"UTF8\": 0x00",
+            )),
+        )
+        .into();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let body = serde_json::to_string(&e.problem()).unwrap();
+        assert!(!body.contains("UTF8") && !body.contains("0x00"), "{body}");
+        assert!(e.cause().is_some_and(|c| c.contains("UTF8")));
     }
 
     #[test]

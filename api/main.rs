@@ -34,9 +34,21 @@ enum Command {
         password: Option<String>,
     },
     /// Load the demo data set (大连市委 down to a vocational college's branches, six
-    /// domains, demo users per role) and print the demo logins. Running it again changes
-    /// nothing.
-    Demo,
+    /// domains, demo users per role) and print the demo logins. Refuses a database that
+    /// already holds orgs or people (the demo passwords are published) unless --force;
+    /// running it again with --force changes nothing.
+    Demo {
+        /// Load into a database that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Ask a running server's /readyz (at PINGYI_BIND, or --url) and exit 0 when it is
+    /// ready, 1 otherwise: the container health check.
+    Healthcheck {
+        /// The readiness URL (http only), e.g. http://127.0.0.1:8080/readyz.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,8 +99,13 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Demo => {
+        Command::Healthcheck { url } => {
+            let url = url.unwrap_or_else(|| pingyi::ops::readiness_url(settings.bind));
+            pingyi::ops::probe(&url, std::time::Duration::from_secs(3))
+        }
+        Command::Demo { force } => {
             let mut conn = migrated(&settings)?;
+            pingyi::demo::ensure_empty(&mut conn, force).map_err(|e| e.detail_with_fields())?;
             pingyi::users::bootstrap_admin(&mut conn, settings.admin_password.as_deref())
                 .map_err(|e| e.detail_with_fields())?
                 .inspect(|password| {
@@ -133,8 +150,30 @@ fn serve(settings: Settings) -> Result<(), String> {
         "Pingyi serving; API docs at http://{}/docs",
         settings.bind
     );
+    let metrics_listener = match settings.metrics_bind {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} (PINGYI_METRICS_BIND): {e}"))?;
+            tracing::info!(bind = %addr, "metrics served at http://{addr}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     let shared = pingyi::Shared::bootstrap(pool, settings)?;
     actix_web::rt::System::new()
-        .block_on(async move { pingyi::serve(listener, shared)?.await })
+        .block_on(async move {
+            let api = pingyi::serve(listener, shared.clone())?;
+            match metrics_listener {
+                Some(listener) => {
+                    let metrics = pingyi::startup::serve_metrics(listener, shared)?;
+                    let metrics_handle = metrics.handle();
+                    actix_web::rt::spawn(metrics);
+                    let result = api.await;
+                    metrics_handle.stop(true).await;
+                    result
+                }
+                None => api.await,
+            }
+        })
         .map_err(|e| format!("server stopped: {e}"))
 }

@@ -35,8 +35,11 @@ impl Shared {
     /// administrator created on an empty database.
     pub fn bootstrap(pool: Pool, settings: Settings) -> Result<Self, String> {
         let secret = settings.resolve_jwt_secret()?;
-        if settings.code_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err("PINGYI_CODE_SECRET must be at least 32 characters long".into());
+        if let Some(code_secret) = &settings.code_secret {
+            crate::config::check_secret("PINGYI_CODE_SECRET", code_secret)?;
+        }
+        if let Some(token) = &settings.metrics_token {
+            crate::config::check_secret("PINGYI_METRICS_TOKEN", token)?;
         }
         {
             let mut conn = pool
@@ -117,6 +120,7 @@ pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
             .configure(routes)
             .split_for_parts();
         app.route("/docs", web::get().to(ops::docs_index))
+            .route("/metrics", web::get().to(ops::metrics_with_token))
             .default_service(web::to(http::fallback))
             .wrap(cors)
             .wrap(middleware::from_fn(http::observe))
@@ -126,5 +130,19 @@ pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
     if let Some(workers) = workers {
         server = server.workers(workers);
     }
+    Ok(server.run())
+}
+
+/// The separate metrics listener (`PINGYI_METRICS_BIND`): `/metrics` and nothing else.
+pub fn serve_metrics(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(shared.state.clone())
+            .app_data(shared.metrics.clone())
+            .route("/metrics", web::get().to(ops::metrics_open))
+    })
+    .listen(listener)?
+    .workers(1)
+    .shutdown_timeout(5);
     Ok(server.run())
 }

@@ -78,7 +78,7 @@ fn run_backend(args: &Args, backend: Which) -> String {
     let settings = Settings {
         database_url: url.clone(),
         bind: "127.0.0.1:0".parse().unwrap(),
-        jwt_secret: Some("bench-secret-bench-secret-bench-secret-00".into()),
+        jwt_secret: Some("Qm7xV2kP9rW4tZ8nC3bH6jF1sL5dG0aY-bench".into()),
         admin_password: Some(ADMIN_PASSWORD.into()),
         log: "warn".into(),
         log_format: LogFormat::Human,
@@ -89,6 +89,9 @@ fn run_backend(args: &Args, backend: Which) -> String {
         db_pool_size: 32,
         workers: None,
         trusted_proxies: vec![],
+        metrics_bind: None,
+        metrics_token: None,
+        import_max_rows: 50_000,
     };
     let pool = pingyi::db::connect(
         &url,

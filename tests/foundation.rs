@@ -66,9 +66,15 @@ db_test!(request_ids_are_echoed_or_generated, |app| {
 });
 
 db_test!(metrics_count_requests_by_route_pattern, |app| {
+    // The API listener serves metrics only with a token (issue 8; see security_ops).
+    const TOKEN: &str = "Zr8nW3qK6vT1xM9bJ4cH7pL2sF5dG0aQ";
+    let app = crate::common::TestApp::spawn_with(app.backend, |s| {
+        s.metrics_token = Some(TOKEN.into());
+    })
+    .await;
     app.get("/readyz", None).await.assert_status(200);
     app.get("/nowhere", None).await;
-    let metrics = app.get("/metrics", None).await;
+    let metrics = app.get("/metrics", Some(TOKEN)).await;
     assert_eq!(metrics.status, 200);
     assert!(metrics.content_type().starts_with("text/plain"));
     assert!(

@@ -14,6 +14,7 @@ mod imports;
 mod orgs;
 mod people;
 mod security_auth;
+mod security_ops;
 mod security_voting;
 mod sessions;
 mod templates;

@@ -8,7 +8,7 @@ use crate::common::fixtures::{admin_token, create_org, create_user, grant, login
 use crate::common::{Reply, TestApp};
 use crate::db_test;
 
-const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+use crate::common::JWT_SECRET as TEST_SECRET;
 
 async fn attempt_login(app: &TestApp, username: &str, password: &str) -> Reply {
     app.post(

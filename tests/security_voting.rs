@@ -62,11 +62,13 @@ db_test!(the_rated_secretary_cannot_remove_their_own_subject, |app| {
     app.delete(&member_path, Some(&secretary))
         .await
         .assert_problem(400, "bad_request");
-    for blank in ["%20", "%01x"] {
-        app.delete(&format!("{member_path}?reason={blank}"), Some(&secretary))
-            .await
-            .assert_problem(422, "validation_failed");
-    }
+    app.delete(&format!("{member_path}?reason=%20"), Some(&secretary))
+        .await
+        .assert_problem(422, "validation_failed");
+    // Control characters in any query string are refused before the handler.
+    app.delete(&format!("{member_path}?reason=%01x"), Some(&secretary))
+        .await
+        .assert_problem(400, "bad_request");
     app.delete(
         &format!("{member_path}?reason=%E5%B7%B2%E8%BD%AC%E5%87%BA"),
         Some(&secretary),

@@ -89,6 +89,13 @@ impl Actor {
             .check()
     }
 
+    /// Whether the actor may see the account `user_id`, homed at `home_path`.
+    pub fn may_see_account(&self, user_id: i64, home_path: Option<&str>) -> bool {
+        self.grants
+            .decide_account(Action::Read, user_id == self.user_id, home_path)
+            .is_allowed()
+    }
+
     /// Changing another account that holds the grants `held` (see [`grants_of`]).
     pub fn authorize_takeover(&self, held: &Grants) -> ApiResult<()> {
         self.grants
@@ -108,6 +115,11 @@ impl Actor {
 
     pub fn can_see(&self, org_path: &str) -> bool {
         self.grants.can_see(org_path)
+    }
+
+    /// Changing the `domain` or `kind` of the org at `org_path`: from above only.
+    pub fn authorize_org_profile(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_org_profile(org_path).check()
     }
 
     /// What lists may contain.

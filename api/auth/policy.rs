@@ -271,6 +271,26 @@ impl Grants {
         }
     }
 
+    /// An org's `domain` and `kind` choose which template a superior's campaign uses for it:
+    /// only an actor who manages orgs at a strict superior of the org (or an administrator)
+    /// changes them, never an org admin whose own grant is on the org itself.
+    pub fn decide_org_profile(&self, org_path: &str) -> Decision {
+        let from_above = self.0.iter().any(|g| match (&g.role, &g.org_path) {
+            (Role::Admin, _) => true,
+            (role, Some(path)) => {
+                covers(path, org_path) && path != org_path && role_allows(*role, Action::ManageOrgs)
+            }
+            (_, None) => false,
+        });
+        if from_above {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden(
+                "Only a superior org's administrator may change this org's domain or kind.",
+            )
+        }
+    }
+
     /// An observer (上级派员) of an org's session comes from above: a grant on a strict
     /// superior of the org, or an administrator. `self` are the candidate's grants.
     pub fn is_strict_superior_of(&self, org_path: &str) -> bool {
@@ -392,6 +412,17 @@ mod tests {
     const SIBLING_SCHOOL: &str = "/1/3/";
     const SIBLING_BRANCH: &str = "/1/3/9/";
     const LOOKALIKE: &str = "/1/20/";
+
+    #[test]
+    fn only_a_superior_changes_an_orgs_domain_or_kind() {
+        let own = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(!own.decide_org_profile(SCHOOL).is_allowed(), "its own org");
+        assert!(own.decide_org_profile(BRANCH).is_allowed(), "an org below");
+        let secretary_above = Grants(vec![grant(Role::Secretary, Some(CITY))]);
+        assert!(!secretary_above.decide_org_profile(SCHOOL).is_allowed());
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(admin.decide_org_profile(CITY).is_allowed());
+    }
 
     #[test]
     fn a_grant_covers_its_subtree_only() {

@@ -95,6 +95,19 @@ fn people_records(branches: &[(String, i64)]) -> Vec<csv_rows::PersonRecord> {
     records
 }
 
+/// Refuses a database that already holds orgs or people, unless `force`: the demo users'
+/// passwords are published.
+pub fn ensure_empty(conn: &mut DbConn, force: bool) -> ApiResult<()> {
+    if !force && queries::holds_data(conn)? {
+        return Err(ApiError::conflict(
+            crate::error::ErrorCode::Conflict,
+            "The database already holds orgs or people; the demo (whose passwords are \
+             published) loads only into an empty one. Pass --force to load it anyway.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
     db::write_transaction(conn, |conn| {
         let mut admin = Actor::administrator(queries::an_administrator(conn)?, "demo loader");

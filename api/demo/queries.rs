@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
 use crate::auth::Role;
-use crate::db::schema::{grants, users};
+use crate::db::schema::{grants, orgs, people, users};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 
@@ -21,4 +21,12 @@ pub fn username_taken(conn: &mut DbConn, username: &str) -> ApiResult<bool> {
         .count()
         .get_result(conn)?;
     Ok(count > 0)
+}
+
+/// Whether the database holds an org tree or people already (a real deployment, or the
+/// demo loaded before): the demo's published passwords have no place there.
+pub fn holds_data(conn: &mut DbConn) -> ApiResult<bool> {
+    let orgs: i64 = orgs::table.count().get_result(conn)?;
+    let people: i64 = people::table.count().get_result(conn)?;
+    Ok(orgs + people > 0)
 }

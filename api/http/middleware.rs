@@ -45,8 +45,19 @@ pub async fn observe(
     );
 
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut res = match next.call(req).instrument(span).await {
-        Ok(res) => res.map_into_boxed_body(),
+    let query_refused = query_has_control_character(req.query_string());
+    let outcome = if query_refused {
+        Ok(req.error_response(ApiError::bad_request(
+            "The query string must not contain control characters (such as NUL).",
+        )))
+    } else {
+        next.call(req)
+            .instrument(span)
+            .await
+            .map(|res| res.map_into_boxed_body())
+    };
+    let mut res = match outcome {
+        Ok(res) => res,
         Err(e) => {
             // Only middleware fails this way (handlers answer their errors); actix renders it.
             tracing::info!(%request_id, %method, %path, error = %e, "request refused");
@@ -62,11 +73,20 @@ pub async fn observe(
         .error()
         .and_then(|e| e.as_error::<ApiError>())
     {
-        if let Some(cause) = api_error.cause().filter(|_| status >= 500) {
-            tracing::error!(%request_id, %method, %path, status, cause, "request failed");
+        if let Some(cause) = api_error.cause() {
+            if status >= 500 {
+                tracing::error!(%request_id, %method, %path, status, cause, "request failed");
+            } else {
+                tracing::info!(%request_id, %method, %path, status, cause, "request refused");
+            }
         }
-        if language != Language::English {
-            localized = serde_json::to_string(&api_error.problem_in(language)).ok();
+        // A withheld cause (database text, say) is named to the client by the request id.
+        if language != Language::English || api_error.cause().is_some() {
+            let mut problem = api_error.problem_in(language);
+            if api_error.cause().is_some() {
+                problem.detail = format!("{} ({request_id})", problem.detail);
+            }
+            localized = serde_json::to_string(&problem).ok();
         }
     } else if status >= 500 {
         let cause = res
@@ -98,4 +118,47 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
+}
+
+/// Whether the query string, percent-decoded, holds a control character. Bodies refuse
+/// them field by field (`JsonBody`); a query string is refused whole, with 400.
+pub fn query_has_control_character(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    decoded.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ => decoded.push(b'%'),
+            },
+            b => decoded.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&decoded)
+        .chars()
+        .any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_has_control_character as bad;
+
+    #[test]
+    fn control_characters_in_query_strings_are_found_encoded_or_not() {
+        assert!(!bad(""));
+        assert!(!bad("q=%E4%B8%AD+x&limit=5&q=100%"));
+        assert!(bad("q=a%00b"));
+        assert!(bad("q=a%0Ab"));
+        assert!(bad("q=%1b[31m"));
+        assert!(bad("q=%C2%85"));
+        assert!(bad("q=a\u{7f}"));
+        assert!(!bad("q=%zz%4"));
+    }
 }

@@ -144,6 +144,25 @@ fn read_rows<'h>(
         match result {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
+                // PostgreSQL cannot store NUL, and no name needs a control character.
+                let mut controls: Vec<FieldError> = headers
+                    .iter()
+                    .zip(record.iter())
+                    .filter(|(h, v)| {
+                        columns.contains(&h.as_str()) && v.chars().any(char::is_control)
+                    })
+                    .map(|(h, _)| {
+                        FieldError::at_line(
+                            line,
+                            h.clone(),
+                            "must not contain control characters (such as NUL)",
+                        )
+                    })
+                    .collect();
+                if !controls.is_empty() {
+                    errors.append(&mut controls);
+                    continue;
+                }
                 let cells = headers
                     .iter()
                     .zip(record.iter())

@@ -76,6 +76,7 @@ async fn import<R: Send + 'static>(
     if !errors.is_empty() {
         return Err(rules::rows_failed(errors));
     }
+    rules::check_row_count(records.len(), state.settings.import_max_rows)?;
     let write = move |conn: &mut DbConn| apply(conn, &actor, records);
     let mut report = if query.dry_run {
         db::rehearse(&state.pool, write).await?
@@ -101,6 +102,7 @@ async fn import<R: Send + 'static>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
+        (status = 413, description = "The body is too large, or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -189,6 +191,10 @@ fn import_parent(
         )),
         Some(Some(p)) => Ok(Some(p.clone())),
         None => match visible_by_external_id(conn, actor, pe)? {
+            Some(p) if !p.is_active() => Err(RowError::row(
+                "parent_external_id",
+                format!("the parent organization {pe} is archived"),
+            )),
             Some(p) => Ok(Some(p)),
             None => Err(RowError::row(
                 "parent_external_id",
@@ -320,6 +326,7 @@ fn audit_org(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
+        (status = 413, description = "The body is too large, or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -397,6 +404,12 @@ fn managed_org(
         return Err(RowError::row(
             "org_external_id",
             "you may not manage this organization",
+        ));
+    }
+    if !org.is_active() {
+        return Err(RowError::row(
+            "org_external_id",
+            format!("the organization {external_id} is archived"),
         ));
     }
     Ok(org)

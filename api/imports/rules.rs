@@ -1,13 +1,13 @@
 //! Pure rules of imports: the order rows are written in, what counts as unchanged, and how
 //! row outcomes add up to a report.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 
 use super::csv_rows::{OrgRecord, PersonRecord};
 use super::model::ImportReport;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::orgs::model::{OrgChanges, OrgRow};
 use crate::people::model::{PersonChanges, PersonRow, PersonStatus};
 
@@ -85,25 +85,53 @@ pub fn rows_failed(mut errors: Vec<FieldError>) -> ApiError {
 /// (rows whose parent is stored, or named nowhere, come first, in file order). The second
 /// list holds the rows whose parents form a cycle: they are never written.
 pub fn parents_first(records: Vec<OrgRecord>) -> (Vec<OrgRecord>, Vec<OrgRecord>) {
-    let in_file: HashSet<String> = records.iter().map(|r| r.external_id.clone()).collect();
-    let mut placed: HashSet<String> = HashSet::new();
-    let mut ordered = Vec::with_capacity(records.len());
-    let mut pending = records;
-    while !pending.is_empty() {
-        let (ready, waiting): (Vec<OrgRecord>, Vec<OrgRecord>) =
-            pending.into_iter().partition(|r| {
-                r.parent_external_id
-                    .as_ref()
-                    .is_none_or(|p| !in_file.contains(p) || placed.contains(p))
-            });
-        if ready.is_empty() {
-            return (ordered, waiting);
+    // O(n): the rows by the parent they name, then the tree level by level (each level in
+    // file order, as before: rows whose parent is stored or named nowhere first).
+    let in_file: HashSet<&str> = records.iter().map(|r| r.external_id.as_str()).collect();
+    let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut level: Vec<usize> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        match r.parent_external_id.as_deref() {
+            Some(p) if in_file.contains(p) => children.entry(p).or_default().push(i),
+            _ => level.push(i),
         }
-        placed.extend(ready.iter().map(|r| r.external_id.clone()));
-        ordered.extend(ready);
-        pending = waiting;
     }
-    (ordered, Vec::new())
+    let mut placed_ids: HashSet<&str> = HashSet::new();
+    let mut placed = vec![false; records.len()];
+    let mut order: Vec<usize> = Vec::with_capacity(records.len());
+    while !level.is_empty() {
+        level.sort_unstable();
+        let mut next = Vec::new();
+        for &i in &level {
+            placed[i] = true;
+            order.push(i);
+            let id = records[i].external_id.as_str();
+            if placed_ids.insert(id) {
+                if let Some(kids) = children.get(id) {
+                    next.extend(kids.iter().copied().filter(|&k| !placed[k]));
+                }
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        level = next;
+    }
+    let mut slots: Vec<Option<OrgRecord>> = records.into_iter().map(Some).collect();
+    let ordered = order.iter().filter_map(|&i| slots[i].take()).collect();
+    let cyclic = slots.into_iter().flatten().collect();
+    (ordered, cyclic)
+}
+
+/// An import holds at most `max` rows (413 beyond: the file is too large).
+pub fn check_row_count(rows: usize, max: usize) -> ApiResult<()> {
+    if rows > max {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            crate::error::ErrorCode::PayloadTooLarge,
+            format!("The file has {rows} rows; an import takes at most {max}."),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a stored org already has the row's name, kind, domain and window-unit flag.

@@ -161,7 +161,8 @@ async fn get_org(
     Ok(web::Json(org.into()))
 }
 
-/// Change an org's name, kind, domain, window-unit flag, external id or secretary.
+/// Change an org's name, kind, domain, window-unit flag, external id or secretary. The kind
+/// and domain are changed only from a superior org (403 for an org admin of the org itself).
 #[utoipa::path(
     tag = "orgs",
     params(("id" = i64, Path, description = "Org id")),
@@ -184,6 +185,11 @@ async fn update_org(
     rules::check_external_id_patch(&body.external_id)?;
     let org = db::write(&state.pool, move |conn| {
         let org = authorized(conn, &actor, id, Action::ManageOrgs)?;
+        let profile_changes = body.kind.is_some_and(|k| k != org.kind)
+            || body.domain.is_some_and(|d| d != org.domain);
+        if profile_changes {
+            actor.authorize_org_profile(&org.path)?;
+        }
         if let Some(Some(person_id)) = body.secretary_id {
             let person = people_queries::find_opt(conn, person_id)?;
             rules::check_secretary(person.as_ref(), id)?;

@@ -74,11 +74,28 @@ fn campaign_for_sessions(
     Ok((campaign, owner))
 }
 
-fn check_observer(conn: &mut DbConn, user_id: Option<i64>, org: &OrgRow) -> ApiResult<()> {
+/// The observer must be a user the actor may see, enabled, with a grant above the org. A
+/// user the actor cannot see (or that does not exist) answers exactly like an ineligible
+/// one, so that the check tells nothing about accounts out of sight.
+fn check_observer(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: Option<i64>,
+    org: &OrgRow,
+) -> ApiResult<()> {
     let Some(user_id) = user_id else {
         return Ok(());
     };
-    let grants = queries::observer_grants(conn, user_id)?;
+    let visible = match crate::users::queries::find_with_home(conn, user_id) {
+        Ok((user, home)) => actor.may_see_account(user.id, home.as_deref()),
+        Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => false,
+        Err(e) => return Err(e),
+    };
+    let grants = if visible {
+        queries::observer_grants(conn, user_id)?
+    } else {
+        None
+    };
     rules::check_observer(grants.as_ref(), &org.path)
 }
 
@@ -153,7 +170,7 @@ async fn create_session(
         rules::check_in_campaign(&org.path, &owner.path)?;
         actor.authorize(Action::RunSessions, &org.path)?;
         check_campaign_dates(&campaign, body.scheduled_at)?;
-        check_observer(conn, body.observer_user_id, &org)?;
+        check_observer(conn, &actor, body.observer_user_id, &org)?;
         let id = insert_session(
             conn,
             &NewSession {
@@ -337,7 +354,7 @@ async fn update_session(
         if let Some(at) = body.scheduled_at {
             check_campaign_dates(&campaign, at)?;
         }
-        check_observer(conn, body.observer_user_id.flatten(), &org)?;
+        check_observer(conn, &actor, body.observer_user_id.flatten(), &org)?;
         let changes = SessionChanges {
             kind: body.kind,
             scheduled_at: body.scheduled_at.map(|t| t.naive_utc()),

@@ -30,6 +30,7 @@ pub fn capture() {
             .with_env_filter("pingyi=debug,info")
             .with_writer(|| Capture)
             .with_ansi(false)
+            .fmt_fields(pingyi::telemetry::human_fields())
             .try_init();
     });
 }

@@ -16,6 +16,9 @@ use pingyi::db::{DatabaseUrl, Pool, PoolOptions};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// The secret that signs the test servers' access tokens (random enough to be accepted).
+pub const JWT_SECRET: &str = "Hk3vR9qZ2mT8wX5nB1cF7jL4pD6sG0aY-tests";
+
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 /// Runs a test body once per backend: `sqlite` always, `postgres` when
@@ -220,7 +223,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
     Settings {
         database_url: url,
         bind: "127.0.0.1:0".parse().unwrap(),
-        jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
+        jwt_secret: Some(JWT_SECRET.into()),
         admin_password: Some(ADMIN_PASSWORD.into()),
         log: "warn".into(),
         log_format: LogFormat::Human,
@@ -231,6 +234,9 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         db_pool_size: 8,
         workers: Some(2),
         trusted_proxies: vec![],
+        metrics_bind: None,
+        metrics_token: None,
+        import_max_rows: 50_000,
     }
 }
 
