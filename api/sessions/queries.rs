@@ -449,8 +449,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
             .load(pg)?;
         let used = voting_codes::table
             .filter(voting_codes::session_id.eq(sid))
-            // CodeState::Used (the ballots area's model depends on this one, not back).
-            .filter(voting_codes::state.eq("used"));
+            .filter(voting_codes::state.eq(crate::ballots::model::CodeState::Used));
         let mut code_rows: Vec<CodeTuple> = used
             .select((
                 voting_codes::code_hash,
