@@ -59,6 +59,7 @@ impl Shared {
             }
         }
         let openapi = openapi::document();
+        http::use_document_for_bodies(&openapi);
         let settings_code_secret = settings.code_secret.clone();
         let state = AppState {
             pool,

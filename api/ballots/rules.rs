@@ -7,9 +7,11 @@ use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 
+#[cfg(test)]
+use super::model::MAX_CODES_PER_BATCH;
 use super::model::{
     Batch, BatchCodes, BatchRow, CategoryCodes, CategoryPaper, CategoryTurnout, CodeRow, CodeState,
-    CodesFormat, PaperBallot, ParticipantCategory, Rating, Turnout, MAX_CODES_PER_BATCH,
+    CodesFormat, PaperBallot, ParticipantCategory, Rating, Turnout,
 };
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::sessions::model::SessionStatus;
@@ -133,44 +135,9 @@ impl BallotContext {
     }
 }
 
-/// 1 to `MAX_CODES_PER_BATCH` codes per batch.
-pub fn check_batch_size(count: i32) -> Result<(), ApiError> {
-    if (1..=MAX_CODES_PER_BATCH).contains(&count) {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "count",
-            format!("between 1 and {MAX_CODES_PER_BATCH}"),
-        ))
-    }
-}
-
 /// Whether issued codes are wanted as a printable sheet (`html`) rather than JSON.
 pub fn wants_sheet(format: Option<CodesFormat>) -> bool {
     format == Some(CodesFormat::Html)
-}
-
-/// At most `MAX_RATINGS` ratings, refused before the code is looked at.
-pub fn check_ballot_size(ratings: usize) -> Result<(), ApiError> {
-    if ratings > MAX_RATINGS {
-        return Err(ApiError::field(
-            "ratings",
-            format!("at most {MAX_RATINGS} ratings"),
-        ));
-    }
-    Ok(())
-}
-
-/// 1 to `MAX_PAPER_BALLOTS` paper ballots per request.
-pub fn check_paper_count(ballots: usize) -> Result<(), ApiError> {
-    if (1..=MAX_PAPER_BALLOTS).contains(&ballots) {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "ballots",
-            format!("between 1 and {MAX_PAPER_BALLOTS} ballots"),
-        ))
-    }
 }
 
 /// A code found by its hash, if it may be used (its session permitting).
@@ -575,18 +542,33 @@ mod tests {
         }
     }
 
+    /// The sizes are bounded by the bodies' schemas, which `JsonBody` enforces.
     #[test]
     fn request_sizes_and_formats_are_bounded() {
-        assert!(check_batch_size(1).is_ok() && check_batch_size(MAX_CODES_PER_BATCH).is_ok());
-        assert!(check_batch_size(0).is_err() && check_batch_size(MAX_CODES_PER_BATCH + 1).is_err());
+        use super::super::model::{IssueCodes, PaperBallots, SubmitBallot};
+        use crate::http::parse_body;
+        let codes = |count: i32| format!(r#"{{"category": "party_member", "count": {count}}}"#);
+        let ok = |body: String| parse_body::<IssueCodes>(body.as_bytes()).is_ok();
+        assert!(ok(codes(1)) && ok(codes(MAX_CODES_PER_BATCH)));
+        assert!(!ok(codes(0)) && !ok(codes(MAX_CODES_PER_BATCH + 1)));
         assert!(!wants_sheet(None));
         assert!(!wants_sheet(Some(CodesFormat::Json)));
         assert!(wants_sheet(Some(CodesFormat::Html)));
-        assert!(
-            check_ballot_size(MAX_RATINGS).is_ok() && check_ballot_size(MAX_RATINGS + 1).is_err()
-        );
-        assert!(check_paper_count(0).is_err() && check_paper_count(MAX_PAPER_BALLOTS + 1).is_err());
-        assert!(check_paper_count(1).is_ok() && check_paper_count(MAX_PAPER_BALLOTS).is_ok());
+        let rating = r#"{"subject_id": 1, "criterion_id": 1, "level": "satisfied"}"#;
+        let ratings = |n: usize| vec![rating; n].join(",");
+        let ballot = |n: usize| format!(r#"{{"code": "X", "ratings": [{}]}}"#, ratings(n));
+        let ballot_ok = |n: usize| parse_body::<SubmitBallot>(ballot(n).as_bytes()).is_ok();
+        assert!(ballot_ok(MAX_RATINGS) && !ballot_ok(MAX_RATINGS + 1));
+        let paper = |n: usize| {
+            let one = format!(r#"{{"ratings": [{rating}]}}"#);
+            format!(
+                r#"{{"category": "deputy", "ballots": [{}]}}"#,
+                vec![one; n].join(",")
+            )
+        };
+        let paper_ok = |n: usize| parse_body::<PaperBallots>(paper(n).as_bytes()).is_ok();
+        assert!(!paper_ok(0) && !paper_ok(MAX_PAPER_BALLOTS + 1));
+        assert!(paper_ok(1) && paper_ok(MAX_PAPER_BALLOTS));
     }
 
     #[test]

@@ -129,14 +129,23 @@ struct DocumentSchemas {
     compiled: RwLock<HashMap<String, Option<Arc<jsonschema::Validator>>>>,
 }
 
-fn document_schemas() -> &'static DocumentSchemas {
-    static SCHEMAS: OnceLock<DocumentSchemas> = OnceLock::new();
-    SCHEMAS.get_or_init(|| DocumentSchemas {
-        components: serde_json::to_value(crate::openapi::document())
-            .map(|doc| doc["components"].clone())
-            .unwrap_or_default(),
+static SCHEMAS: OnceLock<DocumentSchemas> = OnceLock::new();
+
+fn schemas_of(doc: &utoipa::openapi::OpenApi) -> DocumentSchemas {
+    DocumentSchemas {
+        components: serde_json::to_value(&doc.components).unwrap_or_default(),
         compiled: RwLock::new(HashMap::new()),
-    })
+    }
+}
+
+/// Bodies are checked against the document the server serves (startup builds it once);
+/// without that (unit tests) the document is built on first use.
+pub fn use_document(doc: &utoipa::openapi::OpenApi) {
+    let _ = SCHEMAS.set(schemas_of(doc));
+}
+
+fn document_schemas() -> &'static DocumentSchemas {
+    SCHEMAS.get_or_init(|| schemas_of(&crate::openapi::document()))
 }
 
 fn validator_for(name: &str) -> Option<Arc<jsonschema::Validator>> {

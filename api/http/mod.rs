@@ -6,7 +6,7 @@ mod fallback;
 mod middleware;
 mod pagination;
 
-pub use body::{BodyLimit, JsonBody};
+pub use body::{parse as parse_body, use_document as use_document_for_bodies, BodyLimit, JsonBody};
 pub use fallback::{fallback, RouteTable};
 pub use middleware::{observe, RequestId, REQUEST_ID};
 pub use pagination::{Page, PageQuery};
