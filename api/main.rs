@@ -42,6 +42,12 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Recompute a closed session's tallies from its ballots, say whether they agreed with
+    /// the stored ones, and store the recomputed ones.
+    Retally {
+        /// The session's id.
+        session_id: i64,
+    },
     /// Ask a running server's /readyz (at PINGYI_BIND, or --url) and exit 0 when it is
     /// ready, 1 otherwise: the container health check.
     Healthcheck {
@@ -99,6 +105,21 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Retally { session_id } => {
+            let mut conn = migrated(&settings)?;
+            let agreed = pingyi::db::write_transaction(&mut conn, |conn| {
+                pingyi::results::queries::retally(conn, session_id)
+            })
+            .map_err(|e| e.detail_with_fields())?;
+            if agreed {
+                println!("Session {session_id}: the stored tallies agree with its ballots.");
+            } else {
+                println!(
+                    "Session {session_id}: the stored tallies differed from its ballots; replaced."
+                );
+            }
+            Ok(())
+        }
         Command::Healthcheck { url } => {
             let url = url.unwrap_or_else(|| pingyi::ops::readiness_url(settings.bind));
             pingyi::ops::probe(&url, std::time::Duration::from_secs(3))
@@ -113,9 +134,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 });
             let summary = pingyi::demo::load(&mut conn).map_err(|e| e.detail_with_fields())?;
             println!(
-                "Demo loaded: {} new orgs, {} new people. Demo logins (password, role, org):",
+                "Demo loaded: {} new orgs, {} new people.",
                 summary.orgs, summary.people
             );
+            if summary.campaign {
+                println!(
+                    "A demo campaign with closed sessions: see GET /api/v1/campaigns, then its \
+                     /results, /rankings and /coverage."
+                );
+            }
+            println!("Demo logins (password, role, org):");
             for (username, password, role, org) in summary.logins {
                 println!("  {username:<18} {password}  {:<12} {org}", role.as_str());
             }

@@ -57,6 +57,14 @@ impl Shared {
                 println!("Created the administrator 'admin' with password: {password}");
                 println!("Sign in and change it; set PINGYI_ADMIN_PASSWORD to choose it instead.");
             }
+            let tallied = crate::results::queries::tally_untallied(&mut conn)
+                .map_err(|e| format!("cannot tally closed sessions: {}", e.detail_with_fields()))?;
+            if tallied > 0 {
+                tracing::info!(
+                    sessions = tallied,
+                    "tallied sessions closed before tallies existed"
+                );
+            }
         }
         let openapi = openapi::document();
         http::use_document_for_bodies(&openapi);

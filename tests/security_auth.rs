@@ -317,6 +317,7 @@ async fn post_via_proxy(app: &TestApp, client: &str, path: &str, body: Value) ->
         status: res.status(),
         headers: res.headers().clone(),
         text: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     };
     crate::common::contract::check("POST", path, &reply);
     reply

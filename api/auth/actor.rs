@@ -6,7 +6,9 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
-use super::policy::{Action, Grant, Grants, Role, Scope};
+use super::policy::{
+    Action, CampaignResultsView, Decision, Grant, Grants, Role, Scope, SessionResultsView,
+};
 use crate::db::schema::{grants, orgs, users};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
@@ -111,6 +113,30 @@ impl Actor {
         subject_person: Option<i64>,
     ) -> ApiResult<()> {
         super::policy::decide_subject_change(actor_person, subject_person).check()
+    }
+
+    /// How much of a closed session's results at `org_path` the actor sees (404 for none).
+    pub fn session_results_view(&self, org_path: &str) -> ApiResult<SessionResultsView> {
+        self.grants
+            .decide_session_results(org_path)
+            .map_err(Decision::refusal)
+    }
+
+    /// How much of a campaign's roll-up and rankings at `org_path` the actor sees.
+    pub fn campaign_results_view(
+        &self,
+        org_path: &str,
+        owner_path: &str,
+        published_to: Option<&[String]>,
+    ) -> ApiResult<CampaignResultsView> {
+        self.grants
+            .decide_campaign_results(org_path, owner_path, published_to)
+            .map_err(Decision::refusal)
+    }
+
+    /// The highest org of the campaign owned at `owner_path` where the actor reads results.
+    pub fn results_root(&self, owner_path: &str) -> Option<String> {
+        self.grants.results_root(owner_path)
     }
 
     pub fn can_see(&self, org_path: &str) -> bool {

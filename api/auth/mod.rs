@@ -9,7 +9,7 @@ pub mod throttle;
 pub mod tokens;
 
 pub use actor::{grants_of, request_id, Actor};
-pub use policy::{Action, Decision, Grants, Role, Scope};
+pub use policy::{Action, CampaignResultsView, Decision, Grants, Role, Scope, SessionResultsView};
 
 /// `bytes` random bytes from a cryptographically secure generator, as lowercase hex.
 pub fn random_token(bytes: usize) -> String {

@@ -66,6 +66,14 @@ impl Decision {
         }
     }
 
+    /// The error a refusal answers with (a decision that allowed nothing hides the thing).
+    pub fn refusal(self) -> ApiError {
+        match self {
+            Decision::Forbidden(why) => ApiError::forbidden_because(why),
+            Decision::Allowed | Decision::Hidden => ApiError::not_found(),
+        }
+    }
+
     fn allowed_if(allowed: bool) -> Decision {
         if allowed {
             Decision::Allowed
@@ -104,10 +112,11 @@ fn role_allows(role: Role, action: Action) -> bool {
             matches!(role, Role::Admin | Role::OrgAdmin)
         }
         Action::RunSessions => matches!(role, Role::Admin | Role::OrgAdmin | Role::Secretary),
-        // Those evaluated (secretaries, members) see results once they are published.
+        // Members see their own figures, and the rankings and roll-up once published to
+        // them (see `decide_session_results` and `decide_campaign_results`).
         Action::ReadResults => matches!(
             role,
-            Role::Admin | Role::OrgAdmin | Role::Observer | Role::Integration
+            Role::Admin | Role::OrgAdmin | Role::Secretary | Role::Observer | Role::Integration
         ),
         // Granting is managing users, and nobody grants what they do not hold.
         Action::Grant(granted) => {
@@ -351,6 +360,81 @@ impl Grants {
             Some(path) => self.allows(Action::ManageOrgs, path),
             None => self.is_admin(),
         })
+    }
+}
+
+/// How much of a closed session's results an actor sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionResultsView {
+    /// Every subject, with per-criterion counts and the k-anonymous categories.
+    Full,
+    /// Only the subjects that rate the actor themselves (a member's own figures).
+    Own,
+}
+
+/// How much of a campaign's roll-up and rankings an actor sees at an org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignResultsView {
+    /// Roll-up, rankings and coverage of the org's subtree.
+    Full,
+    /// Published (通报) to the actor: roll-up and rankings, never coverage, categories or
+    /// per-criterion counts.
+    Published,
+}
+
+impl Grants {
+    /// A closed session's results at the org at `org_path`: those who read results there
+    /// (admins, org admins, secretaries, observers, integrations of the subtree) see all of
+    /// them; anyone else who sees the org sees only the subjects that rate themselves; the
+    /// rest are told nothing (404).
+    pub fn decide_session_results(&self, org_path: &str) -> Result<SessionResultsView, Decision> {
+        match self.decide(Action::ReadResults, org_path) {
+            Decision::Allowed => Ok(SessionResultsView::Full),
+            Decision::Forbidden(_) => Ok(SessionResultsView::Own),
+            Decision::Hidden => Err(Decision::Hidden),
+        }
+    }
+
+    /// A campaign's roll-up or rankings at the org at `org_path`, inside the campaign owned
+    /// at `owner_path`. Those who read results at the org see them in full; once the
+    /// campaign is published, everyone holding a grant inside one of the publishing scope's
+    /// subtrees (`published_to`) sees them too. Others who see the campaign are forbidden
+    /// at its owner and at the orgs they see; every other org is hidden, as is everything
+    /// of a campaign the actor does not see.
+    pub fn decide_campaign_results(
+        &self,
+        org_path: &str,
+        owner_path: &str,
+        published_to: Option<&[String]>,
+    ) -> Result<CampaignResultsView, Decision> {
+        if self.allows(Action::ReadResults, org_path) {
+            return Ok(CampaignResultsView::Full);
+        }
+        let campaign_visible = self.decide_owned(Action::Read, owner_path).is_allowed();
+        let published =
+            published_to.is_some_and(|scope| scope.iter().any(|path| self.holds_within(path)));
+        match (campaign_visible, published) {
+            (true, true) => Ok(CampaignResultsView::Published),
+            (true, false) if org_path == owner_path || self.can_see(org_path) => Err(
+                Decision::Forbidden("The results of this campaign are not published to you."),
+            ),
+            _ => Err(Decision::Hidden),
+        }
+    }
+
+    /// The highest org inside the campaign owned at `owner_path` where the actor reads
+    /// results: the owner itself, or the shallowest of the actor's own grants below it.
+    pub fn results_root(&self, owner_path: &str) -> Option<String> {
+        if self.allows(Action::ReadResults, owner_path) {
+            return Some(owner_path.to_owned());
+        }
+        self.0
+            .iter()
+            .filter(|g| role_allows(g.role, Action::ReadResults))
+            .filter_map(|g| g.org_path.as_deref())
+            .filter(|path| covers(owner_path, path))
+            .min_by_key(|path| (path.matches('/').count(), *path))
+            .map(str::to_owned)
     }
 }
 

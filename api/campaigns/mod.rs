@@ -228,7 +228,7 @@ async fn step(
 }
 
 /// Freezes the templates a campaign uses, as they are now.
-fn freeze(conn: &mut DbConn, campaign: &CampaignRow) -> ApiResult<String> {
+pub fn freeze(conn: &mut DbConn, campaign: &CampaignRow) -> ApiResult<String> {
     let default = crate::templates::load(conn, campaign.template_id)?.0;
     let mut by_domain = BTreeMap::new();
     for (domain, template_id) in campaign.domain_templates()? {

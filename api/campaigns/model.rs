@@ -30,6 +30,7 @@ pub struct CampaignRow {
     pub publish_scope: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub commendation_share: f64,
 }
 
 impl CampaignRow {
@@ -77,7 +78,7 @@ impl FrozenTemplates {
 
 /// An evaluation campaign (评议活动) over the owner org's subtree.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 3, "owner_org_id": 19, "title": "2011年度创先争优群众评议", "starts_on": "2011-12-28", "ends_on": "2012-01-09", "template_id": 1, "domain_templates": {}, "min_category_ballots": 5, "low_satisfaction_threshold": 0.8, "status": "draft", "publish_scope": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
+#[schema(example = json!({"id": 3, "owner_org_id": 19, "title": "2011年度创先争优群众评议", "starts_on": "2011-12-28", "ends_on": "2012-01-09", "template_id": 1, "domain_templates": {}, "min_category_ballots": 5, "low_satisfaction_threshold": 0.8, "commendation_share": 0.1, "status": "draft", "publish_scope": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}))]
 pub struct Campaign {
     pub id: i64,
     pub owner_org_id: i64,
@@ -88,10 +89,13 @@ pub struct Campaign {
     pub template_id: i64,
     #[schema(value_type = BTreeMap<String, i64>)]
     pub domain_templates: BTreeMap<Domain, i64>,
-    /// k: a per-category breakdown is shown only where the category has at least k ballots.
+    /// k (at least 3): a subject rated on fewer than k ballots shows only its ballot count,
+    /// and a per-category breakdown shows only categories with at least k ballots.
     pub min_category_ballots: i32,
     /// Subjects under this satisfaction rate are flagged.
     pub low_satisfaction_threshold: f64,
+    /// Commendation candidates (评先评优) are the top share of a ranking, unless flagged.
+    pub commendation_share: f64,
     pub status: CampaignStatus,
     /// Orgs whose people may see the rankings once published.
     pub publish_scope: Option<Vec<i64>>,
@@ -113,6 +117,7 @@ impl TryFrom<CampaignRow> for Campaign {
             domain_templates: r.domain_templates()?,
             min_category_ballots: r.min_category_ballots,
             low_satisfaction_threshold: r.low_satisfaction_threshold,
+            commendation_share: r.commendation_share,
             status: r.status,
             publish_scope: r.publish_scope()?,
             created_at: r.created_at.and_utc(),
@@ -133,12 +138,15 @@ pub struct CreateCampaign {
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, i64>)]
     pub domain_templates: BTreeMap<Domain, i64>,
-    /// Default 5.
-    #[schema(minimum = 1, maximum = 1000)]
+    /// k, at least 3; default 5.
+    #[schema(minimum = 3, maximum = 1000)]
     pub min_category_ballots: Option<i32>,
     /// Default 0.8.
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub low_satisfaction_threshold: Option<f64>,
+    /// The top share of a ranking that are commendation candidates; default 0.1.
+    #[schema(minimum = 0.01, maximum = 1.0)]
+    pub commendation_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -152,10 +160,12 @@ pub struct UpdateCampaign {
     pub template_id: Option<i64>,
     #[schema(value_type = Option<BTreeMap<String, i64>>)]
     pub domain_templates: Option<BTreeMap<Domain, i64>>,
-    #[schema(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 3, maximum = 1000)]
     pub min_category_ballots: Option<i32>,
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub low_satisfaction_threshold: Option<f64>,
+    #[schema(minimum = 0.01, maximum = 1.0)]
+    pub commendation_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

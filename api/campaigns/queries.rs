@@ -111,6 +111,7 @@ struct StoredFields<'a> {
     domain_templates: String,
     min_category_ballots: i32,
     low_satisfaction_threshold: f64,
+    commendation_share: f64,
     updated_at: chrono::NaiveDateTime,
 }
 
@@ -123,6 +124,7 @@ fn stored(fields: &CampaignFields, at: chrono::NaiveDateTime) -> ApiResult<Store
         domain_templates: to_stored_json(&fields.domain_templates)?,
         min_category_ballots: fields.min_category_ballots,
         low_satisfaction_threshold: fields.low_satisfaction_threshold,
+        commendation_share: fields.commendation_share,
         updated_at: at,
     })
 }

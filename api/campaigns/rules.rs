@@ -69,10 +69,11 @@ pub struct CampaignFields {
     pub domain_templates: BTreeMap<Domain, i64>,
     pub min_category_ballots: i32,
     pub low_satisfaction_threshold: f64,
+    pub commendation_share: f64,
 }
 
 impl CampaignFields {
-    /// A new campaign's fields, with the defaults (k = 5, threshold 0.8).
+    /// A new campaign's fields, with the defaults (k = 5, threshold 0.8, share 0.1).
     pub fn new(body: &CreateCampaign) -> Self {
         CampaignFields {
             title: body.title.trim().to_owned(),
@@ -82,6 +83,7 @@ impl CampaignFields {
             domain_templates: body.domain_templates.clone(),
             min_category_ballots: body.min_category_ballots.unwrap_or(5),
             low_satisfaction_threshold: body.low_satisfaction_threshold.unwrap_or(0.8),
+            commendation_share: body.commendation_share.unwrap_or(0.1),
         }
     }
 
@@ -107,6 +109,7 @@ impl CampaignFields {
             low_satisfaction_threshold: body
                 .low_satisfaction_threshold
                 .unwrap_or(row.low_satisfaction_threshold),
+            commendation_share: body.commendation_share.unwrap_or(row.commendation_share),
         }
     }
 
@@ -214,6 +217,7 @@ mod tests {
             domain_templates: None,
             min_category_ballots: None,
             low_satisfaction_threshold: None,
+            commendation_share: None,
         }
     }
 
@@ -233,6 +237,7 @@ mod tests {
             publish_scope: None,
             created_at: chrono::NaiveDateTime::default(),
             updated_at: chrono::NaiveDateTime::default(),
+            commendation_share: 0.1,
         }
     }
 

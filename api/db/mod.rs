@@ -369,6 +369,26 @@ macro_rules! insert_batch {
     }};
 }
 
+/// A hand-written read (aggregates and window functions diesel's DSL cannot express
+/// portably), loaded into a `QueryableByName` row type on either backend. The SQL numbers
+/// its parameters `$1`, `$2`…; SQLite gets them as `?1`, `?2`…, which bind the same way
+/// (so one parameter may appear several times). Every value is bound, never spliced in.
+#[macro_export]
+macro_rules! load_sql {
+    ($conn:expr, $row:ty, $sql:expr $(, $ty:ty => $value:expr)* $(,)?) => {{
+        use diesel::RunQueryDsl as _;
+        let sql: &str = $sql;
+        match $conn {
+            $crate::db::DbConn::Pg(c) => diesel::sql_query(sql)
+                $(.bind::<$ty, _>($value))*
+                .load::<$row>(c),
+            $crate::db::DbConn::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+                $(.bind::<$ty, _>($value))*
+                .load::<$row>(c),
+        }
+    }};
+}
+
 /// Runs a read on a pooled connection, off the async workers.
 pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where

@@ -148,6 +148,7 @@ diesel::table! {
         publish_scope -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        commendation_share -> Double,
     }
 }
 
@@ -233,7 +234,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tallies (subject_id, criterion_id, level) {
+        session_id -> BigInt,
+        subject_id -> BigInt,
+        criterion_id -> BigInt,
+        level -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    category_tallies (subject_id, category) {
+        session_id -> BigInt,
+        subject_id -> BigInt,
+        category -> Text,
+        ballots -> BigInt,
+        valid -> BigInt,
+        satisfied -> BigInt,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    subject_tallies (subject_id) {
+        subject_id -> BigInt,
+        session_id -> BigInt,
+        campaign_id -> BigInt,
+        org_id -> BigInt,
+        subject_type -> Text,
+        person_id -> Nullable<BigInt>,
+        ballots -> BigInt,
+        valid -> BigInt,
+        satisfied -> BigInt,
+        points -> BigInt,
+    }
+}
+
 diesel::joinable!(people -> orgs (org_id));
+diesel::joinable!(subject_tallies -> session_subjects (subject_id));
+diesel::joinable!(subject_tallies -> sessions (session_id));
+diesel::joinable!(subject_tallies -> orgs (org_id));
 diesel::joinable!(sessions -> campaigns (campaign_id));
 diesel::joinable!(sessions -> orgs (org_id));
 diesel::joinable!(session_subjects -> sessions (session_id));
@@ -263,6 +304,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     ballots,
     ratings,
     ballot_opinions,
+    tallies,
+    category_tallies,
+    subject_tallies,
 );
 
 diesel::joinable!(grants -> orgs (org_id));

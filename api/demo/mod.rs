@@ -2,6 +2,8 @@
 //! college, across the six domains, with secretaries, members and a demo user per role.
 //! Loading it twice changes nothing: it goes through the CSV import, keyed by external id.
 
+mod campaign;
+pub mod evaluation;
 mod queries;
 
 use crate::auth::{Actor, Role};
@@ -52,6 +54,8 @@ const USERS: [(&str, &str, Role, &str); 6] = [
 pub struct Summary {
     pub orgs: u32,
     pub people: u32,
+    /// Whether the demo campaign (with closed sessions) was loaded now.
+    pub campaign: bool,
     pub logins: Vec<(String, String, Role, String)>,
 }
 
@@ -126,9 +130,11 @@ pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
             .into_iter()
             .map(|user| demo_login(conn, user))
             .collect::<ApiResult<_>>()?;
+        let campaign = campaign::load(conn)?;
         Ok(Summary {
             orgs: org_report.created,
             people: people_report.created,
+            campaign,
             logins,
         })
     })

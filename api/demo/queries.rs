@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
 use crate::auth::Role;
-use crate::db::schema::{grants, orgs, people, users};
+use crate::db::schema::{campaigns, grants, orgs, people, users};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 
@@ -29,4 +29,14 @@ pub fn holds_data(conn: &mut DbConn) -> ApiResult<bool> {
     let orgs: i64 = orgs::table.count().get_result(conn)?;
     let people: i64 = people::table.count().get_result(conn)?;
     Ok(orgs + people > 0)
+}
+
+/// Whether the owner has a campaign of this title (the demo's, loaded before).
+pub fn campaign_titled(conn: &mut DbConn, owner_id: i64, title: &str) -> ApiResult<bool> {
+    let count: i64 = campaigns::table
+        .filter(campaigns::owner_org_id.eq(owner_id))
+        .filter(campaigns::title.eq(title))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
 }

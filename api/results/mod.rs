@@ -1,24 +1,50 @@
-//! Results of a session, once it is closed (never while ballots are being cast).
+//! Results: a closed session's figures, and a campaign's roll-up over the tree, rankings,
+//! coverage and exports — all read from the tallies stored when sessions close, never while
+//! ballots may still be cast, and never a figure of fewer than k ballots.
 
 pub mod model;
 pub mod queries;
 pub mod rules;
+pub mod spreadsheet;
 
-use actix_web::{get, web};
+use actix_web::http::header::{
+    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
+use actix_web::{get, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use self::model::SessionResults;
-use crate::auth::{Action, Actor};
-use crate::db;
+use self::model::{
+    CampaignResults, CampaignResultsQuery, Coverage, CoverageQuery, ExportFormat, ExportQuery,
+    ExportReport, RankingItem, RankingQuery, ScopeOrg, SessionResults,
+};
+use self::queries::RankingFilter;
+use crate::auth::{Actor, CampaignResultsView, SessionResultsView};
+use crate::campaigns::model::CampaignRow;
+use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult};
+use crate::http::{Page, PageQuery};
+use crate::orgs::model::OrgRow;
 use crate::state::AppState;
+use crate::templates::model::SubjectType;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(session_results);
+    cfg.service(session_results)
+        .service(campaign_results)
+        .service(rankings)
+        .service(coverage)
+        .service(export);
 }
 
 /// A closed session's results: per subject and criterion, rates (0–1) and scores (0–100),
 /// flags under the campaign's threshold, and categories with at least k ballots.
+///
+/// A subject rated on fewer than k ballots (the campaign's `min_category_ballots`, never
+/// below 3) shows its ballot count and `withheld: true`, nothing else. A per-category
+/// breakdown lists only categories with at least k ballots, and none at all when the
+/// smaller categories together hold 1 to k−1 ballots (they could be subtracted out).
+/// Those who read results at the session's org (its org admins, secretary, observers and
+/// integrations, and those of the orgs above) see every subject; a member sees only the
+/// subjects that rate themselves.
 #[utoipa::path(
     tag = "results",
     params(("id" = i64, Path, description = "Session id")),
@@ -36,21 +62,399 @@ async fn session_results(
 ) -> ApiResult<web::Json<SessionResults>> {
     let session_id = id.into_inner();
     let results = db::read(&state.pool, move |conn| {
-        let loaded = crate::sessions::authorized(conn, &actor, session_id, Action::ReadResults)?;
-        rules::results_shown(loaded.session.status)?;
-        let (campaign, session) = (&loaded.campaign, &loaded.session);
+        let session = crate::sessions::queries::find(conn, session_id)?;
+        let org = crate::orgs::queries::find(conn, session.org_id)?;
+        let view = actor.session_results_view(&org.path)?;
+        rules::results_shown(session.status)?;
+        let campaign = crate::campaigns::queries::find(conn, session.campaign_id)?;
         let frozen = campaign.frozen()?.ok_or_else(|| {
             ApiError::internal("a closed session's campaign has no frozen templates")
         })?;
-        let counts = queries::session_counts(conn, session_id)?;
-        rules::session_results(
+        let mut subjects = queries::subjects(conn, session_id)?;
+        if view == SessionResultsView::Own {
+            let me = crate::sessions::queries::user_person(conn, actor.user_id)?;
+            subjects.retain(|s| s.person_id.is_some() && s.person_id == me);
+        }
+        let stored = queries::stored(conn, session_id)?;
+        Ok(SessionResults {
             session_id,
-            frozen.for_domain(session.domain),
-            &counts,
-            i64::from(campaign.min_category_ballots),
-            campaign.low_satisfaction_threshold,
-        )
+            ballots: queries::ballots_cast(conn, session_id)?,
+            subjects: rules::subject_results(
+                &subjects,
+                &stored,
+                frozen.for_domain(session.domain),
+                i64::from(campaign.min_category_ballots),
+                campaign.low_satisfaction_threshold,
+            ),
+        })
     })
     .await?;
     Ok(web::Json(results))
+}
+
+/// A campaign's results rolled up the tree at one org: for the org and each of its direct
+/// children, its own figures (the org's rating, or its secretary's) and the figures of its
+/// subtree — units in scope and evaluated, ballots, flagged units, and rates and scores both
+/// ballot-weighted and unit-averaged. Drill down with a child's `org_id`.
+///
+/// Only closed sessions count. Subtree rates pool only units rated on at least k ballots,
+/// so that a withheld unit can never be recovered by subtraction. Seen by those who read
+/// results at the org, and, once the campaign is published, by everyone inside the
+/// publishing scope.
+#[utoipa::path(
+    tag = "results",
+    params(("id" = i64, Path, description = "Campaign id"), CampaignResultsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The roll-up", body = CampaignResults))
+)]
+#[get("/campaigns/{id}/results")]
+async fn campaign_results(
+    actor: Actor,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<CampaignResultsQuery>,
+) -> ApiResult<web::Json<CampaignResults>> {
+    let (campaign_id, query) = (id.into_inner(), query.into_inner());
+    let results = db::read(&state.pool, move |conn| {
+        let at = ResultsAt::resolve(conn, &actor, campaign_id, query.org_id)?;
+        let subject_type = query.subject_type.unwrap_or(SubjectType::Org);
+        let (orgs, root) = at.scope(conn, subject_type)?;
+        let sums = at.sums(conn, subject_type)?;
+        let (org, children) =
+            rules::roll_up(&root, &orgs, &sums, subject_type, at.k(), at.threshold());
+        Ok(CampaignResults {
+            campaign_id,
+            subject_type,
+            org,
+            children,
+        })
+    })
+    .await?;
+    Ok(web::Json(results))
+}
+
+/// A campaign's ranking of one subject type, best first: standard competition ranking
+/// (1, 2, 2, 4) by satisfaction rate, then score, over the closed sessions of the org's
+/// subtree (filtered by the session's `domain` and `kind`). Subjects rated on fewer than k
+/// ballots come last, unranked and without figures. `candidate` marks the commendation
+/// candidates: the campaign's `commendation_share` of the ranked subjects (rounded up),
+/// unless flagged. Visible as the roll-up is.
+#[utoipa::path(
+    tag = "results",
+    params(("id" = i64, Path, description = "Campaign id"), RankingQuery, PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "One page of the ranking", body = Page<RankingItem>))
+)]
+#[get("/campaigns/{id}/rankings")]
+async fn rankings(
+    actor: Actor,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<RankingQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<RankingItem>>> {
+    let (campaign_id, query, page) = (id.into_inner(), query.into_inner(), page.checked()?);
+    let ranking = db::read(&state.pool, move |conn| {
+        let at = ResultsAt::resolve(conn, &actor, campaign_id, query.org_id)?;
+        let filter = at.ranking_filter(&query);
+        let (items, total) = at.ranking(conn, &filter, page.per_page(), page.offset())?;
+        Ok(Page::new(items, total, &page))
+    })
+    .await?;
+    Ok(web::Json(ranking))
+}
+
+/// Coverage (确保每个基层党组织和党员都接受评议): the orgs below the campaign's owner in
+/// the subtree and their active members, how many of each a closed session rated on at
+/// least one ballot, the campaign's sessions by status, and one page of each list of what
+/// is missing. For those who read results at the org (publication does not open it).
+#[utoipa::path(
+    tag = "results",
+    params(("id" = i64, Path, description = "Campaign id"), CoverageQuery, PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Coverage of the subtree", body = Coverage))
+)]
+#[get("/campaigns/{id}/coverage")]
+async fn coverage(
+    actor: Actor,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<CoverageQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Coverage>> {
+    let (campaign_id, org_id, page) = (id.into_inner(), query.org_id, page.checked()?);
+    let coverage = db::read(&state.pool, move |conn| {
+        let at = ResultsAt::resolve(conn, &actor, campaign_id, org_id)?;
+        at.require_full()?;
+        at.coverage(conn, page.per_page(), page.offset(), &page)
+    })
+    .await?;
+    Ok(web::Json(coverage))
+}
+
+/// A report as a file: `results` (the roll-up of every org of the subtree), `rankings`
+/// (the whole ranking) or `coverage` (everything not yet evaluated), as an xlsx workbook
+/// (one sheet, Chinese headers, frozen header row, percentages formatted) or as CSV (UTF-8
+/// with a BOM). Text that a spreadsheet would evaluate (starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return) is prefixed with an apostrophe. Visible as the JSON is.
+#[utoipa::path(
+    tag = "results",
+    params(("id" = i64, Path, description = "Campaign id"), ExportQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The file",
+        headers(("Content-Disposition" = String, description = "`attachment` with an ASCII `filename` and an RFC 6266 `filename*` (UTF-8, the campaign's title)")),
+        content(
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv", example = "名次,评议对象,名称\n1,党组织,机关第一党支部\n"),
+        )))
+)]
+#[get("/campaigns/{id}/export")]
+async fn export(
+    actor: Actor,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let (campaign_id, query) = (id.into_inner(), query.into_inner());
+    let format = query.format.unwrap_or(ExportFormat::Xlsx);
+    let (bytes, media_type, names) = db::read(&state.pool, move |conn| {
+        let at = ResultsAt::resolve(conn, &actor, campaign_id, query.org_id)?;
+        let table = at.report_table(conn, &query)?;
+        let (bytes, media_type) = spreadsheet::render(&table, format)?;
+        let names = spreadsheet::file_names(campaign_id, &at.campaign.title, query.report, format);
+        Ok((bytes, media_type, names))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(media_type)
+        .insert_header(attachment(names))
+        .body(bytes))
+}
+
+fn attachment((ascii, full): (String, String)) -> ContentDisposition {
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".to_owned()),
+                language_tag: None,
+                value: full.into_bytes(),
+            }),
+        ],
+    }
+}
+
+/// A campaign's results at one org of it, as the actor may see them.
+struct ResultsAt {
+    campaign: CampaignRow,
+    owner: OrgRow,
+    org: OrgRow,
+    view: CampaignResultsView,
+}
+
+impl ResultsAt {
+    /// The campaign (404 when the actor cannot see it), the org asked about (by default the
+    /// highest the actor reads results at; 404 outside the campaign's tree) and what the
+    /// actor sees there (403 when nothing).
+    fn resolve(
+        conn: &mut DbConn,
+        actor: &Actor,
+        campaign_id: i64,
+        org_id: Option<i64>,
+    ) -> ApiResult<ResultsAt> {
+        let (campaign, owner) =
+            crate::campaigns::authorized(conn, actor, campaign_id, crate::auth::Action::Read)?;
+        let org = match org_id {
+            Some(id) => crate::orgs::queries::find(conn, id)?,
+            None => match actor.results_root(&owner.path) {
+                Some(path) if path != owner.path => {
+                    let id = crate::auth::policy::path_ids(&path)
+                        .last()
+                        .unwrap_or(owner.id);
+                    crate::orgs::queries::find(conn, id)?
+                }
+                _ => owner.clone(),
+            },
+        };
+        if !crate::auth::policy::covers(&owner.path, &org.path) {
+            return Err(ApiError::not_found());
+        }
+        let published_to = match (campaign.status, campaign.publish_scope()?) {
+            (crate::campaigns::rules::CampaignStatus::Published, Some(ids)) => Some(
+                crate::campaigns::queries::org_paths(conn, &ids)?
+                    .into_values()
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        };
+        let view = actor.campaign_results_view(&org.path, &owner.path, published_to.as_deref())?;
+        Ok(ResultsAt {
+            campaign,
+            owner,
+            org,
+            view,
+        })
+    }
+
+    fn require_full(&self) -> ApiResult<()> {
+        if self.view != CampaignResultsView::Full {
+            return Err(ApiError::forbidden_because(
+                "Coverage is for those who read results in this subtree.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn k(&self) -> i64 {
+        i64::from(self.campaign.min_category_ballots)
+    }
+
+    fn threshold(&self) -> f64 {
+        self.campaign.low_satisfaction_threshold
+    }
+
+    /// The subtree's orgs with their units in scope, and the org asked about among them.
+    fn scope(
+        &self,
+        conn: &mut DbConn,
+        subject_type: SubjectType,
+    ) -> ApiResult<(Vec<ScopeOrg>, ScopeOrg)> {
+        let orgs = queries::scope_orgs(conn, &self.org.path, self.owner.id, subject_type)?;
+        let root = orgs
+            .iter()
+            .find(|o| o.id == self.org.id)
+            .cloned()
+            .ok_or_else(ApiError::not_found)?;
+        Ok((orgs, root))
+    }
+
+    fn sums(&self, conn: &mut DbConn, subject_type: SubjectType) -> ApiResult<Vec<model::OrgSums>> {
+        queries::org_sums(
+            conn,
+            self.campaign.id,
+            subject_type,
+            &self.org.path,
+            self.k(),
+            self.threshold(),
+        )
+    }
+
+    fn ranking_filter<'a>(&'a self, query: &RankingQuery) -> RankingFilter<'a> {
+        RankingFilter {
+            campaign_id: self.campaign.id,
+            subject_type: query.subject_type.unwrap_or(SubjectType::Org),
+            root_path: &self.org.path,
+            domain: query.domain,
+            kind: query.kind,
+        }
+    }
+
+    fn ranking(
+        &self,
+        conn: &mut DbConn,
+        filter: &RankingFilter<'_>,
+        limit: i64,
+        offset: i64,
+    ) -> ApiResult<(Vec<RankingItem>, i64)> {
+        let (rows, total, _) = queries::ranking(conn, filter, self.k(), limit, offset)?;
+        let items = rules::ranking_items(
+            rows,
+            self.k(),
+            self.threshold(),
+            self.campaign.commendation_share,
+        );
+        Ok((items, total))
+    }
+
+    fn coverage(
+        &self,
+        conn: &mut DbConn,
+        limit: i64,
+        offset: i64,
+        page: &PageQuery,
+    ) -> ApiResult<Coverage> {
+        let (campaign_id, path, owner) = (self.campaign.id, self.org.path.as_str(), self.owner.id);
+        let (orgs_in_scope, orgs_evaluated) =
+            queries::org_coverage(conn, campaign_id, path, owner)?;
+        let (members_in_scope, members_evaluated) =
+            queries::member_coverage(conn, campaign_id, path, owner)?;
+        Ok(Coverage {
+            campaign_id,
+            org: model::OrgRef {
+                id: self.org.id,
+                name: self.org.name.clone(),
+            },
+            orgs_in_scope,
+            orgs_evaluated,
+            members_in_scope,
+            members_evaluated,
+            sessions: queries::sessions_by_status(conn, campaign_id, path)?,
+            missing_orgs: queries::missing_orgs(conn, campaign_id, path, owner, limit, offset)?,
+            missing_members: queries::missing_members(
+                conn,
+                campaign_id,
+                path,
+                owner,
+                limit,
+                offset,
+            )?,
+            page: page.page(),
+            per_page: page.per_page(),
+        })
+    }
+
+    /// The report's table, whole (no pages).
+    fn report_table(
+        &self,
+        conn: &mut DbConn,
+        query: &ExportQuery,
+    ) -> ApiResult<spreadsheet::Table> {
+        let subject_type = query.subject_type.unwrap_or(SubjectType::Org);
+        match query.report {
+            ExportReport::Results => {
+                let (orgs, root) = self.scope(conn, subject_type)?;
+                let sums = self.sums(conn, subject_type)?;
+                let mut all = rules::roll_up_all(
+                    &root,
+                    &orgs,
+                    &sums,
+                    subject_type,
+                    self.k(),
+                    self.threshold(),
+                );
+                // Tree order; archived orgs only where they hold figures.
+                let paths: std::collections::HashMap<i64, (&str, bool)> = orgs
+                    .iter()
+                    .map(|o| (o.id, (o.path.as_str(), o.active)))
+                    .collect();
+                all.retain(|r| {
+                    paths.get(&r.org_id).is_some_and(|(_, active)| *active)
+                        || r.subtree.units_evaluated > 0
+                });
+                all.sort_by_key(|r| paths.get(&r.org_id).map(|(p, _)| *p));
+                Ok(spreadsheet::results_table(subject_type, &all))
+            }
+            ExportReport::Rankings => {
+                let filter = RankingFilter {
+                    campaign_id: self.campaign.id,
+                    subject_type,
+                    root_path: &self.org.path,
+                    domain: None,
+                    kind: None,
+                };
+                let (items, _) = self.ranking(conn, &filter, i64::MAX, 0)?;
+                Ok(spreadsheet::rankings_table(&items))
+            }
+            ExportReport::Coverage => {
+                self.require_full()?;
+                let (campaign_id, path, owner) =
+                    (self.campaign.id, self.org.path.as_str(), self.owner.id);
+                let orgs = queries::missing_orgs(conn, campaign_id, path, owner, i64::MAX, 0)?;
+                let members =
+                    queries::missing_members(conn, campaign_id, path, owner, i64::MAX, 0)?;
+                Ok(spreadsheet::coverage_table(&orgs, &members))
+            }
+        }
+    }
 }

@@ -100,7 +100,7 @@ fn check_observer(
 }
 
 /// Inserts a session and fills in its subjects: the org, its secretary, each member.
-fn insert_session(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64> {
+pub fn insert_session(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64> {
     if queries::exists_for(conn, new.campaign_id, new.org.id)? {
         return Err(ApiError::conflict(
             ErrorCode::SessionExists,

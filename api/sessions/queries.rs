@@ -361,7 +361,7 @@ pub fn move_status(conn: &mut DbConn, session: &SessionRow, to: SessionStatus) -
         SessionStatus::Scheduled => 0,
     };
     if moved > 0 && to == SessionStatus::Closed {
-        rewrite_in_random_order(conn, &[session.id])?;
+        closed(conn, &[session.id])?;
     }
     Ok(moved > 0)
 }
@@ -384,8 +384,16 @@ pub fn close_all_of_campaign(conn: &mut DbConn, campaign_id: i64) -> ApiResult<(
             sessions::updated_at.eq(at),
         ))
         .execute(conn)?;
-    rewrite_in_random_order(conn, &open)?;
+    closed(conn, &open)?;
     Ok(())
+}
+
+/// What closing does besides the status, in the closing transaction: the results are
+/// tallied once (and read from the tallies from now on), and the ballots are rewritten so
+/// that nothing stored links them to their codes.
+fn closed(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
+    crate::results::queries::materialize(conn, session_ids)?;
+    rewrite_in_random_order(conn, session_ids)
 }
 
 // Secrecy in storage.

@@ -238,6 +238,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: awc::http::header::HeaderMap,
     pub text: String,
+    /// The body as sent (files).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -379,6 +381,7 @@ impl TestApp {
             status: res.status(),
             headers: res.headers().clone(),
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         };
         contract::check(method_name.as_str(), path, &reply);
         reply
@@ -480,6 +483,7 @@ impl TestApp {
             status: res.status(),
             headers: res.headers().clone(),
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         };
         contract::check(method_name.as_str(), path, &reply);
         reply
