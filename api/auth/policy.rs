@@ -498,6 +498,101 @@ mod tests {
     const LOOKALIKE: &str = "/1/20/";
 
     #[test]
+    fn session_results_are_whole_for_readers_and_own_for_members() {
+        for role in [
+            Role::OrgAdmin,
+            Role::Secretary,
+            Role::Observer,
+            Role::Integration,
+        ] {
+            let g = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert_eq!(
+                g.decide_session_results(BRANCH),
+                Ok(SessionResultsView::Full),
+                "{role}"
+            );
+            assert_eq!(
+                g.decide_session_results(SIBLING_BRANCH),
+                Err(Decision::Hidden)
+            );
+            assert_eq!(
+                g.decide_session_results(CITY),
+                Err(Decision::Hidden),
+                "never above"
+            );
+        }
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert_eq!(
+            member.decide_session_results(BRANCH),
+            Ok(SessionResultsView::Own)
+        );
+        assert_eq!(
+            member.decide_session_results(SIBLING_BRANCH),
+            Err(Decision::Hidden)
+        );
+    }
+
+    #[test]
+    fn campaign_results_follow_the_tree_and_the_publication() {
+        let published = vec![SIBLING_SCHOOL.to_owned()];
+        let district = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert_eq!(
+            district.decide_campaign_results(SCHOOL, CITY, None),
+            Ok(CampaignResultsView::Full)
+        );
+        assert_eq!(
+            district.decide_campaign_results(SIBLING_SCHOOL, CITY, None),
+            Err(Decision::Hidden),
+            "another district is out of sight"
+        );
+        assert!(matches!(
+            district.decide_campaign_results(CITY, CITY, None),
+            Err(Decision::Forbidden(_))
+        ));
+        // Members inside the publishing scope see it, wherever they ask in the campaign.
+        let inside = Grants(vec![grant(Role::Member, Some(SIBLING_BRANCH))]);
+        assert!(matches!(
+            inside.decide_campaign_results(CITY, CITY, None),
+            Err(Decision::Forbidden(_))
+        ));
+        for at in [CITY, SCHOOL] {
+            assert_eq!(
+                inside.decide_campaign_results(at, CITY, Some(&published)),
+                Ok(CampaignResultsView::Published)
+            );
+        }
+        let outside = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert!(matches!(
+            outside.decide_campaign_results(CITY, CITY, Some(&published)),
+            Err(Decision::Forbidden(_))
+        ));
+        assert_eq!(
+            outside.decide_campaign_results(SIBLING_SCHOOL, CITY, Some(&published)),
+            Err(Decision::Hidden)
+        );
+        // Nothing of a campaign the actor does not see.
+        let stranger = Grants(vec![grant(Role::OrgAdmin, Some("/77/"))]);
+        assert_eq!(
+            stranger.decide_campaign_results(CITY, CITY, Some(&published)),
+            Err(Decision::Hidden)
+        );
+    }
+
+    #[test]
+    fn the_results_root_is_the_owner_or_the_highest_own_grant_below_it() {
+        let city = Grants(vec![grant(Role::Observer, Some(CITY))]);
+        assert_eq!(city.results_root(CITY).as_deref(), Some(CITY));
+        let two = Grants(vec![
+            grant(Role::Secretary, Some(BRANCH)),
+            grant(Role::OrgAdmin, Some(SIBLING_SCHOOL)),
+        ]);
+        assert_eq!(two.results_root(CITY).as_deref(), Some(SIBLING_SCHOOL));
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert_eq!(member.results_root(CITY), None);
+        assert_eq!(two.results_root(SCHOOL).as_deref(), Some(BRANCH));
+    }
+
+    #[test]
     fn only_a_superior_changes_an_orgs_domain_or_kind() {
         let own = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
         assert!(!own.decide_org_profile(SCHOOL).is_allowed(), "its own org");

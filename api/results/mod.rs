@@ -6,6 +6,7 @@ pub mod model;
 pub mod queries;
 pub mod rules;
 pub mod spreadsheet;
+mod view;
 
 use actix_web::http::header::{
     Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
@@ -15,15 +16,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::model::{
     CampaignResults, CampaignResultsQuery, Coverage, CoverageQuery, ExportFormat, ExportQuery,
-    ExportReport, RankingItem, RankingQuery, ScopeOrg, SessionResults,
+    RankingItem, RankingQuery, SessionResults,
 };
-use self::queries::RankingFilter;
-use crate::auth::{Actor, CampaignResultsView, SessionResultsView};
-use crate::campaigns::model::CampaignRow;
-use crate::db::{self, DbConn};
+use self::view::ResultsAt;
+use crate::auth::{Actor, SessionResultsView};
+use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Page, PageQuery};
-use crate::orgs::model::OrgRow;
 use crate::state::AppState;
 use crate::templates::model::SubjectType;
 
@@ -242,219 +241,5 @@ fn attachment((ascii, full): (String, String)) -> ContentDisposition {
                 value: full.into_bytes(),
             }),
         ],
-    }
-}
-
-/// A campaign's results at one org of it, as the actor may see them.
-struct ResultsAt {
-    campaign: CampaignRow,
-    owner: OrgRow,
-    org: OrgRow,
-    view: CampaignResultsView,
-}
-
-impl ResultsAt {
-    /// The campaign (404 when the actor cannot see it), the org asked about (by default the
-    /// highest the actor reads results at; 404 outside the campaign's tree) and what the
-    /// actor sees there (403 when nothing).
-    fn resolve(
-        conn: &mut DbConn,
-        actor: &Actor,
-        campaign_id: i64,
-        org_id: Option<i64>,
-    ) -> ApiResult<ResultsAt> {
-        let (campaign, owner) =
-            crate::campaigns::authorized(conn, actor, campaign_id, crate::auth::Action::Read)?;
-        let org = match org_id {
-            Some(id) => crate::orgs::queries::find(conn, id)?,
-            None => match actor.results_root(&owner.path) {
-                Some(path) if path != owner.path => {
-                    let id = crate::auth::policy::path_ids(&path)
-                        .last()
-                        .unwrap_or(owner.id);
-                    crate::orgs::queries::find(conn, id)?
-                }
-                _ => owner.clone(),
-            },
-        };
-        if !crate::auth::policy::covers(&owner.path, &org.path) {
-            return Err(ApiError::not_found());
-        }
-        let published_to = match (campaign.status, campaign.publish_scope()?) {
-            (crate::campaigns::rules::CampaignStatus::Published, Some(ids)) => Some(
-                crate::campaigns::queries::org_paths(conn, &ids)?
-                    .into_values()
-                    .collect::<Vec<_>>(),
-            ),
-            _ => None,
-        };
-        let view = actor.campaign_results_view(&org.path, &owner.path, published_to.as_deref())?;
-        Ok(ResultsAt {
-            campaign,
-            owner,
-            org,
-            view,
-        })
-    }
-
-    fn require_full(&self) -> ApiResult<()> {
-        if self.view != CampaignResultsView::Full {
-            return Err(ApiError::forbidden_because(
-                "Coverage is for those who read results in this subtree.",
-            ));
-        }
-        Ok(())
-    }
-
-    fn k(&self) -> i64 {
-        i64::from(self.campaign.min_category_ballots)
-    }
-
-    fn threshold(&self) -> f64 {
-        self.campaign.low_satisfaction_threshold
-    }
-
-    /// The subtree's orgs with their units in scope, and the org asked about among them.
-    fn scope(
-        &self,
-        conn: &mut DbConn,
-        subject_type: SubjectType,
-    ) -> ApiResult<(Vec<ScopeOrg>, ScopeOrg)> {
-        let orgs = queries::scope_orgs(conn, &self.org.path, self.owner.id, subject_type)?;
-        let root = orgs
-            .iter()
-            .find(|o| o.id == self.org.id)
-            .cloned()
-            .ok_or_else(ApiError::not_found)?;
-        Ok((orgs, root))
-    }
-
-    fn sums(&self, conn: &mut DbConn, subject_type: SubjectType) -> ApiResult<Vec<model::OrgSums>> {
-        queries::org_sums(
-            conn,
-            self.campaign.id,
-            subject_type,
-            &self.org.path,
-            self.k(),
-            self.threshold(),
-        )
-    }
-
-    fn ranking_filter<'a>(&'a self, query: &RankingQuery) -> RankingFilter<'a> {
-        RankingFilter {
-            campaign_id: self.campaign.id,
-            subject_type: query.subject_type.unwrap_or(SubjectType::Org),
-            root_path: &self.org.path,
-            domain: query.domain,
-            kind: query.kind,
-        }
-    }
-
-    fn ranking(
-        &self,
-        conn: &mut DbConn,
-        filter: &RankingFilter<'_>,
-        limit: i64,
-        offset: i64,
-    ) -> ApiResult<(Vec<RankingItem>, i64)> {
-        let (rows, total, _) = queries::ranking(conn, filter, self.k(), limit, offset)?;
-        let items = rules::ranking_items(
-            rows,
-            self.k(),
-            self.threshold(),
-            self.campaign.commendation_share,
-        );
-        Ok((items, total))
-    }
-
-    fn coverage(
-        &self,
-        conn: &mut DbConn,
-        limit: i64,
-        offset: i64,
-        page: &PageQuery,
-    ) -> ApiResult<Coverage> {
-        let (campaign_id, path, owner) = (self.campaign.id, self.org.path.as_str(), self.owner.id);
-        let (orgs_in_scope, orgs_evaluated) =
-            queries::org_coverage(conn, campaign_id, path, owner)?;
-        let (members_in_scope, members_evaluated) =
-            queries::member_coverage(conn, campaign_id, path, owner)?;
-        Ok(Coverage {
-            campaign_id,
-            org: model::OrgRef {
-                id: self.org.id,
-                name: self.org.name.clone(),
-            },
-            orgs_in_scope,
-            orgs_evaluated,
-            members_in_scope,
-            members_evaluated,
-            sessions: queries::sessions_by_status(conn, campaign_id, path)?,
-            missing_orgs: queries::missing_orgs(conn, campaign_id, path, owner, limit, offset)?,
-            missing_members: queries::missing_members(
-                conn,
-                campaign_id,
-                path,
-                owner,
-                limit,
-                offset,
-            )?,
-            page: page.page(),
-            per_page: page.per_page(),
-        })
-    }
-
-    /// The report's table, whole (no pages).
-    fn report_table(
-        &self,
-        conn: &mut DbConn,
-        query: &ExportQuery,
-    ) -> ApiResult<spreadsheet::Table> {
-        let subject_type = query.subject_type.unwrap_or(SubjectType::Org);
-        match query.report {
-            ExportReport::Results => {
-                let (orgs, root) = self.scope(conn, subject_type)?;
-                let sums = self.sums(conn, subject_type)?;
-                let mut all = rules::roll_up_all(
-                    &root,
-                    &orgs,
-                    &sums,
-                    subject_type,
-                    self.k(),
-                    self.threshold(),
-                );
-                // Tree order; archived orgs only where they hold figures.
-                let paths: std::collections::HashMap<i64, (&str, bool)> = orgs
-                    .iter()
-                    .map(|o| (o.id, (o.path.as_str(), o.active)))
-                    .collect();
-                all.retain(|r| {
-                    paths.get(&r.org_id).is_some_and(|(_, active)| *active)
-                        || r.subtree.units_evaluated > 0
-                });
-                all.sort_by_key(|r| paths.get(&r.org_id).map(|(p, _)| *p));
-                Ok(spreadsheet::results_table(subject_type, &all))
-            }
-            ExportReport::Rankings => {
-                let filter = RankingFilter {
-                    campaign_id: self.campaign.id,
-                    subject_type,
-                    root_path: &self.org.path,
-                    domain: None,
-                    kind: None,
-                };
-                let (items, _) = self.ranking(conn, &filter, i64::MAX, 0)?;
-                Ok(spreadsheet::rankings_table(&items))
-            }
-            ExportReport::Coverage => {
-                self.require_full()?;
-                let (campaign_id, path, owner) =
-                    (self.campaign.id, self.org.path.as_str(), self.owner.id);
-                let orgs = queries::missing_orgs(conn, campaign_id, path, owner, i64::MAX, 0)?;
-                let members =
-                    queries::missing_members(conn, campaign_id, path, owner, i64::MAX, 0)?;
-                Ok(spreadsheet::coverage_table(&orgs, &members))
-            }
-        }
     }
 }
