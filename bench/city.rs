@@ -241,7 +241,9 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
         let per_branch = args.members / branches.len().max(1);
         let extra = args.members % branches.len().max(1);
         let mut rows = Vec::with_capacity(2000);
+        let mut secretaries = Vec::with_capacity(branches.len());
         for (i, &branch) in branches.iter().enumerate() {
+            secretaries.push((branch, person + 1));
             for _ in 0..per_branch + usize::from(i < extra) {
                 person += 1;
                 rows.push((
@@ -259,10 +261,11 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
             }
         }
         insert_batch!(&mut *conn, people::table, rows)?;
-        conn.batch_execute(
-            "UPDATE orgs SET secretary_id = (SELECT MIN(p.id) FROM people p WHERE p.org_id = orgs.id)
-             WHERE kind = 'branch'",
-        )?;
+        for (branch, secretary) in secretaries {
+            diesel::update(orgs::table.find(branch))
+                .set(orgs::secretary_id.eq(secretary))
+                .execute(conn)?;
+        }
         if let DbConn::Pg(pg) = conn {
             pg.batch_execute(
                 "SELECT setval('orgs_id_seq', (SELECT MAX(id) FROM orgs));

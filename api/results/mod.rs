@@ -203,8 +203,8 @@ async fn coverage(
     responses((status = 200, description = "The file",
         headers(("Content-Disposition" = String, description = "`attachment` with an ASCII `filename` and an RFC 6266 `filename*` (UTF-8, the campaign's title)")),
         content(
-            (inline(model::Workbook) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (String = "text/csv", example = "名次,评议对象,名称\n1,党组织,机关第一党支部\n"),
+            (inline(model::ExportFile) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(model::ExportFile) = "text/csv"),
         )))
 )]
 #[get("/campaigns/{id}/export")]

@@ -423,10 +423,10 @@ text_enum! {
     }
 }
 
-/// An xlsx workbook, as bytes.
+/// An exported file, as bytes: an xlsx workbook, or CSV in UTF-8 with a BOM.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
-pub struct Workbook(pub Vec<u8>);
+pub struct ExportFile(pub Vec<u8>);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

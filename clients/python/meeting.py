@@ -6,7 +6,8 @@ Environment: PINGYI_ADMIN_PASSWORD, the password of the `admin` account.
 It signs in, builds a small org tree with people and a secretary, creates a campaign with
 the built-in template, schedules a branch meeting, issues voting codes in two categories,
 opens the meeting, fetches the ballot form and casts a ballot for every code, reads the
-turnout, closes the meeting, reads the results and imports people from CSV.
+turnout, closes the meeting, reads the results, the campaign's roll-up, ranking and
+coverage, exports the ranking as xlsx and imports people from CSV.
 """
 
 from __future__ import annotations
@@ -24,17 +25,21 @@ from pingyi_client.api.campaigns import activate_campaign, create_campaign, list
 from pingyi_client.api.imports import import_people
 from pingyi_client.api.orgs import create_org, get_org, list_orgs, update_org
 from pingyi_client.api.people import create_person
-from pingyi_client.api.results import session_results
+from pingyi_client.api.results import campaign_results, coverage, export, rankings, session_results
 from pingyi_client.api.sessions import close_session, create_session, list_subjects, open_session
 from pingyi_client.api.voting import ballot_form, issue_codes, submit_ballot, turnout
 from pingyi_client.models import (
     BallotForm,
     Campaign,
+    CampaignResults,
+    Coverage,
     CreateCampaign,
     CreateOrg,
     CreatePerson,
     CreateSession,
     Domain,
+    ExportFormat,
+    ExportReport,
     FormRequest,
     ImportReport,
     IssueCodes,
@@ -44,6 +49,7 @@ from pingyi_client.models import (
     Org,
     OrgKind,
     PageOrg,
+    PageRankingItem,
     ParticipantCategory,
     Person,
     Position,
@@ -225,6 +231,21 @@ def main() -> None:
     assert results.ballots == 6
     org_result = next(s for s in results.subjects if s.subject_type is SubjectType.ORG)
     assert org_result.ballots == 6
+    assert org_result.withheld is False
+
+    # The campaign rolled up over the tree, ranked, covered and exported.
+    roll_up = expect(campaign_results.sync(id=campaign.id, client=api), CampaignResults, "roll-up")
+    assert roll_up.org.subtree.units_evaluated == 1, roll_up
+    ranking = expect(rankings.sync(id=campaign.id, client=api), PageRankingItem, "rankings")
+    assert (ranking.total, ranking.items[0].rank) == (1, 1), ranking
+    covered = expect(coverage.sync(id=campaign.id, client=api), Coverage, "coverage")
+    assert covered.orgs_evaluated == 1, covered
+    workbook = expect(
+        export.sync(id=campaign.id, client=api, report=ExportReport.RANKINGS, format_=ExportFormat.XLSX),
+        File,
+        "export the ranking",
+    )
+    assert workbook.payload.read(2) == b"PK", "an xlsx file is a zip archive"
 
     # People from another system, as CSV.
     csv_text = (

@@ -193,6 +193,22 @@ async function main(): Promise<void> {
   check(results.ballots === 6, "six ballots counted");
   const orgResult = results.subjects.find((s) => s.subject_type === "org");
   check(orgResult?.ballots === 6, "the branch was rated on every ballot");
+  check(orgResult?.withheld === false, "six ballots reach k");
+
+  // The campaign rolled up over the tree, ranked, covered and exported.
+  const campaignPath = { params: { path: { id: campaign.id } } };
+  const rollUp = expect("roll-up", await api.GET("/api/v1/campaigns/{id}/results", campaignPath));
+  check(rollUp.org.subtree.units_evaluated === 1, "one org evaluated in the campaign");
+  const ranking = expect("rankings", await api.GET("/api/v1/campaigns/{id}/rankings", campaignPath));
+  check(ranking.total === 1 && ranking.items[0]?.rank === 1, "the branch ranks first");
+  const coverage = expect("coverage", await api.GET("/api/v1/campaigns/{id}/coverage", campaignPath));
+  check(coverage.orgs_evaluated === 1, "coverage counts the branch");
+  const exported = await api.GET("/api/v1/campaigns/{id}/export", {
+    params: { path: { id: campaign.id }, query: { report: "rankings", format: "xlsx" } },
+    parseAs: "arrayBuffer",
+  });
+  const bytes = new Uint8Array(expect("export the ranking", exported) as ArrayBuffer);
+  check(bytes[0] === 0x50 && bytes[1] === 0x4b, "an xlsx file is a zip archive");
 
   // People from another system, as CSV (a text body: sent as it is, not as JSON).
   const csv =
