@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod people;
+pub mod rectifications;
 pub mod results;
 pub mod sessions;
 pub mod startup;
@@ -49,5 +50,6 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(sessions::routes)
         .configure(ballots::routes)
         .configure(results::routes)
+        .configure(rectifications::routes)
         .configure(audit::routes);
 }

@@ -32,6 +32,7 @@ use crate::error::PROBLEM_JSON;
         (name = "sessions", description = "Evaluation meetings (评议会): schedule, subjects, open and close."),
         (name = "voting", description = "Voting codes (评议码), ballot forms and anonymous ballots, paper ballots, turnout."),
         (name = "results", description = "Results (测评结果) of closed sessions, rolled up the tree, ranked, covered and exported; never a figure of fewer than k ballots."),
+        (name = "rectifications", description = "Rectification items (整改): cause, measures, owner, deadline, progress, sign-off by a superior org; and the ballot opinions they answer."),
         (name = "audit", description = "Every write, with who made it and when (审计日志)."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),
@@ -452,6 +453,7 @@ mod tests {
         use crate::error::ErrorCode;
         use crate::orgs::model::{Domain, OrgKind, OrgStatus};
         use crate::people::model::{MemberType, PersonStatus, Position};
+        use crate::rectifications::model::{NoteKind, RectificationStatus};
         use crate::results::model::{ExportFormat, ExportReport};
         use crate::sessions::model::{SessionKind, SessionStatus};
         use crate::templates::model::SubjectType;
@@ -472,6 +474,8 @@ mod tests {
             ("SubjectType", round_trip::<SubjectType>),
             ("ExportReport", round_trip::<ExportReport>),
             ("ExportFormat", round_trip::<ExportFormat>),
+            ("RectificationStatus", round_trip::<RectificationStatus>),
+            ("NoteKind", round_trip::<NoteKind>),
         ];
         let doc = serde_json::to_value(document()).unwrap();
         let schemas = doc["components"]["schemas"].as_object().unwrap();

@@ -15,7 +15,7 @@ use crate::common::{tokio_block, TestApp};
 use crate::db_test;
 
 /// Ratings of every criterion of the subjects `pick` names, at the level it gives.
-fn ratings(form: &Value, pick: impl Fn(usize, &str) -> Option<&'static str>) -> Vec<Value> {
+pub fn ratings(form: &Value, pick: impl Fn(usize, &str) -> Option<&'static str>) -> Vec<Value> {
     let mut out = Vec::new();
     for (i, subject) in form["subjects"].as_array().unwrap().iter().enumerate() {
         let subject_type = subject["subject_type"].as_str().unwrap();
@@ -29,7 +29,7 @@ fn ratings(form: &Value, pick: impl Fn(usize, &str) -> Option<&'static str>) -> 
     out
 }
 
-async fn close(app: &TestApp, token: &str, session: i64) {
+pub async fn close(app: &TestApp, token: &str, session: i64) {
     app.post(
         &format!("/api/v1/sessions/{session}/close"),
         Some(token),
@@ -186,7 +186,7 @@ async fn retally(app: &TestApp, session: i64) -> bool {
     .await
 }
 
-async fn execute(app: &TestApp, sql: &'static str) {
+pub async fn execute(app: &TestApp, sql: &'static str) {
     let pool = app.pool.clone();
     tokio_block(move || {
         use diesel::RunQueryDsl;
@@ -258,19 +258,19 @@ db_test!(k_is_never_below_three, |app| {
 /// ```
 /// Ballots rate the org only, except in A1, where they rate the secretary too. Ballots
 /// are typed in on paper.
-struct City {
-    admin: String,
-    campaign: i64,
-    city: i64,
-    a: i64,
-    b: i64,
-    branches: BTreeMap<&'static str, i64>,
-    secretaries: BTreeMap<&'static str, i64>,
-    sessions: BTreeMap<&'static str, i64>,
+pub struct City {
+    pub admin: String,
+    pub campaign: i64,
+    pub city: i64,
+    pub a: i64,
+    pub b: i64,
+    pub branches: BTreeMap<&'static str, i64>,
+    pub secretaries: BTreeMap<&'static str, i64>,
+    pub sessions: BTreeMap<&'static str, i64>,
 }
 
 impl City {
-    async fn build(app: &TestApp) -> City {
+    pub async fn build(app: &TestApp) -> City {
         let admin = admin_token(app).await;
         let city = create_org(app, &admin, None, "大连市委", "committee").await;
         let a = create_org(app, &admin, Some(city), "A区委", "committee").await;
@@ -390,12 +390,12 @@ impl City {
         format!("/api/v1/campaigns/{}/coverage{query}", self.campaign)
     }
 
-    fn export(&self, query: &str) -> String {
+    pub fn export(&self, query: &str) -> String {
         format!("/api/v1/campaigns/{}/export{query}", self.campaign)
     }
 
     /// A user homed in the org holding `role` there, signed in.
-    async fn user(&self, app: &TestApp, name: &str, org: i64, role: &str) -> String {
+    pub async fn user(&self, app: &TestApp, name: &str, org: i64, role: &str) -> String {
         create_user_with_grant(app, &self.admin, name, org, role)
             .await
             .1
@@ -466,11 +466,11 @@ db_test!(the_roll_up_weights_averages_and_drills_down, |app| {
     );
     assert_eq!(
         children[0]["own"],
-        json!({"ballots": 5, "withheld": false, "satisfaction_rate": 1.0, "score": 100.0, "flagged": false})
+        json!({"ballots": 5, "withheld": false, "satisfaction_rate": 1.0, "score": 100.0, "flagged": false, "rectification": null})
     );
     assert_eq!(
         children[2]["own"],
-        json!({"ballots": 2, "withheld": true, "satisfaction_rate": null, "score": null, "flagged": false})
+        json!({"ballots": 2, "withheld": true, "satisfaction_rate": null, "score": null, "flagged": false, "rectification": null})
     );
     assert_eq!(
         children[2]["subtree"]["weighted"]["satisfaction_rate"],
@@ -846,7 +846,7 @@ db_test!(
 );
 
 /// The cells of the first sheet of an xlsx file, as text.
-fn xlsx_rows(bytes: &[u8]) -> (String, Vec<Vec<String>>) {
+pub fn xlsx_rows(bytes: &[u8]) -> (String, Vec<Vec<String>>) {
     use calamine::{Reader, Xlsx};
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let name = book.sheet_names()[0].clone();
@@ -1000,4 +1000,22 @@ db_test!(the_demo_holds_a_campaign_with_real_results, |app| {
         shown += r["subjects"][0]["by_category"].as_array().unwrap().len();
     }
     assert!(shown >= 4, "{shown}");
+    // The flagged branch's items: one in progress, one verified.
+    let items = app
+        .get(
+            &format!("/api/v1/rectifications?campaign_id={id}&per_page=200"),
+            Some(&admin),
+        )
+        .await
+        .assert_status(200);
+    let statuses: Vec<&str> = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"in_progress") && statuses.contains(&"verified"),
+        "{statuses:?}"
+    );
 });

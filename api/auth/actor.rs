@@ -139,6 +139,30 @@ impl Actor {
         self.grants.results_root(owner_path)
     }
 
+    /// Verifying or returning a rectification item of the org at `org_path`: from above.
+    pub fn authorize_sign_off(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_sign_off(org_path).check()
+    }
+
+    /// Changing a rectification item's problem once it has been submitted: from above.
+    pub fn authorize_problem_change(&self, org_path: &str, submitted_once: bool) -> ApiResult<()> {
+        self.grants
+            .decide_problem_change(org_path, submitted_once)
+            .check()
+    }
+
+    /// Reading a rectification item of the org at `org_path` (404 when not allowed).
+    pub fn authorize_rectification_read(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
+        self.grants
+            .decide_rectification_read(org_path, about_self)
+            .check()
+    }
+
+    /// Reading a session's opinions at `org_path`.
+    pub fn authorize_opinions(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_opinions(org_path).check()
+    }
+
     pub fn can_see(&self, org_path: &str) -> bool {
         self.grants.can_see(org_path)
     }

@@ -101,6 +101,8 @@ pub enum Action {
     ReadAudit,
     /// Read the results of closed sessions.
     ReadResults,
+    /// Create rectification items (整改) and carry them out: edit, note progress, submit.
+    Rectify,
     /// Give (or take back) this role on the org.
     Grant(Role),
 }
@@ -111,7 +113,9 @@ fn role_allows(role: Role, action: Action) -> bool {
         Action::ManageOrgs | Action::ManageUsers | Action::ManageCampaigns | Action::ReadAudit => {
             matches!(role, Role::Admin | Role::OrgAdmin)
         }
-        Action::RunSessions => matches!(role, Role::Admin | Role::OrgAdmin | Role::Secretary),
+        Action::RunSessions | Action::Rectify => {
+            matches!(role, Role::Admin | Role::OrgAdmin | Role::Secretary)
+        }
         // Members see their own figures, and the rankings and roll-up once published to
         // them (see `decide_session_results` and `decide_campaign_results`).
         Action::ReadResults => matches!(
@@ -438,6 +442,64 @@ impl Grants {
     }
 }
 
+impl Grants {
+    /// Grants of `roles` on a strict ancestor of the org at `org_path` (or an administrator).
+    fn holds_above(&self, org_path: &str, roles: &[Role]) -> bool {
+        self.0.iter().any(|g| match (&g.role, &g.org_path) {
+            (Role::Admin, _) => true,
+            (role, Some(path)) => {
+                roles.contains(role) && covers(path, org_path) && path != org_path
+            }
+            (_, None) => false,
+        })
+    }
+
+    /// Signing off (verifying or returning) a rectification item of the org at `org_path`:
+    /// an org admin or observer of a strict ancestor, never the org itself (asked once the
+    /// item is known to be visible).
+    pub fn decide_sign_off(&self, org_path: &str) -> Decision {
+        if self.holds_above(org_path, &[Role::OrgAdmin, Role::Observer]) {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden(
+                "An org never signs off its own items: an administrator or observer of a superior org does.",
+            )
+        }
+    }
+
+    /// Changing the problem of an item once it has been submitted: from above only, so the
+    /// org (and the rated secretary) cannot rewrite what it is answering for.
+    pub fn decide_problem_change(&self, org_path: &str, submitted_once: bool) -> Decision {
+        if !submitted_once || self.holds_above(org_path, &[Role::OrgAdmin, Role::Secretary]) {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden("Once submitted, only a superior org changes the problem.")
+        }
+    }
+
+    /// A rectification item of the org at `org_path`: those who read results there see it;
+    /// anyone else who sees the org sees only the items about themselves (`about_self`).
+    pub fn decide_rectification_read(&self, org_path: &str, about_self: bool) -> Decision {
+        match self.decide(Action::ReadResults, org_path) {
+            Decision::Allowed => Decision::Allowed,
+            Decision::Forbidden(_) if about_self => Decision::Allowed,
+            _ => Decision::Hidden,
+        }
+    }
+
+    /// The free-text opinions of a session at the org at `org_path`: its org admins and
+    /// those above (org admins of ancestors, observers from above).
+    pub fn decide_opinions(&self, org_path: &str) -> Decision {
+        if !self.can_see(org_path) {
+            return Decision::Hidden;
+        }
+        let org_admin = self
+            .covering(org_path)
+            .any(|g| matches!(g.role, Role::Admin | Role::OrgAdmin));
+        Decision::allowed_if(org_admin || self.holds_above(org_path, &[Role::Observer]))
+    }
+}
+
 /// The part of the tree an actor sees: everything, or a set of subtrees by path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -590,6 +652,74 @@ mod tests {
         let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
         assert_eq!(member.results_root(CITY), None);
         assert_eq!(two.results_root(SCHOOL).as_deref(), Some(BRANCH));
+    }
+
+    #[test]
+    fn only_a_strict_superior_signs_off_rectification_items() {
+        for role in [Role::OrgAdmin, Role::Observer] {
+            let above = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert!(
+                above.decide_sign_off(BRANCH).is_allowed(),
+                "{role} from above"
+            );
+            assert!(
+                !above.decide_sign_off(SCHOOL).is_allowed(),
+                "{role} of the org itself"
+            );
+        }
+        for role in [Role::Secretary, Role::Member, Role::Integration] {
+            let above = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert!(!above.decide_sign_off(BRANCH).is_allowed(), "{role}");
+        }
+        assert!(Grants(vec![grant(Role::Admin, None)])
+            .decide_sign_off(CITY)
+            .is_allowed());
+    }
+
+    #[test]
+    fn the_org_does_not_rewrite_a_submitted_problem() {
+        let own = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert!(own.decide_problem_change(BRANCH, false).is_allowed());
+        assert!(!own.decide_problem_change(BRANCH, true).is_allowed());
+        let above = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(above.decide_problem_change(BRANCH, true).is_allowed());
+    }
+
+    #[test]
+    fn members_read_only_items_about_themselves() {
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert!(member.decide_rectification_read(BRANCH, true).is_allowed());
+        assert_eq!(
+            member.decide_rectification_read(BRANCH, false),
+            Decision::Hidden
+        );
+        assert_eq!(
+            member.decide_rectification_read(SIBLING_BRANCH, true),
+            Decision::Hidden
+        );
+        let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert!(secretary
+            .decide_rectification_read(BRANCH, false)
+            .is_allowed());
+    }
+
+    #[test]
+    fn opinions_are_read_by_the_orgs_admins_and_from_above() {
+        let org_admin = Grants(vec![grant(Role::OrgAdmin, Some(BRANCH))]);
+        assert!(org_admin.decide_opinions(BRANCH).is_allowed());
+        let observer_above = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
+        assert!(observer_above.decide_opinions(BRANCH).is_allowed());
+        let own_observer = Grants(vec![grant(Role::Observer, Some(BRANCH))]);
+        assert!(matches!(
+            own_observer.decide_opinions(BRANCH),
+            Decision::Forbidden(_)
+        ));
+        let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert!(matches!(
+            secretary.decide_opinions(BRANCH),
+            Decision::Forbidden(_)
+        ));
+        assert_eq!(secretary.decide_opinions(SIBLING_BRANCH), Decision::Hidden);
     }
 
     #[test]

@@ -271,7 +271,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rectifications (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        org_id -> BigInt,
+        session_id -> Nullable<BigInt>,
+        subject_id -> Nullable<BigInt>,
+        subject_type -> Nullable<Text>,
+        person_id -> Nullable<BigInt>,
+        problem -> Text,
+        cause -> Text,
+        measures -> Text,
+        owner_person_id -> Nullable<BigInt>,
+        due_on -> Date,
+        status -> Text,
+        submitted_once -> Bool,
+        created_by -> Nullable<BigInt>,
+        verified_by -> Nullable<BigInt>,
+        verified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rectification_notes (id) {
+        id -> BigInt,
+        rectification_id -> BigInt,
+        kind -> Text,
+        note -> Text,
+        author_id -> Nullable<BigInt>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rectification_opinions (rectification_id, opinion_id) {
+        rectification_id -> BigInt,
+        opinion_id -> Text,
+    }
+}
+
 diesel::joinable!(people -> orgs (org_id));
+diesel::joinable!(rectifications -> orgs (org_id));
+diesel::joinable!(rectification_notes -> rectifications (rectification_id));
 diesel::joinable!(subject_tallies -> session_subjects (subject_id));
 diesel::joinable!(subject_tallies -> sessions (session_id));
 diesel::joinable!(subject_tallies -> orgs (org_id));
@@ -307,9 +351,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     tallies,
     category_tallies,
     subject_tallies,
+    rectifications,
+    rectification_notes,
+    rectification_opinions,
 );
 
 diesel::joinable!(grants -> orgs (org_id));
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    rectifications::org_id,
+    rectifications::status,
+    rectifications::due_on,
+    orgs::path,
+);
 
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
     ratings::subject_id,

@@ -5,16 +5,21 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::evaluation::{self, ballot};
+use crate::auth::Actor;
 use crate::ballots::model::ParticipantCategory::{
     self, Deputy, MassRepresentative, PartyMember, ServiceRecipient,
 };
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
+use crate::rectifications::items;
+use crate::rectifications::model::NoteKind;
 use crate::sessions::model::SessionKind;
 use crate::templates::model::SubjectType;
 
 pub const TITLE: &str = "2011年度创先争优群众评议(演示)";
 const OWNER: &str = "DLVTC";
+/// The branch rated under the line, with rectification items.
+const FLAGGED: &str = "DLVTC-XX-01";
 
 /// How a branch's meeting went: who came, and how each group rated.
 struct Meeting {
@@ -53,7 +58,7 @@ const MEETINGS: [Meeting; 6] = [
     },
     // Flagged: under the 0.8 line.
     Meeting {
-        branch: "DLVTC-XX-01",
+        branch: FLAGGED,
         kind: SessionKind::BranchMeeting,
         groups: &[
             (PartyMember, 12, Mood::Unhappy),
@@ -103,7 +108,7 @@ fn level(mood: Mood, voter: usize, position: usize, c: usize) -> Option<&'static
 }
 
 /// Loads the campaign unless it is there already; whether it was loaded.
-pub fn load(conn: &mut DbConn) -> ApiResult<bool> {
+pub fn load(conn: &mut DbConn, admin: &Actor) -> ApiResult<bool> {
     let owner = super::org_by_external_id(conn, OWNER)?;
     if super::queries::campaign_titled(conn, owner.id, TITLE)? {
         return Ok(false);
@@ -139,6 +144,50 @@ pub fn load(conn: &mut DbConn) -> ApiResult<bool> {
             evaluation::write_ballots(conn, session, category, &ballots)?;
         }
         evaluation::close(conn, session)?;
+        if meeting.branch == FLAGGED {
+            rectify(conn, admin, session)?;
+        }
     }
     Ok(true)
+}
+
+/// The flagged branch's items: one in progress, one verified by the college.
+fn rectify(conn: &mut DbConn, admin: &Actor, session: i64) -> ApiResult<()> {
+    let generated = items::generate(conn, admin, session, None)?;
+    let mut ids = generated.items.iter().map(|i| i.id);
+    let (Some(first), Some(second)) = (ids.next(), ids.next()) else {
+        return Err(ApiError::internal(
+            "the demo's flagged branch has too few items",
+        ));
+    };
+    let note = |text: &str| Some(text.to_owned());
+    items::step(
+        conn,
+        admin,
+        first,
+        NoteKind::Progress,
+        note("已召开支部委员会专题分析原因"),
+    )?;
+    items::step(
+        conn,
+        admin,
+        second,
+        NoteKind::Progress,
+        note("已建立党员联系群众台账"),
+    )?;
+    items::step(
+        conn,
+        admin,
+        second,
+        NoteKind::Submit,
+        note("整改措施已落实"),
+    )?;
+    items::step(
+        conn,
+        admin,
+        second,
+        NoteKind::Verify,
+        note("经学院党委验收,整改到位"),
+    )?;
+    Ok(())
 }

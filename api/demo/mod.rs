@@ -130,7 +130,7 @@ pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
             .into_iter()
             .map(|user| demo_login(conn, user))
             .collect::<ApiResult<_>>()?;
-        let campaign = campaign::load(conn)?;
+        let campaign = campaign::load(conn, &admin)?;
         Ok(Summary {
             orgs: org_report.created,
             people: people_report.created,

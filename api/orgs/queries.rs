@@ -62,6 +62,16 @@ pub fn org_column_in_scope(column: &'static str, scope: &Scope) -> SqlLiteral<Bo
     ))
 }
 
+/// The active direct children of an org (id and name), by name.
+pub fn children(conn: &mut DbConn, id: i64) -> ApiResult<Vec<(i64, String)>> {
+    Ok(orgs::table
+        .filter(orgs::parent_id.eq(id))
+        .filter(orgs::status.eq(OrgStatus::Active))
+        .order((orgs::name, orgs::id))
+        .select((orgs::id, orgs::name))
+        .load(conn)?)
+}
+
 pub fn find_opt(conn: &mut DbConn, id: i64) -> ApiResult<Option<OrgRow>> {
     Ok(orgs::table
         .find(id)

@@ -75,16 +75,22 @@ async fn session_results(
             subjects.retain(|s| s.person_id.is_some() && s.person_id == me);
         }
         let stored = queries::stored(conn, session_id)?;
+        let mut subjects = rules::subject_results(
+            &subjects,
+            &stored,
+            frozen.for_domain(session.domain),
+            i64::from(campaign.min_category_ballots),
+            campaign.low_satisfaction_threshold,
+        );
+        let ids: Vec<i64> = subjects.iter().map(|s| s.subject_id).collect();
+        let mut items = crate::rectifications::queries::by_subject(conn, &ids)?;
+        for s in &mut subjects {
+            s.rectification = items.remove(&s.subject_id);
+        }
         Ok(SessionResults {
             session_id,
             ballots: queries::ballots_cast(conn, session_id)?,
-            subjects: rules::subject_results(
-                &subjects,
-                &stored,
-                frozen.for_domain(session.domain),
-                i64::from(campaign.min_category_ballots),
-                campaign.low_satisfaction_threshold,
-            ),
+            subjects,
         })
     })
     .await?;
@@ -119,8 +125,9 @@ async fn campaign_results(
         let subject_type = query.subject_type.unwrap_or(SubjectType::Org);
         let (orgs, root) = at.scope(conn, subject_type)?;
         let sums = at.sums(conn, subject_type)?;
-        let (org, children) =
+        let (mut org, mut children) =
             rules::roll_up(&root, &orgs, &sums, subject_type, at.k(), at.threshold());
+        at.attach_rectifications(conn, &sums, std::iter::once(&mut org).chain(&mut children))?;
         Ok(CampaignResults {
             campaign_id,
             subject_type,
@@ -192,7 +199,9 @@ async fn coverage(
 }
 
 /// A report as a file: `results` (the roll-up of every org of the subtree), `rankings`
-/// (the whole ranking) or `coverage` (everything not yet evaluated), as an xlsx workbook
+/// (the whole ranking), `coverage` (everything not yet evaluated) or `rectifications` (the
+/// ledger, 整改台账: every item with its owner, due date, status, overdue and sign-off;
+/// like coverage, only for those who read results there), as an xlsx workbook
 /// (one sheet, Chinese headers, frozen header row, percentages formatted) or as CSV (UTF-8
 /// with a BOM). Text that a spreadsheet would evaluate (starting with `=`, `+`, `-`, `@`,
 /// a tab or a carriage return) is prefixed with an apostrophe. Visible as the JSON is.

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::ballots::model::ParticipantCategory;
 use crate::db::schema::{category_tallies, session_subjects, subject_tallies, tallies};
 use crate::orgs::model::Domain;
+use crate::rectifications::model::RectificationRef;
 use crate::sessions::model::SessionKind;
 use crate::templates::model::SubjectType;
 use crate::text_enum;
@@ -105,7 +106,7 @@ pub struct TalliedSession {
 // A session's results.
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"session_id": 12, "ballots": 36, "subjects": [{"subject_id": 101, "subject_type": "org", "name": "机电工程学院第一党支部", "ballots": 36, "withheld": false, "satisfaction_rate": 0.9167, "score": 86.1111, "flagged": false, "criteria": [{"criterion_id": 1, "counts": {"satisfied": 25, "basically_satisfied": 8, "dissatisfied": 3}, "valid": 36, "satisfaction_rate": 0.9167, "score": 86.1111}], "by_category": [{"category": "party_member", "ballots": 20, "satisfaction_rate": 0.95, "score": 90.0}, {"category": "mass_representative", "ballots": 10, "satisfaction_rate": 0.9, "score": 85.0}]}]}))]
+#[schema(example = json!({"session_id": 12, "ballots": 36, "subjects": [{"subject_id": 101, "subject_type": "org", "name": "机电工程学院第一党支部", "ballots": 36, "withheld": false, "satisfaction_rate": 0.9167, "score": 86.1111, "flagged": false, "rectification": null, "criteria": [{"criterion_id": 1, "counts": {"satisfied": 25, "basically_satisfied": 8, "dissatisfied": 3}, "valid": 36, "satisfaction_rate": 0.9167, "score": 86.1111}], "by_category": [{"category": "party_member", "ballots": 20, "satisfaction_rate": 0.95, "score": 90.0}, {"category": "mass_representative", "ballots": 10, "satisfaction_rate": 0.9, "score": 85.0}]}]}))]
 pub struct SessionResults {
     pub session_id: i64,
     /// Ballots cast (with codes and on paper).
@@ -154,6 +155,8 @@ pub struct SubjectResult {
     /// Only categories with at least k ballots, and none when the smaller ones together hold
     /// 1 to k−1 ballots (they could be subtracted out); empty when withheld.
     pub by_category: Vec<CategoryResult>,
+    /// The newest rectification item about the subject, if any.
+    pub rectification: Option<RectificationRef>,
 }
 
 // Figures shared by roll-ups and rankings.
@@ -166,6 +169,8 @@ pub struct Figures {
     pub satisfaction_rate: Option<f64>,
     pub score: Option<f64>,
     pub flagged: bool,
+    /// The newest rectification item about this unit, if any.
+    pub rectification: Option<RectificationRef>,
 }
 
 /// A rate (0–1) and a score (0–100); null when nothing is shown.
@@ -214,7 +219,7 @@ pub struct OrgResults {
 
 /// A campaign's results at one org, rolled up over the tree.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"campaign_id": 3, "subject_type": "org", "org": {"org_id": 2, "name": "市直机关工委", "own": null, "subtree": {"units_in_scope": 40, "units_evaluated": 38, "ballots": 790, "flagged": 2, "weighted": {"satisfaction_rate": 0.9412, "score": 88.1}, "unit_average": {"satisfaction_rate": 0.9377, "score": 87.6}}}, "children": [{"org_id": 7, "name": "机关第一党支部", "own": {"ballots": 21, "withheld": false, "satisfaction_rate": 0.9762, "score": 93.3, "flagged": false}, "subtree": {"units_in_scope": 1, "units_evaluated": 1, "ballots": 21, "flagged": 0, "weighted": {"satisfaction_rate": 0.9762, "score": 93.3}, "unit_average": {"satisfaction_rate": 0.9762, "score": 93.3}}}]}))]
+#[schema(example = json!({"campaign_id": 3, "subject_type": "org", "org": {"org_id": 2, "name": "市直机关工委", "own": null, "subtree": {"units_in_scope": 40, "units_evaluated": 38, "ballots": 790, "flagged": 2, "weighted": {"satisfaction_rate": 0.9412, "score": 88.1}, "unit_average": {"satisfaction_rate": 0.9377, "score": 87.6}}}, "children": [{"org_id": 7, "name": "机关第一党支部", "own": {"ballots": 21, "withheld": false, "satisfaction_rate": 0.9762, "score": 93.3, "flagged": false, "rectification": null}, "subtree": {"units_in_scope": 1, "units_evaluated": 1, "ballots": 21, "flagged": 0, "weighted": {"satisfaction_rate": 0.9762, "score": 93.3}, "unit_average": {"satisfaction_rate": 0.9762, "score": 93.3}}}]}))]
 pub struct CampaignResults {
     pub campaign_id: i64,
     pub subject_type: SubjectType,
@@ -251,7 +256,7 @@ pub struct RankingQuery {
 
 /// A subject's place in a ranking.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-#[schema(example = json!({"rank": 1, "subject_id": 101, "subject_type": "org", "org_id": 7, "org_name": "机关第一党支部", "person_id": null, "name": "机关第一党支部", "ballots": 21, "withheld": false, "satisfaction_rate": 0.9762, "score": 93.3, "flagged": false, "candidate": true}))]
+#[schema(example = json!({"rank": 1, "subject_id": 101, "subject_type": "org", "org_id": 7, "org_name": "机关第一党支部", "person_id": null, "name": "机关第一党支部", "ballots": 21, "withheld": false, "satisfaction_rate": 0.9762, "score": 93.3, "flagged": false, "candidate": true, "rectification": null}))]
 pub struct RankingItem {
     /// Standard competition rank (1, 2, 2, 4) by satisfaction rate, then score; null for
     /// subjects rated on fewer than k ballots, listed last.
@@ -272,6 +277,8 @@ pub struct RankingItem {
     /// Commendation candidate (评先评优): ranked within the campaign's `commendation_share`
     /// of the ranked subjects (rounded up), and not flagged.
     pub candidate: bool,
+    /// The newest rectification item about the subject, if any.
+    pub rectification: Option<RectificationRef>,
 }
 
 /// One row of a ranking as the database computes it.
@@ -344,6 +351,9 @@ pub struct OrgSums {
     pub own_satisfied: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub own_points: Option<i64>,
+    /// The org's own subject (`org`, `secretary`: one per org and campaign).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub own_subject_id: Option<i64>,
 }
 
 /// An org of the subtree being rolled up, with its units in scope.
@@ -413,6 +423,8 @@ text_enum! {
         Results => "results",
         Rankings => "rankings",
         Coverage => "coverage",
+        /// 整改台账: the campaign's rectification items.
+        Rectifications => "rectifications",
     }
 }
 

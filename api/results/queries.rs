@@ -319,7 +319,8 @@ pub fn org_sums(
             MAX(st.ballots) AS own_ballots,
             MAX(st.valid) AS own_valid,
             MAX(st.satisfied) AS own_satisfied,
-            MAX(st.points) AS own_points
+            MAX(st.points) AS own_points,
+            MAX(st.subject_id) AS own_subject_id
         FROM subject_tallies st
         JOIN orgs o ON o.id = st.org_id
         WHERE st.campaign_id = $1 AND st.subject_type = $2

@@ -91,6 +91,7 @@ pub fn figures(ballots: i64, sums: Sums, k: i64, threshold: f64) -> Figures {
         satisfaction_rate: if withheld { None } else { sums.rate() },
         score: if withheld { None } else { sums.score() },
         flagged: !withheld && sums.flagged(threshold),
+        rectification: None,
     }
 }
 
@@ -228,6 +229,7 @@ pub fn subject_results(
                 flagged: shown.flagged,
                 criteria,
                 by_category,
+                rectification: None,
             }
         })
         .collect()
@@ -461,6 +463,7 @@ pub fn ranking_items(rows: Vec<RankedRow>, k: i64, threshold: f64, share: f64) -
                 flagged: shown.flagged,
                 candidate: rank.is_some_and(|r| r <= candidate_cutoff(row.ranked, share))
                     && !shown.flagged,
+                rectification: None,
             }
         })
         .collect()
@@ -690,6 +693,7 @@ mod tests {
             own_valid: Some(valid),
             own_satisfied: Some(satisfied),
             own_points: Some(satisfied * 100),
+            own_subject_id: Some(org_id * 10),
         }
     }
 

@@ -10,6 +10,8 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use super::model::{ExportFormat, ExportReport, Figures, MissingMember, OrgRef, RankingItem};
 use super::model::{OrgResults, SubtreeFigures};
 use crate::error::{ApiError, ApiResult};
+use crate::rectifications::model::RectificationStatus;
+use crate::rectifications::queries::LedgerRow;
 use crate::templates::model::SubjectType;
 
 /// One cell of a report.
@@ -199,6 +201,63 @@ pub fn coverage_table(orgs: &[OrgRef], members: &[MissingMember]) -> Table {
     }
 }
 
+/// The rectification ledger (整改台账), one row per item.
+pub fn ledger_table(rows: &[LedgerRow], today: chrono::NaiveDate) -> Table {
+    Table {
+        title: "整改台账",
+        headers: vec![
+            "编号",
+            "组织",
+            "评议对象",
+            "对象名称",
+            "问题",
+            "原因剖析",
+            "整改措施",
+            "责任人",
+            "整改时限",
+            "状态",
+            "是否逾期",
+            "验收人",
+            "验收时间",
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Int(r.id),
+                    Cell::text(r.org_name.clone()),
+                    r.subject_type
+                        .map_or(Cell::Empty, |t| Cell::text(subject_type_label(t))),
+                    r.subject_name.clone().map_or(Cell::Empty, Cell::Text),
+                    Cell::text(r.problem.clone()),
+                    Cell::text(r.cause.clone()),
+                    Cell::text(r.measures.clone()),
+                    r.owner.clone().map_or(Cell::Empty, Cell::Text),
+                    Cell::text(r.due_on.to_string()),
+                    Cell::text(status_label(r.status)),
+                    Cell::yes_no(crate::rectifications::rules::is_overdue(
+                        r.due_on, r.status, today,
+                    )),
+                    r.verified_by.clone().map_or(Cell::Empty, Cell::Text),
+                    r.verified_at.map_or(Cell::Empty, |t| {
+                        Cell::text(crate::types::local_date(t.and_utc()).to_string())
+                    }),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn status_label(s: RectificationStatus) -> &'static str {
+    match s {
+        RectificationStatus::Open => "待整改",
+        RectificationStatus::InProgress => "整改中",
+        RectificationStatus::Submitted => "待验收",
+        RectificationStatus::Returned => "已退回",
+        RectificationStatus::Verified => "已验收",
+    }
+}
+
 /// The file's bytes and its media type.
 pub fn render(table: &Table, format: ExportFormat) -> ApiResult<(Vec<u8>, &'static str)> {
     match format {
@@ -286,6 +345,7 @@ pub fn file_names(
         ExportReport::Results => "评议结果",
         ExportReport::Rankings => "排名",
         ExportReport::Coverage => "未评议",
+        ExportReport::Rectifications => "整改台账",
     };
     // Characters no file system takes are dropped from the title.
     let title: String = title

@@ -70,7 +70,7 @@ impl ResultsAt {
     pub fn require_full(&self) -> ApiResult<()> {
         if self.view != CampaignResultsView::Full {
             return Err(ApiError::forbidden_because(
-                "Coverage is for those who read results in this subtree.",
+                "Coverage and the rectification ledger are for those who read results in this subtree.",
             ));
         }
         Ok(())
@@ -110,6 +110,27 @@ impl ResultsAt {
         )
     }
 
+    /// Each org's own unit's newest rectification item, where there is one.
+    pub fn attach_rectifications<'r>(
+        &self,
+        conn: &mut DbConn,
+        sums: &[OrgSums],
+        results: impl Iterator<Item = &'r mut model::OrgResults>,
+    ) -> ApiResult<()> {
+        let subject_of: std::collections::HashMap<i64, i64> = sums
+            .iter()
+            .filter_map(|s| Some((s.org_id, s.own_subject_id?)))
+            .collect();
+        let ids: Vec<i64> = subject_of.values().copied().collect();
+        let mut refs = crate::rectifications::queries::by_subject(conn, &ids)?;
+        for r in results {
+            if let (Some(own), Some(subject)) = (r.own.as_mut(), subject_of.get(&r.org_id)) {
+                own.rectification = refs.remove(subject);
+            }
+        }
+        Ok(())
+    }
+
     pub fn ranking_filter<'a>(&'a self, query: &RankingQuery) -> RankingFilter<'a> {
         RankingFilter {
             campaign_id: self.campaign.id,
@@ -128,12 +149,17 @@ impl ResultsAt {
         offset: i64,
     ) -> ApiResult<(Vec<RankingItem>, i64)> {
         let (rows, total, _) = queries::ranking(conn, filter, self.k(), limit, offset)?;
-        let items = rules::ranking_items(
+        let mut items = rules::ranking_items(
             rows,
             self.k(),
             self.threshold(),
             self.campaign.commendation_share,
         );
+        let ids: Vec<i64> = items.iter().map(|i| i.subject_id).collect();
+        let mut refs = crate::rectifications::queries::by_subject(conn, &ids)?;
+        for item in &mut items {
+            item.rectification = refs.remove(&item.subject_id);
+        }
         Ok((items, total))
     }
 
@@ -224,6 +250,15 @@ impl ResultsAt {
                 let members =
                     queries::missing_members(conn, campaign_id, path, owner, i64::MAX, 0)?;
                 Ok(spreadsheet::coverage_table(&orgs, &members))
+            }
+            ExportReport::Rectifications => {
+                self.require_full()?;
+                let rows =
+                    crate::rectifications::queries::ledger(conn, self.campaign.id, &self.org.path)?;
+                Ok(spreadsheet::ledger_table(
+                    &rows,
+                    crate::types::local_today(),
+                ))
             }
         }
     }

@@ -1,0 +1,3 @@
+DROP TABLE rectification_opinions;
+DROP TABLE rectification_notes;
+DROP TABLE rectifications;
