@@ -492,6 +492,28 @@ db_test!(opinions_are_read_from_above_and_link_to_no_ballot, |app| {
             "nothing else about the ballot"
         );
     }
+    // No opinion shares an id with a ballot (they are drawn apart), and the page is in the
+    // order of the opinions' own ids, not of casting.
+    let ids: Vec<String> = opinions
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    let pool = app.pool.clone();
+    let shared = crate::common::tokio_block(move || {
+        use diesel::prelude::*;
+        use pingyi::db::schema::ballots;
+        let mut conn = pool.get().unwrap();
+        ballots::table
+            .filter(ballots::id.eq_any(&ids))
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .unwrap()
+    })
+    .await;
+    assert_eq!(shared, 0);
     // The secretary of the branch is not an org admin: forbidden; a stranger: not found.
     let secretary = crate::common::fixtures::create_user_with_grant(
         &app,
@@ -505,6 +527,19 @@ db_test!(opinions_are_read_from_above_and_link_to_no_ballot, |app| {
     app.get(&path, Some(&secretary))
         .await
         .assert_problem(403, "forbidden");
+    let elsewhere =
+        crate::common::fixtures::create_org(&app, &m.admin, None, "外市委", "committee").await;
+    let (_, stranger) = crate::common::fixtures::create_user_with_grant(
+        &app,
+        &m.admin,
+        "stranger",
+        elsewhere,
+        "org_admin",
+    )
+    .await;
+    app.get(&path, Some(&stranger))
+        .await
+        .assert_problem(404, "not_found");
 
     // Everything flagged (all 不满意): generated items link the opinions they answer.
     let generated = generate(&app, &m.admin, m.session).await;
