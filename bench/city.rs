@@ -57,6 +57,9 @@ struct Args {
     /// Keep the generated database (its URL is printed).
     #[arg(long)]
     keep: bool,
+    /// Measure a city generated before (kept with --keep): a postgres:// or sqlite:// URL.
+    #[arg(long)]
+    existing: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
@@ -77,7 +80,10 @@ const DOMAINS: [&str; 6] = [
 
 fn main() {
     let args = Args::parse();
-    let (url, guard) = fresh_database(&args);
+    let (url, guard): (DatabaseUrl, Box<dyn std::any::Any>) = match &args.existing {
+        Some(existing) => (existing.parse().expect("--existing"), Box::new(())),
+        None => fresh_database(&args),
+    };
     let pool = pingyi::db::connect(
         &url,
         &PoolOptions {
@@ -87,7 +93,10 @@ fn main() {
     )
     .expect("connect and migrate");
     let started = Instant::now();
-    let city = generate(&args, &mut pool.get().unwrap());
+    let city = match args.existing {
+        Some(_) => find_city(&mut pool.get().unwrap()),
+        None => generate(&args, &mut pool.get().unwrap()),
+    };
     let generated = started.elapsed();
     eprintln!("generated in {:.0} s", generated.as_secs_f64());
     if let DbConn::Pg(pg) = &mut *pool.get().unwrap() {
@@ -415,6 +424,29 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
         district: 2,
         campaign,
         session: session_ids[session_ids.len() / 2],
+    }
+}
+
+/// The city a previous run generated: its root and first district, its campaign, and the
+/// session of the middle branch.
+fn find_city(conn: &mut DbConn) -> City {
+    use pingyi::db::schema::campaigns;
+    let campaign: i64 = campaigns::table
+        .select(campaigns::id)
+        .order(campaigns::id.desc())
+        .first(conn)
+        .expect("a generated campaign");
+    let closed: Vec<i64> = sessions::table
+        .filter(sessions::campaign_id.eq(campaign))
+        .order(sessions::id)
+        .select(sessions::id)
+        .load(conn)
+        .unwrap();
+    City {
+        root: 1,
+        district: 2,
+        campaign,
+        session: closed[closed.len() / 2],
     }
 }
 

@@ -123,11 +123,7 @@ async fn campaign_results(
     let results = db::read(&state.pool, move |conn| {
         let at = ResultsAt::resolve(conn, &actor, campaign_id, query.org_id)?;
         let subject_type = query.subject_type.unwrap_or(SubjectType::Org);
-        let (orgs, root) = at.scope(conn, subject_type)?;
-        let sums = at.sums(conn, subject_type)?;
-        let (mut org, mut children) =
-            rules::roll_up(&root, &orgs, &sums, subject_type, at.k(), at.threshold());
-        at.attach_rectifications(conn, &sums, std::iter::once(&mut org).chain(&mut children))?;
+        let (org, children) = at.roll_up(conn, subject_type)?;
         Ok(CampaignResults {
             campaign_id,
             subject_type,

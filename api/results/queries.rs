@@ -286,10 +286,33 @@ pub fn scope_orgs(
         .collect())
 }
 
+/// The sums of [`OrgSums`] over the rows `st` of `subject_tallies` in a group: ballots of
+/// every unit, rates only of units with at least k ($3) ballots (so that no withheld unit
+/// can be recovered by subtraction), and units flagged under the threshold ($4).
+macro_rules! unit_sums {
+    () => {
+        "CAST(SUM(CASE WHEN st.ballots > 0 THEN 1 ELSE 0 END) AS BIGINT) AS evaluated,
+        CAST(SUM(st.ballots) AS BIGINT) AS ballots,
+        CAST(SUM(CASE WHEN st.ballots >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS shown,
+        CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.valid ELSE 0 END) AS BIGINT) AS valid,
+        CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.satisfied ELSE 0 END) AS BIGINT)
+            AS satisfied,
+        CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.points ELSE 0 END) AS BIGINT) AS points,
+        CAST(SUM(CASE WHEN st.ballots >= $3
+            THEN CAST(st.satisfied AS DOUBLE PRECISION) / NULLIF(st.valid, 0) ELSE 0 END)
+            AS DOUBLE PRECISION) AS rate_sum,
+        CAST(SUM(CASE WHEN st.ballots >= $3
+            THEN CAST(st.points AS DOUBLE PRECISION) / NULLIF(st.valid, 0) ELSE 0 END)
+            AS DOUBLE PRECISION) AS score_sum,
+        CAST(SUM(CASE WHEN st.ballots >= $3
+            AND CAST(st.satisfied AS DOUBLE PRECISION) / NULLIF(st.valid, 0) < $4
+            THEN 1 ELSE 0 END) AS BIGINT) AS flagged,"
+    };
+}
+
 /// The tallied units of `subject_type` of a campaign in the subtree at `root_path`, summed
-/// per org in the database: ballots of every unit, rates only of units with at least `k`
-/// ballots (so that no withheld unit can be recovered by subtraction), and those flagged
-/// under `threshold`.
+/// per org in the database (see `unit_sums!`), with each org's own unit (`org`,
+/// `secretary`: one per org and campaign).
 pub fn org_sums(
     conn: &mut DbConn,
     campaign_id: i64,
@@ -298,24 +321,10 @@ pub fn org_sums(
     k: i64,
     threshold: f64,
 ) -> ApiResult<Vec<OrgSums>> {
-    const SQL: &str = "
-        SELECT st.org_id AS org_id,
-            CAST(SUM(CASE WHEN st.ballots > 0 THEN 1 ELSE 0 END) AS BIGINT) AS evaluated,
-            CAST(SUM(st.ballots) AS BIGINT) AS ballots,
-            CAST(SUM(CASE WHEN st.ballots >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS shown,
-            CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.valid ELSE 0 END) AS BIGINT) AS valid,
-            CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.satisfied ELSE 0 END) AS BIGINT)
-                AS satisfied,
-            CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.points ELSE 0 END) AS BIGINT) AS points,
-            CAST(SUM(CASE WHEN st.ballots >= $3
-                THEN CAST(st.satisfied AS DOUBLE PRECISION) / NULLIF(st.valid, 0) ELSE 0 END)
-                AS DOUBLE PRECISION) AS rate_sum,
-            CAST(SUM(CASE WHEN st.ballots >= $3
-                THEN CAST(st.points AS DOUBLE PRECISION) / NULLIF(st.valid, 0) ELSE 0 END)
-                AS DOUBLE PRECISION) AS score_sum,
-            CAST(SUM(CASE WHEN st.ballots >= $3
-                AND CAST(st.satisfied AS DOUBLE PRECISION) / NULLIF(st.valid, 0) < $4
-                THEN 1 ELSE 0 END) AS BIGINT) AS flagged,
+    const SQL: &str = concat!(
+        "SELECT st.org_id AS org_id, ",
+        unit_sums!(),
+        "
             MAX(st.ballots) AS own_ballots,
             MAX(st.valid) AS own_valid,
             MAX(st.satisfied) AS own_satisfied,
@@ -325,7 +334,8 @@ pub fn org_sums(
         JOIN orgs o ON o.id = st.org_id
         WHERE st.campaign_id = $1 AND st.subject_type = $2
             AND o.path >= $5 AND o.path < $6
-        GROUP BY st.org_id";
+        GROUP BY st.org_id"
+    );
     Ok(load_sql!(conn, OrgSums, SQL,
         BigInt => campaign_id,
         Text => subject_type.as_str(),
@@ -334,6 +344,152 @@ pub fn org_sums(
         Text => root_path,
         Text => subtree_upper_bound(root_path),
     )?)
+}
+
+/// The same sums for each direct child of the org `root_id`, over the child's whole
+/// subtree, computed in one aggregate (the roll-up reads one row per child, however large
+/// the tree); `own_*` is the child's own unit. Children without tallies have no row.
+pub fn child_sums(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    subject_type: SubjectType,
+    root_id: i64,
+    k: i64,
+    threshold: f64,
+) -> ApiResult<Vec<OrgSums>> {
+    const SQL: &str = concat!(
+        "SELECT d.id AS org_id, ",
+        unit_sums!(),
+        "
+            MAX(CASE WHEN o.id = d.id THEN st.ballots END) AS own_ballots,
+            MAX(CASE WHEN o.id = d.id THEN st.valid END) AS own_valid,
+            MAX(CASE WHEN o.id = d.id THEN st.satisfied END) AS own_satisfied,
+            MAX(CASE WHEN o.id = d.id THEN st.points END) AS own_points,
+            MAX(CASE WHEN o.id = d.id THEN st.subject_id END) AS own_subject_id
+        FROM orgs d
+        JOIN orgs o ON o.path >= d.path
+            AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
+        JOIN subject_tallies st ON st.org_id = o.id
+        WHERE d.parent_id = $5 AND st.campaign_id = $1 AND st.subject_type = $2
+        GROUP BY d.id"
+    );
+    Ok(load_sql!(conn, OrgSums, SQL,
+        BigInt => campaign_id,
+        Text => subject_type.as_str(),
+        BigInt => k,
+        Double => threshold,
+        BigInt => root_id,
+    )?)
+}
+
+/// The direct children of `root_id`, each with the units of `subject_type` in scope in its
+/// whole subtree (see [`scope_orgs`]; the campaign's owner is never below a root).
+pub fn children_in_scope(
+    conn: &mut DbConn,
+    root_id: i64,
+    subject_type: SubjectType,
+) -> ApiResult<Vec<ScopeOrg>> {
+    #[derive(QueryableByName)]
+    struct Units {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        units: i64,
+    }
+    const ORGS: &str = "
+        SELECT d.id AS id, CAST(COUNT(*) AS BIGINT) AS units
+        FROM orgs d
+        JOIN orgs o ON o.path >= d.path
+            AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
+        WHERE d.parent_id = $1 AND o.status = 'active'
+            AND ($2 = 0 OR o.secretary_id IS NOT NULL)
+        GROUP BY d.id";
+    const MEMBERS: &str = "
+        SELECT d.id AS id, CAST(COUNT(*) AS BIGINT) AS units
+        FROM orgs d
+        JOIN orgs o ON o.path >= d.path
+            AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
+        JOIN people p ON p.org_id = o.id
+        WHERE d.parent_id = $1 AND o.status = 'active' AND p.status = 'active'
+        GROUP BY d.id";
+    let units: HashMap<i64, i64> = match subject_type {
+        SubjectType::Member => load_sql!(conn, Units, MEMBERS, BigInt => root_id)?,
+        other => load_sql!(conn, Units, ORGS,
+            BigInt => root_id,
+            BigInt => i64::from(other == SubjectType::Secretary),
+        )?,
+    }
+    .into_iter()
+    .map(|u| (u.id, u.units))
+    .collect();
+    let children: Vec<(i64, String, String, OrgStatus)> = orgs::table
+        .filter(orgs::parent_id.eq(root_id))
+        .select((orgs::id, orgs::name, orgs::path, orgs::status))
+        .load(conn)?;
+    Ok(children
+        .into_iter()
+        .map(|(id, name, path, status)| ScopeOrg {
+            id,
+            parent_id: Some(root_id),
+            name,
+            path,
+            active: status == OrgStatus::Active,
+            units_in_scope: units.get(&id).copied().unwrap_or(0),
+        })
+        .collect())
+}
+
+/// The org's own units of `subject_type` in scope (as [`scope_orgs`] counts them).
+pub fn own_units(
+    conn: &mut DbConn,
+    org: &crate::orgs::model::OrgRow,
+    owner_id: i64,
+    subject_type: SubjectType,
+) -> ApiResult<i64> {
+    if org.status != OrgStatus::Active || org.id == owner_id {
+        return Ok(0);
+    }
+    Ok(match subject_type {
+        SubjectType::Org => 1,
+        SubjectType::Secretary => i64::from(org.secretary_id.is_some()),
+        SubjectType::Member => people::table
+            .filter(people::org_id.eq(org.id))
+            .filter(people::status.eq(PersonStatus::Active))
+            .count()
+            .get_result(conn)?,
+    })
+}
+
+/// The org's own unit's sums (`org`, `secretary`), or its members' (`member`).
+pub fn own_sums(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    subject_type: SubjectType,
+    org_id: i64,
+    k: i64,
+    threshold: f64,
+) -> ApiResult<Option<OrgSums>> {
+    const SQL: &str = concat!(
+        "SELECT st.org_id AS org_id, ",
+        unit_sums!(),
+        "
+            MAX(st.ballots) AS own_ballots,
+            MAX(st.valid) AS own_valid,
+            MAX(st.satisfied) AS own_satisfied,
+            MAX(st.points) AS own_points,
+            MAX(st.subject_id) AS own_subject_id
+        FROM subject_tallies st
+        WHERE st.campaign_id = $1 AND st.subject_type = $2 AND st.org_id = $5
+        GROUP BY st.org_id"
+    );
+    Ok(load_sql!(conn, OrgSums, SQL,
+        BigInt => campaign_id,
+        Text => subject_type.as_str(),
+        BigInt => k,
+        Double => threshold,
+        BigInt => org_id,
+    )?
+    .pop())
 }
 
 // Rankings.

@@ -110,6 +110,45 @@ impl ResultsAt {
         )
     }
 
+    /// The roll-up at the org: its own unit and each direct child's subtree, summed per
+    /// child in the database (one row per child however large the tree).
+    pub fn roll_up(
+        &self,
+        conn: &mut DbConn,
+        subject_type: SubjectType,
+    ) -> ApiResult<(model::OrgResults, Vec<model::OrgResults>)> {
+        let (campaign, org, k, threshold) =
+            (self.campaign.id, &self.org, self.k(), self.threshold());
+        let root = ScopeOrg {
+            id: org.id,
+            parent_id: org.parent_id,
+            name: org.name.clone(),
+            path: org.path.clone(),
+            active: org.is_active(),
+            units_in_scope: queries::own_units(conn, org, self.owner.id, subject_type)?,
+        };
+        let orgs: Vec<ScopeOrg> = std::iter::once(root.clone())
+            .chain(queries::children_in_scope(conn, org.id, subject_type)?)
+            .collect();
+        let mut sums = queries::child_sums(conn, campaign, subject_type, org.id, k, threshold)?;
+        sums.extend(queries::own_sums(
+            conn,
+            campaign,
+            subject_type,
+            org.id,
+            k,
+            threshold,
+        )?);
+        let (mut results, mut children) =
+            rules::roll_up(&root, &orgs, &sums, subject_type, k, threshold);
+        self.attach_rectifications(
+            conn,
+            &sums,
+            std::iter::once(&mut results).chain(&mut children),
+        )?;
+        Ok((results, children))
+    }
+
     /// Each org's own unit's newest rectification item, where there is one.
     pub fn attach_rectifications<'r>(
         &self,
