@@ -354,6 +354,9 @@ pub struct OrgSums {
     /// The org's own subject (`org`, `secretary`: one per org and campaign).
     #[diesel(sql_type = Nullable<BigInt>)]
     pub own_subject_id: Option<i64>,
+    /// Units in scope, where the same pass counts them (see `child_sums`); else 0.
+    #[diesel(sql_type = BigInt)]
+    pub units: i64,
 }
 
 /// An org of the subtree being rolled up, with its units in scope.

@@ -292,7 +292,7 @@ pub fn scope_orgs(
 macro_rules! unit_sums {
     () => {
         "CAST(SUM(CASE WHEN st.ballots > 0 THEN 1 ELSE 0 END) AS BIGINT) AS evaluated,
-        CAST(SUM(st.ballots) AS BIGINT) AS ballots,
+        CAST(COALESCE(SUM(st.ballots), 0) AS BIGINT) AS ballots,
         CAST(SUM(CASE WHEN st.ballots >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS shown,
         CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.valid ELSE 0 END) AS BIGINT) AS valid,
         CAST(SUM(CASE WHEN st.ballots >= $3 THEN st.satisfied ELSE 0 END) AS BIGINT)
@@ -329,7 +329,8 @@ pub fn org_sums(
             MAX(st.valid) AS own_valid,
             MAX(st.satisfied) AS own_satisfied,
             MAX(st.points) AS own_points,
-            MAX(st.subject_id) AS own_subject_id
+            MAX(st.subject_id) AS own_subject_id,
+            CAST(0 AS BIGINT) AS units
         FROM subject_tallies st
         JOIN orgs o ON o.id = st.org_id
         WHERE st.campaign_id = $1 AND st.subject_type = $2
@@ -348,7 +349,9 @@ pub fn org_sums(
 
 /// The same sums for each direct child of the org `root_id`, over the child's whole
 /// subtree, computed in one aggregate (the roll-up reads one row per child, however large
-/// the tree); `own_*` is the child's own unit. Children without tallies have no row.
+/// the tree); `own_*` is the child's own unit. For `org` and `secretary` (one unit per org)
+/// the same pass counts the units in scope (`units`), and every child has a row; members
+/// are counted by [`children_in_scope`].
 pub fn child_sums(
     conn: &mut DbConn,
     campaign_id: i64,
@@ -357,7 +360,7 @@ pub fn child_sums(
     k: i64,
     threshold: f64,
 ) -> ApiResult<Vec<OrgSums>> {
-    const SQL: &str = concat!(
+    const PER_ORG: &str = concat!(
         "SELECT d.id AS org_id, ",
         unit_sums!(),
         "
@@ -365,29 +368,58 @@ pub fn child_sums(
             MAX(CASE WHEN o.id = d.id THEN st.valid END) AS own_valid,
             MAX(CASE WHEN o.id = d.id THEN st.satisfied END) AS own_satisfied,
             MAX(CASE WHEN o.id = d.id THEN st.points END) AS own_points,
-            MAX(CASE WHEN o.id = d.id THEN st.subject_id END) AS own_subject_id
+            MAX(CASE WHEN o.id = d.id THEN st.subject_id END) AS own_subject_id,
+            CAST(SUM(CASE WHEN o.status = 'active' AND ($6 = 0 OR o.secretary_id IS NOT NULL)
+                THEN 1 ELSE 0 END) AS BIGINT) AS units
+        FROM orgs d
+        JOIN orgs o ON o.path >= d.path
+            AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
+        LEFT JOIN subject_tallies st ON st.org_id = o.id
+            AND st.campaign_id = $1 AND st.subject_type = $2
+        WHERE d.parent_id = $5
+        GROUP BY d.id"
+    );
+    const PER_MEMBER: &str = concat!(
+        "SELECT d.id AS org_id, ",
+        unit_sums!(),
+        "
+            CAST(NULL AS BIGINT) AS own_ballots,
+            CAST(NULL AS BIGINT) AS own_valid,
+            CAST(NULL AS BIGINT) AS own_satisfied,
+            CAST(NULL AS BIGINT) AS own_points,
+            CAST(NULL AS BIGINT) AS own_subject_id,
+            CAST(0 AS BIGINT) AS units
         FROM orgs d
         JOIN orgs o ON o.path >= d.path
             AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
         JOIN subject_tallies st ON st.org_id = o.id
         WHERE d.parent_id = $5 AND st.campaign_id = $1 AND st.subject_type = $2
+            AND $6 = $6
         GROUP BY d.id"
     );
-    Ok(load_sql!(conn, OrgSums, SQL,
+    let sql = if subject_type == SubjectType::Member {
+        PER_MEMBER
+    } else {
+        PER_ORG
+    };
+    Ok(load_sql!(conn, OrgSums, sql,
         BigInt => campaign_id,
         Text => subject_type.as_str(),
         BigInt => k,
         Double => threshold,
         BigInt => root_id,
+        BigInt => i64::from(subject_type == SubjectType::Secretary),
     )?)
 }
 
 /// The direct children of `root_id`, each with the units of `subject_type` in scope in its
-/// whole subtree (see [`scope_orgs`]; the campaign's owner is never below a root).
+/// whole subtree (see [`scope_orgs`]; the campaign's owner is never below a root): counted
+/// by [`child_sums`] for orgs and secretaries (`sums`), here for members.
 pub fn children_in_scope(
     conn: &mut DbConn,
     root_id: i64,
     subject_type: SubjectType,
+    sums: &[OrgSums],
 ) -> ApiResult<Vec<ScopeOrg>> {
     #[derive(QueryableByName)]
     struct Units {
@@ -396,14 +428,6 @@ pub fn children_in_scope(
         #[diesel(sql_type = BigInt)]
         units: i64,
     }
-    const ORGS: &str = "
-        SELECT d.id AS id, CAST(COUNT(*) AS BIGINT) AS units
-        FROM orgs d
-        JOIN orgs o ON o.path >= d.path
-            AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
-        WHERE d.parent_id = $1 AND o.status = 'active'
-            AND ($2 = 0 OR o.secretary_id IS NOT NULL)
-        GROUP BY d.id";
     const MEMBERS: &str = "
         SELECT d.id AS id, CAST(COUNT(*) AS BIGINT) AS units
         FROM orgs d
@@ -413,15 +437,12 @@ pub fn children_in_scope(
         WHERE d.parent_id = $1 AND o.status = 'active' AND p.status = 'active'
         GROUP BY d.id";
     let units: HashMap<i64, i64> = match subject_type {
-        SubjectType::Member => load_sql!(conn, Units, MEMBERS, BigInt => root_id)?,
-        other => load_sql!(conn, Units, ORGS,
-            BigInt => root_id,
-            BigInt => i64::from(other == SubjectType::Secretary),
-        )?,
-    }
-    .into_iter()
-    .map(|u| (u.id, u.units))
-    .collect();
+        SubjectType::Member => load_sql!(conn, Units, MEMBERS, BigInt => root_id)?
+            .into_iter()
+            .map(|u| (u.id, u.units))
+            .collect(),
+        _ => sums.iter().map(|s| (s.org_id, s.units)).collect(),
+    };
     let children: Vec<(i64, String, String, OrgStatus)> = orgs::table
         .filter(orgs::parent_id.eq(root_id))
         .select((orgs::id, orgs::name, orgs::path, orgs::status))
@@ -477,7 +498,8 @@ pub fn own_sums(
             MAX(st.valid) AS own_valid,
             MAX(st.satisfied) AS own_satisfied,
             MAX(st.points) AS own_points,
-            MAX(st.subject_id) AS own_subject_id
+            MAX(st.subject_id) AS own_subject_id,
+            CAST(0 AS BIGINT) AS units
         FROM subject_tallies st
         WHERE st.campaign_id = $1 AND st.subject_type = $2 AND st.org_id = $5
         GROUP BY st.org_id"

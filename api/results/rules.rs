@@ -694,6 +694,7 @@ mod tests {
             own_satisfied: Some(satisfied),
             own_points: Some(satisfied * 100),
             own_subject_id: Some(org_id * 10),
+            units: 0,
         }
     }
 

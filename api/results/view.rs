@@ -127,10 +127,15 @@ impl ResultsAt {
             active: org.is_active(),
             units_in_scope: queries::own_units(conn, org, self.owner.id, subject_type)?,
         };
-        let orgs: Vec<ScopeOrg> = std::iter::once(root.clone())
-            .chain(queries::children_in_scope(conn, org.id, subject_type)?)
-            .collect();
         let mut sums = queries::child_sums(conn, campaign, subject_type, org.id, k, threshold)?;
+        let orgs: Vec<ScopeOrg> = std::iter::once(root.clone())
+            .chain(queries::children_in_scope(
+                conn,
+                org.id,
+                subject_type,
+                &sums,
+            )?)
+            .collect();
         sums.extend(queries::own_sums(
             conn,
             campaign,
