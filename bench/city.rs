@@ -401,6 +401,12 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
             );
         }
     }
+    // Statistics for the bulk-loaded tables (autovacuum would get there later): without
+    // them PostgreSQL plans each close's read of a session's ratings as a scan of them all.
+    if let DbConn::Pg(pg) = conn {
+        pg.batch_execute("ANALYZE ballots; ANALYZE ratings; ANALYZE session_subjects;")
+            .unwrap();
+    }
     let close_started = Instant::now();
     for (n, chunk) in session_ids.chunks(100).enumerate() {
         pingyi::db::write_transaction(conn, |conn| {
