@@ -15,8 +15,8 @@ use super::model::{
 use super::rules;
 use crate::auth::policy::subtree_upper_bound;
 use crate::db::schema::{
-    ballots, campaigns, category_tallies, orgs, people, ratings, session_subjects, sessions,
-    subject_tallies, tallies,
+    ballots, category_tallies, orgs, people, ratings, session_subjects, sessions, subject_tallies,
+    tallies,
 };
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
@@ -103,15 +103,9 @@ pub fn compute(conn: &mut DbConn, session_id: i64) -> ApiResult<SessionTallies> 
         .find(session_id)
         .select((sessions::campaign_id, sessions::org_id, sessions::domain))
         .first(conn)?;
-    let frozen: Option<String> = campaigns::table
-        .find(campaign_id)
-        .select(campaigns::frozen_templates)
-        .first(conn)?;
-    let frozen: crate::campaigns::model::FrozenTemplates = frozen
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|e| ApiError::internal(format!("stored campaign JSON: {e}")))?
+    // The campaign's own reader of its frozen templates, not a second parser of the column.
+    let frozen = crate::campaigns::queries::find(conn, campaign_id)?
+        .frozen()?
         .ok_or_else(|| {
             ApiError::internal("a tallied session's campaign has no frozen templates")
         })?;
