@@ -57,6 +57,11 @@ crate::text_enum! {
         CodeUsed => "code_used",
         /// The last active administrator cannot be disabled or lose the admin grant.
         LastAdmin => "last_admin",
+        /// The session already has this document (one self-inspection and one duty report
+        /// per session, one summary per member): change it instead.
+        DocumentExists => "document_exists",
+        /// An on-time report no longer changes once its due date has passed.
+        ReportClosed => "report_closed",
     }
 }
 
@@ -361,6 +366,8 @@ impl ErrorCode {
             ErrorCode::InvalidCode => "评议码无效。",
             ErrorCode::CodeUsed => "该评议码已使用过。",
             ErrorCode::LastAdmin => "不能停用最后一个系统管理员，也不能收回其管理员角色。",
+            ErrorCode::DocumentExists => "该评议会已有此材料，请修改已有的材料。",
+            ErrorCode::ReportClosed => "已按时报送的材料在截止日期后不能再修改。",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod people;
+pub mod records;
 pub mod rectifications;
 pub mod results;
 pub mod sessions;
@@ -51,5 +52,6 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(ballots::routes)
         .configure(results::routes)
         .configure(rectifications::routes)
+        .configure(records::routes)
         .configure(audit::routes);
 }

@@ -32,7 +32,8 @@ use crate::error::PROBLEM_JSON;
         (name = "sessions", description = "Evaluation meetings (评议会): schedule, subjects, open and close."),
         (name = "voting", description = "Voting codes (评议码), ballot forms and anonymous ballots, paper ballots, turnout."),
         (name = "results", description = "Results (测评结果) of closed sessions, rolled up the tree, ranked, covered and exported; never a figure of fewer than k ballots."),
-        (name = "rectifications", description = "Rectification items (整改): cause, measures, owner, deadline, progress, sign-off by a superior org; and the ballot opinions they answer."),
+        (name = "rectifications", description = "Rectification items (整改): cause, measures, owner, deadline, progress, sign-off by a superior org."),
+        (name = "records", description = "The evaluation process on record: self-inspections (自查), duty reports (述职), member summaries (小结) with their versions and files; opinions (意见建议); leader comments (领导点评); commitments (公开承诺); report requests to subordinate orgs (书面材料报送)."),
         (name = "audit", description = "Every write, with who made it and when (审计日志)."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),
@@ -42,6 +43,10 @@ use crate::error::PROBLEM_JSON;
         // Enums only query parameters name (the rest are collected from bodies).
         crate::results::model::ExportReport,
         crate::results::model::ExportFormat,
+        crate::records::model::OpinionSource,
+        crate::records::model::OpinionCategory,
+        crate::records::model::CommitmentStatus,
+        crate::records::model::DocumentKind,
     )),
     modifiers(&SecurityAndErrors),
 )]
@@ -453,6 +458,9 @@ mod tests {
         use crate::error::ErrorCode;
         use crate::orgs::model::{Domain, OrgKind, OrgStatus};
         use crate::people::model::{MemberType, PersonStatus, Position};
+        use crate::records::model::{
+            CommitmentStatus, DocumentKind, OpinionCategory, OpinionSource, ReportStatus,
+        };
         use crate::rectifications::model::{NoteKind, RectificationStatus};
         use crate::results::model::{ExportFormat, ExportReport};
         use crate::sessions::model::{SessionKind, SessionStatus};
@@ -476,6 +484,11 @@ mod tests {
             ("ExportFormat", round_trip::<ExportFormat>),
             ("RectificationStatus", round_trip::<RectificationStatus>),
             ("NoteKind", round_trip::<NoteKind>),
+            ("DocumentKind", round_trip::<DocumentKind>),
+            ("OpinionSource", round_trip::<OpinionSource>),
+            ("OpinionCategory", round_trip::<OpinionCategory>),
+            ("CommitmentStatus", round_trip::<CommitmentStatus>),
+            ("ReportStatus", round_trip::<ReportStatus>),
         ];
         let doc = serde_json::to_value(document()).unwrap();
         let schemas = doc["components"]["schemas"].as_object().unwrap();

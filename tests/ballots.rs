@@ -104,7 +104,7 @@ db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     assert_eq!(turnout["categories"][1]["used"], 10);
     assert_eq!(app.count("ballots").await, 30);
     assert_eq!(app.count("ratings").await, 30 * (4 + 3 + 3 * 3));
-    assert_eq!(app.count("ballot_opinions").await, 10);
+    assert_eq!(app.count("opinions").await, 10);
 
     // No results while the session is open.
     let results = app
@@ -378,7 +378,7 @@ db_test!(secrecy_holds_in_the_schema_the_rows_and_the_logs, |app| {
         set(&["ballot_id", "subject_id", "criterion_id", "level"])
     );
     assert_eq!(
-        columns(&app, "ballot_opinions").await,
+        columns(&app, "opinions").await,
         set(&["id", "session_id", "content", "cast_on"])
     );
     assert_eq!(

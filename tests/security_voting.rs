@@ -289,7 +289,7 @@ async fn texts(app: &TestApp, sql: &'static str) -> Vec<String> {
 /// opinion and exactly one used code: each such id names a voter.
 const LINKING_XIDS: &str = "\
     WITH b AS (SELECT xmin::text AS x, count(*) AS n FROM ballots GROUP BY 1), \
-         o AS (SELECT xmin::text AS x, count(*) AS n FROM ballot_opinions GROUP BY 1), \
+         o AS (SELECT xmin::text AS x, count(*) AS n FROM opinions GROUP BY 1), \
          c AS (SELECT xmin::text AS x, count(*) AS n FROM voting_codes WHERE state = 'used' GROUP BY 1) \
     SELECT c.x AS t FROM c JOIN b ON b.x = c.x WHERE b.n = 1 AND c.n = 1 \
     UNION ALL SELECT c.x FROM c JOIN o ON o.x = c.x WHERE o.n = 1 AND c.n = 1";
@@ -320,7 +320,7 @@ db_test!(
         assert_eq!(texts(&app, LINKING_XIDS).await.len(), 24);
         let cast_order = texts(
             &app,
-            "SELECT content AS t FROM ballot_opinions ORDER BY ctid",
+            "SELECT content AS t FROM opinions ORDER BY ctid",
         )
         .await;
         let expected: Vec<String> = (0..12).map(|i| format!("意见 {i}")).collect();
@@ -330,7 +330,7 @@ db_test!(
         session_step(&app, &m.admin, m.session, "close")
             .await
             .assert_status(200);
-        for table in ["ballots", "ratings", "ballot_opinions", "voting_codes"] {
+        for table in ["ballots", "ratings", "opinions", "voting_codes"] {
             let sql: &'static str = Box::leak(format!("VACUUM {table}").into_boxed_str());
             let pool = app.pool.clone();
             crate::common::tokio_block(move || {
@@ -344,13 +344,13 @@ db_test!(
 
         assert_eq!(texts(&app, LINKING_XIDS).await, Vec::<String>::new());
         // Every rewritten row carries the closing transaction's id.
-        let xids = texts(&app, "SELECT DISTINCT xmin::text AS t FROM ballots UNION SELECT DISTINCT xmin::text FROM ratings UNION SELECT DISTINCT xmin::text FROM ballot_opinions UNION SELECT DISTINCT xmin::text FROM voting_codes WHERE state = 'used'").await;
+        let xids = texts(&app, "SELECT DISTINCT xmin::text AS t FROM ballots UNION SELECT DISTINCT xmin::text FROM ratings UNION SELECT DISTINCT xmin::text FROM opinions UNION SELECT DISTINCT xmin::text FROM voting_codes WHERE state = 'used'").await;
         assert_eq!(xids.len(), 1, "{xids:?}");
         // Nothing lost, and heap order is no longer casting order (12! orders: a repeat is
         // a one in 479 million chance).
         let after = texts(
             &app,
-            "SELECT content AS t FROM ballot_opinions ORDER BY ctid",
+            "SELECT content AS t FROM opinions ORDER BY ctid",
         )
         .await;
         assert_ne!(after, expected);

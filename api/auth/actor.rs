@@ -151,11 +151,43 @@ impl Actor {
             .check()
     }
 
-    /// Reading a rectification item of the org at `org_path` (404 when not allowed).
-    pub fn authorize_rectification_read(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
+    /// Reading a record (rectification item, document, comment, commitment, report) of the
+    /// org at `org_path` (404 when not allowed).
+    pub fn authorize_record_read(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
+        self.grants.decide_record_read(org_path, about_self).check()
+    }
+
+    pub fn may_read_record(&self, org_path: &str, about_self: bool) -> bool {
         self.grants
-            .decide_rectification_read(org_path, about_self)
+            .decide_record_read(org_path, about_self)
+            .is_allowed()
+    }
+
+    /// Writing a record of the org at `org_path`; `about_self`: the actor's own.
+    pub fn authorize_record_write(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
+        self.grants.decide_record_write(org_path, about_self).check()
+    }
+
+    /// Changing a document: its author only.
+    pub fn authorize_document_edit(&self, is_author: bool) -> ApiResult<()> {
+        super::policy::decide_document_edit(is_author).check()
+    }
+
+    /// Writing a leader comment on a session of the org at `org_path`: from above.
+    pub fn authorize_leader_comment(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_leader_comment(org_path).check()
+    }
+
+    /// Marking a commitment fulfilled or not; `about_self`: the actor made it.
+    pub fn authorize_commitment_check(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
+        self.grants
+            .decide_commitment_check(org_path, about_self)
             .check()
+    }
+
+    /// Submitting the report of the org at `org_path`: its own administrator or secretary.
+    pub fn authorize_report_submission(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_report_submission(org_path).check()
     }
 
     /// Reading a session's opinions at `org_path`.

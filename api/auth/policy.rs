@@ -103,6 +103,9 @@ pub enum Action {
     ReadResults,
     /// Create rectification items (整改) and carry them out: edit, note progress, submit.
     Rectify,
+    /// Keep the evaluation's records: self-inspections, duty reports, member summaries,
+    /// opinions gathered, commitments and their fulfilment, report requests' answers.
+    Record,
     /// Give (or take back) this role on the org.
     Grant(Role),
 }
@@ -113,7 +116,7 @@ fn role_allows(role: Role, action: Action) -> bool {
         Action::ManageOrgs | Action::ManageUsers | Action::ManageCampaigns | Action::ReadAudit => {
             matches!(role, Role::Admin | Role::OrgAdmin)
         }
-        Action::RunSessions | Action::Rectify => {
+        Action::RunSessions | Action::Rectify | Action::Record => {
             matches!(role, Role::Admin | Role::OrgAdmin | Role::Secretary)
         }
         // Members see their own figures, and the rankings and roll-up once published to
@@ -458,12 +461,29 @@ impl Grants {
     /// an org admin or observer of a strict ancestor, never the org itself (asked once the
     /// item is known to be visible).
     pub fn decide_sign_off(&self, org_path: &str) -> Decision {
+        self.decide_from_above(
+            org_path,
+            "An org never signs off its own items: an administrator or observer of a superior org does.",
+        )
+    }
+
+    /// A leader comment (领导点评) on a session of the org at `org_path`: by an org admin or
+    /// observer of a strict ancestor (the superior's delegate), never the org itself.
+    pub fn decide_leader_comment(&self, org_path: &str) -> Decision {
+        if !self.can_see(org_path) {
+            return Decision::Hidden;
+        }
+        self.decide_from_above(
+            org_path,
+            "Leader comments come from a superior org: its administrator or observer.",
+        )
+    }
+
+    fn decide_from_above(&self, org_path: &str, why: &'static str) -> Decision {
         if self.holds_above(org_path, &[Role::OrgAdmin, Role::Observer]) {
             Decision::Allowed
         } else {
-            Decision::Forbidden(
-                "An org never signs off its own items: an administrator or observer of a superior org does.",
-            )
+            Decision::Forbidden(why)
         }
     }
 
@@ -477,13 +497,54 @@ impl Grants {
         }
     }
 
-    /// A rectification item of the org at `org_path`: those who read results there see it;
-    /// anyone else who sees the org sees only the items about themselves (`about_self`).
-    pub fn decide_rectification_read(&self, org_path: &str, about_self: bool) -> Decision {
+    /// A record of the org at `org_path` (a rectification item, a document, a leader comment,
+    /// a commitment, a report): those who read results there see it (its secretary and org
+    /// admins, those above, observers and integrations); anyone else who sees the org sees
+    /// only the records about themselves (`about_self`).
+    pub fn decide_record_read(&self, org_path: &str, about_self: bool) -> Decision {
         match self.decide(Action::ReadResults, org_path) {
             Decision::Allowed => Decision::Allowed,
             Decision::Forbidden(_) if about_self => Decision::Allowed,
             _ => Decision::Hidden,
+        }
+    }
+
+    /// Writing a record of the org at `org_path`: those who keep its records, or a member
+    /// writing their own (`about_self`: their summary, their commitment).
+    pub fn decide_record_write(&self, org_path: &str, about_self: bool) -> Decision {
+        match self.decide(Action::Record, org_path) {
+            Decision::Forbidden(_) if about_self => Decision::Allowed,
+            decision => decision,
+        }
+    }
+
+    /// Marking a commitment of the org at `org_path` fulfilled or not: those who keep the
+    /// org's records, never the person who made it (`about_self`).
+    pub fn decide_commitment_check(&self, org_path: &str, about_self: bool) -> Decision {
+        match self.decide(Action::Record, org_path) {
+            Decision::Allowed if about_self => {
+                Decision::Forbidden("Nobody marks their own commitment fulfilled.")
+            }
+            decision => decision,
+        }
+    }
+
+    /// Answering a superior's report request for the org at `org_path`: that org's own
+    /// org admins and secretaries (a grant on the org itself, not from above: the superior
+    /// does not write its children's reports), or an administrator.
+    pub fn decide_report_submission(&self, org_path: &str) -> Decision {
+        if !self.can_see(org_path) {
+            return Decision::Hidden;
+        }
+        let own = self.0.iter().any(|g| match (&g.role, &g.org_path) {
+            (Role::Admin, _) => true,
+            (Role::OrgAdmin | Role::Secretary, Some(path)) => path == org_path,
+            _ => false,
+        });
+        if own {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden("A report is submitted by the org's own administrator or secretary.")
         }
     }
 
@@ -513,6 +574,16 @@ impl Scope {
             Scope::All => true,
             Scope::Subtrees(paths) => paths.iter().any(|p| covers(p, path)),
         }
+    }
+}
+
+/// Changing a document (self-inspection, duty report, member summary): only its author,
+/// whatever else the actor may do (asked once they may write the org's records).
+pub fn decide_document_edit(is_author: bool) -> Decision {
+    if is_author {
+        Decision::Allowed
+    } else {
+        Decision::Forbidden("Only its author changes a document.")
     }
 }
 
@@ -688,18 +759,18 @@ mod tests {
     #[test]
     fn members_read_only_items_about_themselves() {
         let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
-        assert!(member.decide_rectification_read(BRANCH, true).is_allowed());
+        assert!(member.decide_record_read(BRANCH, true).is_allowed());
         assert_eq!(
-            member.decide_rectification_read(BRANCH, false),
+            member.decide_record_read(BRANCH, false),
             Decision::Hidden
         );
         assert_eq!(
-            member.decide_rectification_read(SIBLING_BRANCH, true),
+            member.decide_record_read(SIBLING_BRANCH, true),
             Decision::Hidden
         );
         let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
         assert!(secretary
-            .decide_rectification_read(BRANCH, false)
+            .decide_record_read(BRANCH, false)
             .is_allowed());
     }
 
@@ -1029,5 +1100,106 @@ mod tests {
         let admin = Grants(vec![grant(Role::Admin, None)]);
         assert!(admin.decide_place_under(None).is_allowed());
         assert!(admin.decide_take_from(None).is_allowed());
+    }
+
+    #[test]
+    fn records_are_read_by_the_org_and_above_and_by_whom_they_are_about() {
+        for role in [Role::OrgAdmin, Role::Secretary, Role::Observer] {
+            let own = Grants(vec![grant(role, Some(BRANCH))]);
+            assert!(own.decide_record_read(BRANCH, false).is_allowed(), "{role}");
+            let above = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert!(above.decide_record_read(BRANCH, false).is_allowed(), "{role}");
+            assert_eq!(
+                own.decide_record_read(SCHOOL, false),
+                Decision::Hidden,
+                "{role}: never above"
+            );
+            assert_eq!(above.decide_record_read(SIBLING_BRANCH, false), Decision::Hidden);
+        }
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert_eq!(member.decide_record_read(BRANCH, false), Decision::Hidden);
+        assert!(member.decide_record_read(BRANCH, true).is_allowed());
+    }
+
+    #[test]
+    fn records_are_written_by_the_org_and_above_and_a_member_writes_their_own() {
+        for role in [Role::OrgAdmin, Role::Secretary] {
+            let own = Grants(vec![grant(role, Some(BRANCH))]);
+            assert!(own.decide_record_write(BRANCH, false).is_allowed(), "{role}");
+            assert_eq!(own.decide_record_write(SIBLING_BRANCH, false), Decision::Hidden);
+        }
+        let observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
+        assert!(matches!(
+            observer.decide_record_write(BRANCH, false),
+            Decision::Forbidden(_)
+        ));
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert!(member.decide_record_write(BRANCH, true).is_allowed());
+        assert!(matches!(
+            member.decide_record_write(BRANCH, false),
+            Decision::Forbidden(_)
+        ));
+        assert_eq!(member.decide_record_write(SIBLING_BRANCH, true), Decision::Hidden);
+    }
+
+    #[test]
+    fn leader_comments_come_only_from_a_strict_superior() {
+        for role in [Role::OrgAdmin, Role::Observer] {
+            let above = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert!(above.decide_leader_comment(BRANCH).is_allowed(), "{role}");
+            assert!(
+                matches!(above.decide_leader_comment(SCHOOL), Decision::Forbidden(_)),
+                "{role} of the org itself"
+            );
+            assert_eq!(above.decide_leader_comment(SIBLING_BRANCH), Decision::Hidden);
+        }
+        let secretary_above = Grants(vec![grant(Role::Secretary, Some(SCHOOL))]);
+        assert!(matches!(
+            secretary_above.decide_leader_comment(BRANCH),
+            Decision::Forbidden(_)
+        ));
+    }
+
+    #[test]
+    fn only_the_author_changes_a_document() {
+        assert_eq!(decide_document_edit(true), Decision::Allowed);
+        assert!(matches!(decide_document_edit(false), Decision::Forbidden(_)));
+    }
+
+    #[test]
+    fn nobody_marks_their_own_commitment() {
+        let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
+        assert!(secretary.decide_commitment_check(BRANCH, false).is_allowed());
+        assert!(matches!(
+            secretary.decide_commitment_check(BRANCH, true),
+            Decision::Forbidden(_)
+        ));
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert!(matches!(
+            member.decide_commitment_check(BRANCH, false),
+            Decision::Forbidden(_)
+        ));
+    }
+
+    #[test]
+    fn a_report_is_submitted_by_the_child_itself() {
+        for role in [Role::OrgAdmin, Role::Secretary] {
+            let own = Grants(vec![grant(role, Some(BRANCH))]);
+            assert!(own.decide_report_submission(BRANCH).is_allowed(), "{role}");
+            let above = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert!(
+                matches!(above.decide_report_submission(BRANCH), Decision::Forbidden(_)),
+                "{role} from above"
+            );
+        }
+        let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
+        assert!(matches!(
+            member.decide_report_submission(BRANCH),
+            Decision::Forbidden(_)
+        ));
+        let other = Grants(vec![grant(Role::Secretary, Some(SIBLING_BRANCH))]);
+        assert_eq!(other.decide_report_submission(BRANCH), Decision::Hidden);
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(admin.decide_report_submission(BRANCH).is_allowed());
     }
 }

@@ -15,7 +15,7 @@ use super::rules::{self, BallotContext};
 use super::ContextCache;
 use crate::campaigns::model::{CampaignRow, FrozenTemplates};
 use crate::db::schema::{
-    ballot_opinions, ballots, campaigns, orgs, ratings, session_subjects, sessions,
+    opinions, ballots, campaigns, orgs, ratings, session_subjects, sessions,
     voting_code_batches, voting_codes,
 };
 use crate::db::DbConn;
@@ -347,12 +347,13 @@ pub fn write_ballot(
         .execute(conn)?;
     insert_ratings(conn, &ballot_id, ratings_in)?;
     if let Some(opinion) = opinion.map(str::trim).filter(|o| !o.is_empty()) {
-        diesel::insert_into(ballot_opinions::table)
+        diesel::insert_into(opinions::table)
             .values((
-                ballot_opinions::id.eq(crate::auth::random_token(16)),
-                ballot_opinions::session_id.eq(session_id),
-                ballot_opinions::content.eq(opinion),
-                ballot_opinions::cast_on.eq(today),
+                opinions::id.eq(crate::auth::random_token(16)),
+                opinions::session_id.eq(session_id),
+                opinions::content.eq(opinion),
+                opinions::cast_on.eq(today),
+                opinions::source.eq(crate::records::model::OpinionSource::Ballot),
             ))
             .execute(conn)?;
     }

@@ -226,11 +226,126 @@ diesel::table! {
 }
 
 diesel::table! {
-    ballot_opinions (id) {
+    opinions (id) {
         id -> Text,
         session_id -> BigInt,
         content -> Text,
         cast_on -> Date,
+        source -> Text,
+        category -> Nullable<Text>,
+        recorded_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        kind -> Text,
+        person_id -> Nullable<BigInt>,
+        slot -> Text,
+        title -> Text,
+        body -> Text,
+        achievements -> Text,
+        shortcomings -> Text,
+        measures -> Text,
+        version -> Integer,
+        author_id -> BigInt,
+        updated_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    document_versions (document_id, version) {
+        document_id -> BigInt,
+        version -> Integer,
+        title -> Text,
+        body -> Text,
+        achievements -> Text,
+        shortcomings -> Text,
+        measures -> Text,
+        written_by -> BigInt,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leader_comments (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        subject_id -> Nullable<BigInt>,
+        body -> Text,
+        author_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    commitments (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        org_id -> BigInt,
+        person_id -> Nullable<BigInt>,
+        content -> Text,
+        status -> Text,
+        evidence -> Text,
+        created_by -> BigInt,
+        checked_by -> Nullable<BigInt>,
+        checked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_requests (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        from_org_id -> BigInt,
+        title -> Text,
+        body -> Text,
+        due_on -> Date,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_submissions (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        org_id -> BigInt,
+        body -> Text,
+        version -> Integer,
+        submitted_by -> BigInt,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_submission_versions (submission_id, version) {
+        submission_id -> BigInt,
+        version -> Integer,
+        body -> Text,
+        written_by -> BigInt,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        document_id -> Nullable<BigInt>,
+        submission_id -> Nullable<BigInt>,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -347,13 +462,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     voting_codes,
     ballots,
     ratings,
-    ballot_opinions,
+    opinions,
     tallies,
     category_tallies,
     subject_tallies,
     rectifications,
     rectification_notes,
     rectification_opinions,
+    documents,
+    document_versions,
+    leader_comments,
+    commitments,
+    report_requests,
+    report_submissions,
+    report_submission_versions,
+    attachments,
 );
 
 diesel::joinable!(grants -> orgs (org_id));
@@ -371,3 +494,8 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     ratings::level,
     ballots::category,
 );
+diesel::joinable!(documents -> sessions (session_id));
+diesel::joinable!(leader_comments -> sessions (session_id));
+diesel::joinable!(report_submissions -> orgs (org_id));
+diesel::joinable!(report_submissions -> report_requests (request_id));
+diesel::joinable!(commitments -> orgs (org_id));

@@ -70,7 +70,7 @@ pub fn visible(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<(Rectific
     let org = crate::orgs::queries::find(conn, row.org_id)?;
     let me = crate::sessions::queries::user_person(conn, actor.user_id)?;
     let about_self = me.is_some() && row.person_id == me;
-    actor.authorize_rectification_read(&org.path, about_self)?;
+    actor.authorize_record_read(&org.path, about_self)?;
     Ok((row, org))
 }
 

@@ -1,6 +1,5 @@
 //! Rectification items (整改): what an evaluation brought up, its cause, the measures, who
-//! answers for it and by when, carried out by the org and signed off from above; and the
-//! ballot opinions they answer.
+//! answers for it and by when, carried out by the org and signed off from above.
 
 pub mod items;
 pub mod model;
@@ -29,8 +28,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(submit_rectification)
         .service(verify_rectification)
         .service(return_rectification)
-        .service(generate_rectifications)
-        .service(session_opinions);
+        .service(generate_rectifications);
 }
 
 /// Open an item for an org of a campaign: by the org's own secretary or org admin, or from
@@ -299,36 +297,4 @@ async fn generate_rectifications(
     })
     .await?;
     Ok(web::Json(generated))
-}
-
-/// The free-text opinions of a closed session's ballots, for the org's administrators and
-/// those above: never with a ballot id, a category or a time finer than the day, in the
-/// order of their own random ids.
-#[utoipa::path(
-    tag = "rectifications",
-    params(("id" = i64, Path, description = "Session id"), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "One page of opinions", body = Page<Opinion>),
-        (status = 409, description = "`session_not_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/sessions/{id}/opinions")]
-async fn session_opinions(
-    actor: Actor,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    page: web::Query<PageQuery>,
-) -> ApiResult<web::Json<Page<Opinion>>> {
-    let (id, page) = (id.into_inner(), page.into_inner().checked()?);
-    let opinions = db::read(&state.pool, move |conn| {
-        let session = crate::sessions::queries::find(conn, id)?;
-        let path = crate::orgs::queries::path_of(conn, session.org_id)?;
-        actor.authorize_opinions(&path)?;
-        crate::results::rules::results_shown(session.status)?;
-        let (items, total) = queries::opinions(conn, id, &page)?;
-        Ok(Page::new(items, total, &page))
-    })
-    .await?;
-    Ok(web::Json(opinions))
 }

@@ -277,16 +277,6 @@ pub struct Generated {
     pub items: Vec<Rectification>,
 }
 
-/// A free-text opinion from a ballot: never with its ballot, category or a time finer
-/// than the day.
-#[derive(Debug, Serialize, ToSchema, Queryable)]
-#[schema(example = json!({"id": "q3Zb8LwP1xYc7TnM", "content": "希望多开展志愿服务", "cast_on": "2012-01-05"}))]
-pub struct Opinion {
-    pub id: String,
-    pub content: String,
-    pub cast_on: NaiveDate,
-}
-
 /// Where a flagged subject's rectification stands (in results and rankings).
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct RectificationRef {

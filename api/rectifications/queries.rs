@@ -7,13 +7,13 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::model::{
-    NewRectification, NoteKind, NoteRow, Opinion, RectificationListQuery, RectificationRef,
+    NewRectification, NoteKind, NoteRow, RectificationListQuery, RectificationRef,
     RectificationRow, RectificationStatus,
 };
 use crate::auth::policy::subtree_upper_bound;
 use crate::auth::Scope;
 use crate::db::schema::{
-    ballot_opinions, orgs, people, rectification_notes, rectification_opinions, rectifications,
+    opinions, orgs, people, rectification_notes, rectification_opinions, rectifications,
     session_subjects, users,
 };
 use crate::db::{DbConn, MultiBackend};
@@ -96,9 +96,9 @@ pub fn set_opinions(conn: &mut DbConn, id: i64, opinion_ids: &[String]) -> ApiRe
 
 /// How many of `ids` are opinions of the session.
 pub fn opinions_of_session(conn: &mut DbConn, session_id: i64, ids: &[String]) -> ApiResult<i64> {
-    Ok(ballot_opinions::table
-        .filter(ballot_opinions::session_id.eq(session_id))
-        .filter(ballot_opinions::id.eq_any(ids))
+    Ok(opinions::table
+        .filter(opinions::session_id.eq(session_id))
+        .filter(opinions::id.eq_any(ids))
         .count()
         .get_result(conn)?)
 }
@@ -292,28 +292,6 @@ pub fn person_of_org(conn: &mut DbConn, person_id: i64, org_id: i64) -> ApiResul
         .count()
         .get_result(conn)?;
     Ok(n > 0)
-}
-
-/// One page of a session's opinions, in the order of their random ids (so neither casting
-/// order nor anything else about the ballots shows), and the total.
-pub fn opinions(
-    conn: &mut DbConn,
-    session_id: i64,
-    page: &PageQuery,
-) -> ApiResult<(Vec<Opinion>, i64)> {
-    let q = ballot_opinions::table.filter(ballot_opinions::session_id.eq(session_id));
-    let total = q.count().get_result(conn)?;
-    let rows = q
-        .order(ballot_opinions::id)
-        .limit(page.per_page())
-        .offset(page.offset())
-        .select((
-            ballot_opinions::id,
-            ballot_opinions::content,
-            ballot_opinions::cast_on,
-        ))
-        .load(conn)?;
-    Ok((rows, total))
 }
 
 /// One row of the ledger (整改台账).

@@ -70,9 +70,12 @@ async fn session_results(
             ApiError::internal("a closed session's campaign has no frozen templates")
         })?;
         let mut subjects = queries::subjects(conn, session_id)?;
+        let mut committed_by = None;
         if view == SessionResultsView::Own {
             let me = crate::sessions::queries::user_person(conn, actor.user_id)?;
             subjects.retain(|s| s.person_id.is_some() && s.person_id == me);
+            // A member without a linked person has no commitments to count.
+            committed_by = Some(me.unwrap_or(0));
         }
         let stored = queries::stored(conn, session_id)?;
         let mut subjects = rules::subject_results(
@@ -87,10 +90,17 @@ async fn session_results(
         for s in &mut subjects {
             s.rectification = items.remove(&s.subject_id);
         }
+        let commitments = crate::records::commitments::counts(
+            conn,
+            campaign.id,
+            session.org_id,
+            committed_by,
+        )?;
         Ok(SessionResults {
             session_id,
             ballots: queries::ballots_cast(conn, session_id)?,
             subjects,
+            commitments,
         })
     })
     .await?;

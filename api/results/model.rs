@@ -106,12 +106,16 @@ pub struct TalliedSession {
 // A session's results.
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"session_id": 12, "ballots": 36, "subjects": [{"subject_id": 101, "subject_type": "org", "name": "机电工程学院第一党支部", "ballots": 36, "withheld": false, "satisfaction_rate": 0.9167, "score": 86.1111, "flagged": false, "rectification": null, "criteria": [{"criterion_id": 1, "counts": {"satisfied": 25, "basically_satisfied": 8, "dissatisfied": 3}, "valid": 36, "satisfaction_rate": 0.9167, "score": 86.1111}], "by_category": [{"category": "party_member", "ballots": 20, "satisfaction_rate": 0.95, "score": 90.0}, {"category": "mass_representative", "ballots": 10, "satisfaction_rate": 0.9, "score": 85.0}]}]}))]
+#[schema(example = json!({"session_id": 12, "ballots": 36, "subjects": [{"subject_id": 101, "subject_type": "org", "name": "机电工程学院第一党支部", "ballots": 36, "withheld": false, "satisfaction_rate": 0.9167, "score": 86.1111, "flagged": false, "rectification": null, "criteria": [{"criterion_id": 1, "counts": {"satisfied": 25, "basically_satisfied": 8, "dissatisfied": 3}, "valid": 36, "satisfaction_rate": 0.9167, "score": 86.1111}], "by_category": [{"category": "party_member", "ballots": 20, "satisfaction_rate": 0.95, "score": 90.0}, {"category": "mass_representative", "ballots": 10, "satisfaction_rate": 0.9, "score": 85.0}]}], "commitments": {"pending": 0, "fulfilled": 2, "partial": 1, "unfulfilled": 0}}))]
 pub struct SessionResults {
     pub session_id: i64,
     /// Ballots cast (with codes and on paper).
     pub ballots: i64,
     pub subjects: Vec<SubjectResult>,
+    /// The campaign's public commitments (公开承诺) by status, to show beside the criterion
+    /// 切实兑现公开承诺的情况: the org's own for those who read the whole results, a member's
+    /// own for a member.
+    pub commitments: crate::records::model::CommitmentCounts,
 }
 
 #[derive(Debug, Serialize, ToSchema, PartialEq)]
@@ -395,7 +399,7 @@ pub struct MissingMember {
 
 /// Who in a subtree is evaluated (每个基层党组织和党员都接受评议) and who is not yet.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"campaign_id": 3, "org": {"id": 2, "name": "市直机关工委"}, "orgs_in_scope": 40, "orgs_evaluated": 38, "members_in_scope": 612, "members_evaluated": 590, "sessions": {"scheduled": 1, "open": 0, "closed": 38}, "missing_orgs": [{"id": 31, "name": "档案馆党支部"}], "missing_members": [{"id": 1207, "name": "李四", "org_id": 31}], "page": 1, "per_page": 50}))]
+#[schema(example = json!({"campaign_id": 3, "org": {"id": 2, "name": "市直机关工委"}, "orgs_in_scope": 40, "orgs_evaluated": 38, "members_in_scope": 612, "members_evaluated": 590, "sessions": {"scheduled": 1, "open": 0, "closed": 38}, "missing_orgs": [{"id": 31, "name": "档案馆党支部"}], "missing_members": [{"id": 1207, "name": "李四", "org_id": 31}], "sessions_with_self_inspection": 37, "sessions_with_duty_report": 36, "member_summaries": 580, "session_records": [{"session_id": 12, "org_id": 21, "name": "机关第一党支部", "self_inspection": true, "duty_report": false, "member_summaries": 14}], "report_requests": [{"id": 2, "from_org_id": 2, "title": "贯彻落实情况书面材料", "due_on": "2012-01-09", "missing": [{"id": 31, "name": "档案馆党支部"}]}], "page": 1, "per_page": 50}))]
 pub struct Coverage {
     pub campaign_id: i64,
     pub org: OrgRef,
@@ -414,8 +418,41 @@ pub struct Coverage {
     /// One page of the members not evaluated (members_in_scope − members_evaluated in all),
     /// by id.
     pub missing_members: Vec<MissingMember>,
+    /// The campaign's sessions in the subtree with a self-inspection (自查报告).
+    pub sessions_with_self_inspection: i64,
+    /// … with a duty report (述职报告).
+    pub sessions_with_duty_report: i64,
+    /// Member summaries (党员小结) of those sessions, in all.
+    pub member_summaries: i64,
+    /// One page of the sessions in the subtree (in tree order) with the written records
+    /// each has.
+    pub session_records: Vec<SessionRecords>,
+    /// The campaign's report requests sent from within the subtree, each with the
+    /// children that have not submitted.
+    pub report_requests: Vec<RequestCoverage>,
     pub page: i64,
     pub per_page: i64,
+}
+
+/// Which of the written records a session has.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct SessionRecords {
+    pub session_id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub self_inspection: bool,
+    pub duty_report: bool,
+    pub member_summaries: i64,
+}
+
+/// A report request and the children that have not answered it.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct RequestCoverage {
+    pub id: i64,
+    pub from_org_id: i64,
+    pub title: String,
+    pub due_on: chrono::NaiveDate,
+    pub missing: Vec<OrgRef>,
 }
 
 // Exports.

@@ -219,6 +219,41 @@ impl ResultsAt {
             queries::org_coverage(conn, campaign_id, path, owner)?;
         let (members_in_scope, members_evaluated) =
             queries::member_coverage(conn, campaign_id, path, owner)?;
+        let records = crate::records::queries::session_records(conn, campaign_id, path)?;
+        let count = |f: fn(&crate::records::queries::SessionRecordRow) -> i64| {
+            records.iter().map(f).sum::<i64>()
+        };
+        let sessions_with_self_inspection = count(|r| i64::from(r.3));
+        let sessions_with_duty_report = count(|r| i64::from(r.4));
+        let member_summaries = count(|r| r.5);
+        let session_records = records
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .map(|(session_id, org_id, name, self_inspection, duty_report, member_summaries)| {
+                model::SessionRecords {
+                    session_id,
+                    org_id,
+                    name,
+                    self_inspection,
+                    duty_report,
+                    member_summaries,
+                }
+            })
+            .collect();
+        let report_requests = crate::records::reports::missing_children(conn, campaign_id, path)?
+            .into_iter()
+            .map(|(request, missing)| model::RequestCoverage {
+                id: request.id,
+                from_org_id: request.from_org_id,
+                title: request.title,
+                due_on: request.due_on,
+                missing: missing
+                    .into_iter()
+                    .map(|(id, name)| model::OrgRef { id, name })
+                    .collect(),
+            })
+            .collect();
         Ok(Coverage {
             campaign_id,
             org: model::OrgRef {
@@ -239,6 +274,11 @@ impl ResultsAt {
                 limit,
                 offset,
             )?,
+            sessions_with_self_inspection,
+            sessions_with_duty_report,
+            member_summaries,
+            session_records,
+            report_requests,
             page: page.page(),
             per_page: page.per_page(),
         })

@@ -416,7 +416,8 @@ const REWRITE_CHUNK: usize = 1000;
 /// SQLite needs nothing: its ballot tables are keyed by random ids and have no system
 /// columns of this kind.
 fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
-    use crate::db::schema::{ballot_opinions, ballots, ratings, voting_codes};
+    use crate::db::schema::{ballots, opinions, ratings, voting_codes};
+    use crate::records::model::OpinionSource;
     let DbConn::Pg(pg) = conn else {
         return Ok(());
     };
@@ -446,13 +447,18 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
                     .load::<RatingTuple>(pg)?,
             );
         }
-        let mut opinion_rows: Vec<OpinionTuple> = ballot_opinions::table
-            .filter(ballot_opinions::session_id.eq(sid))
+        // Only the ballots' opinions: those recorded from surveys and visits name their
+        // recorder and tie to no ballot.
+        let from_ballots = opinions::session_id
+            .eq(sid)
+            .and(opinions::source.eq(OpinionSource::Ballot));
+        let mut opinion_rows: Vec<OpinionTuple> = opinions::table
+            .filter(from_ballots)
             .select((
-                ballot_opinions::id,
-                ballot_opinions::session_id,
-                ballot_opinions::content,
-                ballot_opinions::cast_on,
+                opinions::id,
+                opinions::session_id,
+                opinions::content,
+                opinions::cast_on,
             ))
             .load(pg)?;
         let used = voting_codes::table
@@ -472,8 +478,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
             diesel::delete(ratings::table.filter(ratings::ballot_id.eq_any(chunk))).execute(pg)?;
         }
         diesel::delete(ballots::table.filter(ballots::session_id.eq(sid))).execute(pg)?;
-        diesel::delete(ballot_opinions::table.filter(ballot_opinions::session_id.eq(sid)))
-            .execute(pg)?;
+        diesel::delete(opinions::table.filter(from_ballots)).execute(pg)?;
         diesel::delete(used).execute(pg)?;
 
         shuffle(&mut ballot_rows);
@@ -518,14 +523,14 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
                 .iter()
                 .map(|(id, session_id, content, cast_on)| {
                     (
-                        ballot_opinions::id.eq(id),
-                        ballot_opinions::session_id.eq(session_id),
-                        ballot_opinions::content.eq(content),
-                        ballot_opinions::cast_on.eq(cast_on),
+                        opinions::id.eq(id),
+                        opinions::session_id.eq(session_id),
+                        opinions::content.eq(content),
+                        opinions::cast_on.eq(cast_on),
                     )
                 })
                 .collect();
-            diesel::insert_into(ballot_opinions::table)
+            diesel::insert_into(opinions::table)
                 .values(values)
                 .execute(pg)?;
         }

@@ -1,0 +1,14 @@
+DROP TABLE attachments;
+DROP TABLE report_submission_versions;
+DROP TABLE report_submissions;
+DROP TABLE report_requests;
+DROP TABLE commitments;
+DROP TABLE leader_comments;
+DROP TABLE document_versions;
+DROP TABLE documents;
+DELETE FROM rectification_opinions WHERE opinion_id IN (SELECT id FROM opinions WHERE source <> 'ballot');
+DELETE FROM opinions WHERE source <> 'ballot';
+ALTER TABLE opinions DROP COLUMN recorded_by;
+ALTER TABLE opinions DROP COLUMN category;
+ALTER TABLE opinions DROP COLUMN source;
+ALTER TABLE opinions RENAME TO ballot_opinions;
