@@ -378,8 +378,18 @@ db_test!(secrecy_holds_in_the_schema_the_rows_and_the_logs, |app| {
         set(&["ballot_id", "subject_id", "criterion_id", "level"])
     );
     assert_eq!(
+        // The recorder and category are for opinions typed in from surveys and visits;
+        // ballot opinions leave them empty (checked in tests/records.rs).
         columns(&app, "opinions").await,
-        set(&["id", "session_id", "content", "cast_on"])
+        set(&[
+            "id",
+            "session_id",
+            "content",
+            "cast_on",
+            "source",
+            "category",
+            "recorded_by"
+        ])
     );
     assert_eq!(
         columns(&app, "voting_codes").await,

@@ -13,6 +13,7 @@ mod foundation;
 mod imports;
 mod orgs;
 mod people;
+mod records;
 mod rectifications;
 mod results;
 mod security_auth;
