@@ -318,11 +318,7 @@ db_test!(
         // While open, the shared xmin names each voter (what the issue found), and heap order
         // is casting order.
         assert_eq!(texts(&app, LINKING_XIDS).await.len(), 24);
-        let cast_order = texts(
-            &app,
-            "SELECT content AS t FROM opinions ORDER BY ctid",
-        )
-        .await;
+        let cast_order = texts(&app, "SELECT content AS t FROM opinions ORDER BY ctid").await;
         let expected: Vec<String> = (0..12).map(|i| format!("意见 {i}")).collect();
         assert_eq!(cast_order, expected);
         let ballots_before = texts(&app, "SELECT id AS t FROM ballots ORDER BY ctid").await;
@@ -348,11 +344,7 @@ db_test!(
         assert_eq!(xids.len(), 1, "{xids:?}");
         // Nothing lost, and heap order is no longer casting order (12! orders: a repeat is
         // a one in 479 million chance).
-        let after = texts(
-            &app,
-            "SELECT content AS t FROM opinions ORDER BY ctid",
-        )
-        .await;
+        let after = texts(&app, "SELECT content AS t FROM opinions ORDER BY ctid").await;
         assert_ne!(after, expected);
         let mut sorted = after.clone();
         sorted.sort();

@@ -165,7 +165,9 @@ impl Actor {
 
     /// Writing a record of the org at `org_path`; `about_self`: the actor's own.
     pub fn authorize_record_write(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
-        self.grants.decide_record_write(org_path, about_self).check()
+        self.grants
+            .decide_record_write(org_path, about_self)
+            .check()
     }
 
     /// Changing a document: its author only.

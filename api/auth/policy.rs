@@ -544,7 +544,9 @@ impl Grants {
         if own {
             Decision::Allowed
         } else {
-            Decision::Forbidden("A report is submitted by the org's own administrator or secretary.")
+            Decision::Forbidden(
+                "A report is submitted by the org's own administrator or secretary.",
+            )
         }
     }
 
@@ -760,18 +762,13 @@ mod tests {
     fn members_read_only_items_about_themselves() {
         let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
         assert!(member.decide_record_read(BRANCH, true).is_allowed());
-        assert_eq!(
-            member.decide_record_read(BRANCH, false),
-            Decision::Hidden
-        );
+        assert_eq!(member.decide_record_read(BRANCH, false), Decision::Hidden);
         assert_eq!(
             member.decide_record_read(SIBLING_BRANCH, true),
             Decision::Hidden
         );
         let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
-        assert!(secretary
-            .decide_record_read(BRANCH, false)
-            .is_allowed());
+        assert!(secretary.decide_record_read(BRANCH, false).is_allowed());
     }
 
     #[test]
@@ -1108,13 +1105,19 @@ mod tests {
             let own = Grants(vec![grant(role, Some(BRANCH))]);
             assert!(own.decide_record_read(BRANCH, false).is_allowed(), "{role}");
             let above = Grants(vec![grant(role, Some(SCHOOL))]);
-            assert!(above.decide_record_read(BRANCH, false).is_allowed(), "{role}");
+            assert!(
+                above.decide_record_read(BRANCH, false).is_allowed(),
+                "{role}"
+            );
             assert_eq!(
                 own.decide_record_read(SCHOOL, false),
                 Decision::Hidden,
                 "{role}: never above"
             );
-            assert_eq!(above.decide_record_read(SIBLING_BRANCH, false), Decision::Hidden);
+            assert_eq!(
+                above.decide_record_read(SIBLING_BRANCH, false),
+                Decision::Hidden
+            );
         }
         let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
         assert_eq!(member.decide_record_read(BRANCH, false), Decision::Hidden);
@@ -1125,8 +1128,14 @@ mod tests {
     fn records_are_written_by_the_org_and_above_and_a_member_writes_their_own() {
         for role in [Role::OrgAdmin, Role::Secretary] {
             let own = Grants(vec![grant(role, Some(BRANCH))]);
-            assert!(own.decide_record_write(BRANCH, false).is_allowed(), "{role}");
-            assert_eq!(own.decide_record_write(SIBLING_BRANCH, false), Decision::Hidden);
+            assert!(
+                own.decide_record_write(BRANCH, false).is_allowed(),
+                "{role}"
+            );
+            assert_eq!(
+                own.decide_record_write(SIBLING_BRANCH, false),
+                Decision::Hidden
+            );
         }
         let observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
         assert!(matches!(
@@ -1139,7 +1148,10 @@ mod tests {
             member.decide_record_write(BRANCH, false),
             Decision::Forbidden(_)
         ));
-        assert_eq!(member.decide_record_write(SIBLING_BRANCH, true), Decision::Hidden);
+        assert_eq!(
+            member.decide_record_write(SIBLING_BRANCH, true),
+            Decision::Hidden
+        );
     }
 
     #[test]
@@ -1151,7 +1163,10 @@ mod tests {
                 matches!(above.decide_leader_comment(SCHOOL), Decision::Forbidden(_)),
                 "{role} of the org itself"
             );
-            assert_eq!(above.decide_leader_comment(SIBLING_BRANCH), Decision::Hidden);
+            assert_eq!(
+                above.decide_leader_comment(SIBLING_BRANCH),
+                Decision::Hidden
+            );
         }
         let secretary_above = Grants(vec![grant(Role::Secretary, Some(SCHOOL))]);
         assert!(matches!(
@@ -1163,13 +1178,18 @@ mod tests {
     #[test]
     fn only_the_author_changes_a_document() {
         assert_eq!(decide_document_edit(true), Decision::Allowed);
-        assert!(matches!(decide_document_edit(false), Decision::Forbidden(_)));
+        assert!(matches!(
+            decide_document_edit(false),
+            Decision::Forbidden(_)
+        ));
     }
 
     #[test]
     fn nobody_marks_their_own_commitment() {
         let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
-        assert!(secretary.decide_commitment_check(BRANCH, false).is_allowed());
+        assert!(secretary
+            .decide_commitment_check(BRANCH, false)
+            .is_allowed());
         assert!(matches!(
             secretary.decide_commitment_check(BRANCH, true),
             Decision::Forbidden(_)
@@ -1188,7 +1208,10 @@ mod tests {
             assert!(own.decide_report_submission(BRANCH).is_allowed(), "{role}");
             let above = Grants(vec![grant(role, Some(SCHOOL))]);
             assert!(
-                matches!(above.decide_report_submission(BRANCH), Decision::Forbidden(_)),
+                matches!(
+                    above.decide_report_submission(BRANCH),
+                    Decision::Forbidden(_)
+                ),
                 "{role} from above"
             );
         }

@@ -15,8 +15,8 @@ use super::rules::{self, BallotContext};
 use super::ContextCache;
 use crate::campaigns::model::{CampaignRow, FrozenTemplates};
 use crate::db::schema::{
-    opinions, ballots, campaigns, orgs, ratings, session_subjects, sessions,
-    voting_code_batches, voting_codes,
+    ballots, campaigns, opinions, orgs, ratings, session_subjects, sessions, voting_code_batches,
+    voting_codes,
 };
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};

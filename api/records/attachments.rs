@@ -104,7 +104,14 @@ pub fn attach(
         },
     )?;
     let summary = format!("attached {} for {org_name}", file.file_name);
-    record(conn, actor, "attachment.create", ("attachment", id), org_id, summary)?;
+    record(
+        conn,
+        actor,
+        "attachment.create",
+        ("attachment", id),
+        org_id,
+        summary,
+    )?;
     Ok(queries::find_attachment(conn, id)?.into())
 }
 
@@ -112,7 +119,9 @@ fn owner_of(row: &AttachmentRow) -> ApiResult<Owner> {
     match (row.document_id, row.submission_id) {
         (Some(id), None) => Ok(Owner::Document(id)),
         (None, Some(id)) => Ok(Owner::Submission(id)),
-        _ => Err(ApiError::internal("an attachment without exactly one owner")),
+        _ => Err(ApiError::internal(
+            "an attachment without exactly one owner",
+        )),
     }
 }
 
@@ -145,6 +154,13 @@ pub fn remove(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<()> {
     let (org_id, org_name) = changeable_owner(conn, actor, owner)?;
     queries::delete_attachment(conn, id)?;
     let summary = format!("removed {} of {org_name}", row.file_name);
-    record(conn, actor, "attachment.delete", ("attachment", id), org_id, summary)?;
+    record(
+        conn,
+        actor,
+        "attachment.delete",
+        ("attachment", id),
+        org_id,
+        summary,
+    )?;
     Ok(())
 }

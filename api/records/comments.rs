@@ -22,7 +22,10 @@ pub fn create(
     actor.authorize_leader_comment(&at.org.path)?;
     if let Some(subject) = body.subject_id {
         if crate::sessions::queries::find_subject(conn, session_id, subject)?.is_none() {
-            return Err(ApiError::field("subject_id", "is not a subject of the session"));
+            return Err(ApiError::field(
+                "subject_id",
+                "is not a subject of the session",
+            ));
         }
     }
     let text = body.body.trim();
@@ -30,9 +33,23 @@ pub fn create(
         return Err(ApiError::field("body", "must not be blank"));
     }
     rules::check_session_open_for_records(at.session.status == SessionStatus::Closed)?;
-    let row = queries::insert_comment(conn, session_id, body.subject_id, text, actor.user_id, now())?;
+    let row = queries::insert_comment(
+        conn,
+        session_id,
+        body.subject_id,
+        text,
+        actor.user_id,
+        now(),
+    )?;
     let summary = format!("commented on the session of {}", at.org.name);
-    record(conn, actor, "leader_comment.create", ("leader_comment", row.id), at.org.id, summary)?;
+    record(
+        conn,
+        actor,
+        "leader_comment.create",
+        ("leader_comment", row.id),
+        at.org.id,
+        summary,
+    )?;
     Ok(row.into())
 }
 
@@ -47,7 +64,11 @@ pub fn list(
     let at = session_at(conn, actor, session_id)?;
     let only = (!actor.may_read_record(&at.org.path, false)).then_some(at.me);
     let (rows, total) = queries::comments_of(conn, session_id, only, page)?;
-    Ok(Page::new(rows.into_iter().map(LeaderComment::from).collect(), total, page))
+    Ok(Page::new(
+        rows.into_iter().map(LeaderComment::from).collect(),
+        total,
+        page,
+    ))
 }
 
 /// One comment the actor may read.
@@ -55,8 +76,10 @@ pub fn visible(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<LeaderCom
     let row = queries::find_comment(conn, id)?;
     let at = session_at(conn, actor, row.session_id)?;
     let about_self = match (row.subject_id, at.me) {
-        (Some(subject), Some(me)) => crate::sessions::queries::find_subject(conn, row.session_id, subject)?
-            .is_some_and(|s| s.person_id == Some(me)),
+        (Some(subject), Some(me)) => {
+            crate::sessions::queries::find_subject(conn, row.session_id, subject)?
+                .is_some_and(|s| s.person_id == Some(me))
+        }
         _ => false,
     };
     actor.authorize_record_read(&at.org.path, about_self)?;

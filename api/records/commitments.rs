@@ -28,11 +28,7 @@ pub fn visible(
     Ok((row, org, own))
 }
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    body: &CreateCommitment,
-) -> ApiResult<Commitment> {
+pub fn create(conn: &mut DbConn, actor: &Actor, body: &CreateCommitment) -> ApiResult<Commitment> {
     let (_, owner) = crate::campaigns::authorized(conn, actor, body.campaign_id, Action::Read)?;
     let org_id = match (body.org_id, body.person_id) {
         (Some(org), _) => org,
@@ -77,7 +73,14 @@ pub fn create(
         },
     )?;
     let summary = format!("recorded a commitment of {}", org.name);
-    record(conn, actor, "commitment.create", ("commitment", id), org.id, summary)?;
+    record(
+        conn,
+        actor,
+        "commitment.create",
+        ("commitment", id),
+        org.id,
+        summary,
+    )?;
     Ok(queries::find_commitment(conn, id)?.into())
 }
 
@@ -121,7 +124,14 @@ pub fn update(
         },
     )?;
     let summary = format!("{} → {status}: a commitment of {}", row.status, org.name);
-    record(conn, actor, "commitment.update", ("commitment", id), org.id, summary)?;
+    record(
+        conn,
+        actor,
+        "commitment.update",
+        ("commitment", id),
+        org.id,
+        summary,
+    )?;
     Ok(queries::find_commitment(conn, id)?.into())
 }
 
@@ -140,8 +150,7 @@ pub fn list(
         seen: actor.scope(),
         person_id: crate::sessions::queries::user_person(conn, actor.user_id)?,
     };
-    let (rows, total) =
-        queries::commitments_list(conn, &visible, filter, within.as_deref(), page)?;
+    let (rows, total) = queries::commitments_list(conn, &visible, filter, within.as_deref(), page)?;
     Ok(Page::new(
         rows.into_iter().map(Commitment::from).collect(),
         total,

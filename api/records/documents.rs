@@ -74,7 +74,8 @@ pub fn create(
         DocumentKind::DutyReport => body.person_id.or(at.org.secretary_id),
         _ => body.person_id,
     };
-    let about_self = body.kind == DocumentKind::MemberSummary && at.me.is_some() && person_id == at.me;
+    let about_self =
+        body.kind == DocumentKind::MemberSummary && at.me.is_some() && person_id == at.me;
     actor.authorize_record_write(&at.org.path, about_self)?;
     let text = DocumentText {
         title: body.title.trim().to_owned(),
@@ -118,7 +119,14 @@ pub fn create(
         },
     )?;
     let summary = format!("wrote a {} for {}", body.kind, at.org.name);
-    record(conn, actor, "document.create", ("document", id), at.org.id, summary)?;
+    record(
+        conn,
+        actor,
+        "document.create",
+        ("document", id),
+        at.org.id,
+        summary,
+    )?;
     let row = queries::find_document(conn, id)?;
     shown(conn, row, &at, true)
 }
@@ -201,7 +209,14 @@ pub fn update(
             row.kind,
             at.org.name
         );
-        record(conn, actor, "document.update", ("document", id), at.org.id, summary)?;
+        record(
+            conn,
+            actor,
+            "document.update",
+            ("document", id),
+            at.org.id,
+            summary,
+        )?;
     }
     let row = queries::find_document(conn, id)?;
     shown(conn, row, &at, true)

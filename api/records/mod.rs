@@ -108,7 +108,10 @@ async fn create_document(
         documents::create(conn, &actor, id, &body)
     })
     .await?;
-    Ok(created_at(format!("/api/v1/documents/{}", document.id), &document))
+    Ok(created_at(
+        format!("/api/v1/documents/{}", document.id),
+        &document,
+    ))
 }
 
 /// A session's documents: all of them for those who read the org's records (its secretary
@@ -127,7 +130,11 @@ async fn list_documents(
     filter: web::Query<DocumentListQuery>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<Document>>> {
-    let (id, filter, page) = (id.into_inner(), filter.into_inner(), page.into_inner().checked()?);
+    let (id, filter, page) = (
+        id.into_inner(),
+        filter.into_inner(),
+        page.into_inner().checked()?,
+    );
     let page = db::read(&state.pool, move |conn| {
         documents::list(conn, &actor, id, &filter, &page)
     })
@@ -211,7 +218,10 @@ async fn get_document_version(
 // ---- Attachments ----
 
 /// The one file part of an upload, read up to the size limit.
-async fn read_upload(req: &HttpRequest, mut payload: Multipart) -> ApiResult<(Option<String>, Vec<u8>)> {
+async fn read_upload(
+    req: &HttpRequest,
+    mut payload: Multipart,
+) -> ApiResult<(Option<String>, Vec<u8>)> {
     // Refuse a declared oversize body before reading it (the framing adds a little).
     let declared = req
         .headers()
@@ -277,7 +287,10 @@ async fn upload(
         attachments::attach(conn, &actor, owner, &file)
     })
     .await?;
-    Ok(created_at(format!("/api/v1/attachments/{}", attachment.id), &attachment))
+    Ok(created_at(
+        format!("/api/v1/attachments/{}", attachment.id),
+        &attachment,
+    ))
 }
 
 const UPLOAD_ERRORS: &str = "`report_closed` (a report submitted on time, after its due date), `session_closed` (a document of a closed session), or too many files (`conflict`)";
@@ -305,7 +318,14 @@ async fn attach_to_document(
     id: web::Path<i64>,
     payload: Multipart,
 ) -> ApiResult<HttpResponse> {
-    upload(actor, &state, &req, payload, Owner::Document(id.into_inner())).await
+    upload(
+        actor,
+        &state,
+        &req,
+        payload,
+        Owner::Document(id.into_inner()),
+    )
+    .await
 }
 
 /// Attach a file to a report: by the child org itself, while the report may change (until
@@ -330,7 +350,14 @@ async fn attach_to_submission(
     id: web::Path<i64>,
     payload: Multipart,
 ) -> ApiResult<HttpResponse> {
-    upload(actor, &state, &req, payload, Owner::Submission(id.into_inner())).await
+    upload(
+        actor,
+        &state,
+        &req,
+        payload,
+        Owner::Submission(id.into_inner()),
+    )
+    .await
 }
 
 /// Download a file, for those who read its document or report: its bytes with the media
@@ -365,7 +392,13 @@ async fn download_attachment(
     let ascii: String = row
         .file_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let disposition = ContentDisposition {
         disposition: DispositionType::Attachment,
@@ -403,7 +436,10 @@ async fn delete_attachment(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    db::write(&state.pool, move |conn| attachments::remove(conn, &actor, id)).await?;
+    db::write(&state.pool, move |conn| {
+        attachments::remove(conn, &actor, id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -433,7 +469,10 @@ async fn create_opinion(
         opinions::create(conn, &actor, id, &body)
     })
     .await?;
-    Ok(created_at(format!("/api/v1/opinions/{}", opinion.id), &opinion))
+    Ok(created_at(
+        format!("/api/v1/opinions/{}", opinion.id),
+        &opinion,
+    ))
 }
 
 /// A session's opinions, for its org admins and those above (org admins of superior orgs,
@@ -454,7 +493,11 @@ async fn list_opinions(
     filter: web::Query<OpinionListQuery>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<Opinion>>> {
-    let (id, filter, page) = (id.into_inner(), filter.into_inner(), page.into_inner().checked()?);
+    let (id, filter, page) = (
+        id.into_inner(),
+        filter.into_inner(),
+        page.into_inner().checked()?,
+    );
     let page = db::read(&state.pool, move |conn| {
         opinions::list(conn, &actor, id, &filter, &page)
     })
@@ -476,7 +519,10 @@ async fn get_opinion(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Opinion>> {
     let id = id.into_inner();
-    let opinion = db::read(&state.pool, move |conn| opinions::visible(conn, &actor, &id)).await?;
+    let opinion = db::read(&state.pool, move |conn| {
+        opinions::visible(conn, &actor, &id)
+    })
+    .await?;
     Ok(web::Json(opinion))
 }
 
@@ -507,7 +553,10 @@ async fn create_leader_comment(
         comments::create(conn, &actor, id, &body)
     })
     .await?;
-    Ok(created_at(format!("/api/v1/leader-comments/{}", comment.id), &comment))
+    Ok(created_at(
+        format!("/api/v1/leader-comments/{}", comment.id),
+        &comment,
+    ))
 }
 
 /// A session's leader comments, oldest first: all for those who read the org's records;
@@ -526,10 +575,14 @@ async fn list_leader_comments(
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<LeaderComment>>> {
     let (id, page) = (id.into_inner(), page.into_inner().checked()?);
-    let page = db::read(&state.pool, move |conn| comments::list(conn, &actor, id, &page)).await?;
+    let page = db::read(&state.pool, move |conn| {
+        comments::list(conn, &actor, id, &page)
+    })
+    .await?;
     Ok(web::Json(page))
 }
 
+/// One leader comment, for those who list its session's comments.
 #[utoipa::path(
     tag = "records",
     params(("id" = i64, Path, description = "Comment id")),
@@ -595,6 +648,7 @@ async fn list_commitments(
     Ok(web::Json(page))
 }
 
+/// One commitment, for those who read the org's records and for whom it is about.
 #[utoipa::path(
     tag = "records",
     params(("id" = i64, Path, description = "Commitment id")),
@@ -665,7 +719,10 @@ async fn create_report_request(
         reports::create(conn, &actor, id, &body)
     })
     .await?;
-    Ok(created_at(format!("/api/v1/report-requests/{}", request.id), &request))
+    Ok(created_at(
+        format!("/api/v1/report-requests/{}", request.id),
+        &request,
+    ))
 }
 
 /// A campaign's report requests the actor sees, newest first: whole for those who read the
@@ -684,7 +741,10 @@ async fn list_report_requests(
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<ReportRequest>>> {
     let (id, page) = (id.into_inner(), page.into_inner().checked()?);
-    let page = db::read(&state.pool, move |conn| reports::list(conn, &actor, id, &page)).await?;
+    let page = db::read(&state.pool, move |conn| {
+        reports::list(conn, &actor, id, &page)
+    })
+    .await?;
     Ok(web::Json(page))
 }
 
@@ -756,6 +816,9 @@ async fn get_submission(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<ReportSubmission>> {
     let id = id.into_inner();
-    let submission = db::read(&state.pool, move |conn| reports::submission(conn, &actor, id)).await?;
+    let submission = db::read(&state.pool, move |conn| {
+        reports::submission(conn, &actor, id)
+    })
+    .await?;
     Ok(web::Json(submission))
 }

@@ -23,7 +23,10 @@ pub fn create(
     rules::check_opinion_source(body.source)?;
     let content = body.content.trim();
     if content.is_empty() {
-        return Err(crate::error::ApiError::field("content", "must not be blank"));
+        return Err(crate::error::ApiError::field(
+            "content",
+            "must not be blank",
+        ));
     }
     rules::check_session_open_for_records(at.session.status == SessionStatus::Closed)?;
     let id = crate::auth::random_token(16);
@@ -40,7 +43,14 @@ pub fn create(
         },
     )?;
     let summary = format!("recorded a {} opinion about {}", body.source, at.org.name);
-    record(conn, actor, "opinion.create", ("session", session_id), at.org.id, summary)?;
+    record(
+        conn,
+        actor,
+        "opinion.create",
+        ("session", session_id),
+        at.org.id,
+        summary,
+    )?;
     Ok(queries::find_opinion(conn, &id)?.1)
 }
 

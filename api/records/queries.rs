@@ -8,8 +8,7 @@ use super::model::*;
 use crate::auth::policy::subtree_upper_bound;
 use crate::db::schema::{
     attachments, commitments, document_versions, documents, leader_comments, opinions, orgs,
-    report_requests, report_submission_versions, report_submissions, session_subjects,
-    sessions,
+    report_requests, report_submission_versions, report_submissions, session_subjects, sessions,
 };
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};

@@ -49,7 +49,10 @@ fn shown(
             ReportChild {
                 org_id,
                 name,
-                status: rules::report_status(submission.as_ref().map(|s| s.submitted_at), row.due_on),
+                status: rules::report_status(
+                    submission.as_ref().map(|s| s.submitted_at),
+                    row.due_on,
+                ),
                 submitted_at: submission.as_ref().map(|s| s.submitted_at.and_utc()),
                 submission_id: submission.map(|s| s.id),
             }
@@ -77,10 +80,16 @@ pub fn create(
     let (campaign, owner) = crate::campaigns::authorized(conn, actor, campaign_id, Action::Read)?;
     let from = crate::orgs::queries::find_referenced(conn, actor, body.from_org_id, "from_org_id")?;
     if !covers(&owner.path, &from.path) {
-        return Err(ApiError::field("from_org_id", "is not in the campaign's tree"));
+        return Err(ApiError::field(
+            "from_org_id",
+            "is not in the campaign's tree",
+        ));
     }
     actor.authorize(Action::ManageCampaigns, &from.path)?;
-    if matches!(campaign.status, CampaignStatus::Closed | CampaignStatus::Published) {
+    if matches!(
+        campaign.status,
+        CampaignStatus::Closed | CampaignStatus::Published
+    ) {
         return Err(ApiError::conflict(
             ErrorCode::CampaignClosed,
             "The campaign is closed.",
@@ -98,7 +107,14 @@ pub fn create(
     }
     let id = queries::insert_request(conn, campaign.id, body, actor.user_id, now())?;
     let summary = format!("asked the children of {} for a report", from.name);
-    record(conn, actor, "report_request.create", ("report_request", id), from.id, summary)?;
+    record(
+        conn,
+        actor,
+        "report_request.create",
+        ("report_request", id),
+        from.id,
+        summary,
+    )?;
     let row = queries::find_request(conn, id)?;
     shown(conn, actor, row, &from.path)?.ok_or_else(ApiError::not_found)
 }
@@ -197,8 +213,18 @@ pub fn submit(
             (current.id, false)
         }
     };
-    let summary = format!("submitted the report of {} to request {request_id}", org.name);
-    record(conn, actor, "report.submit", ("report_submission", id), org.id, summary)?;
+    let summary = format!(
+        "submitted the report of {} to request {request_id}",
+        org.name
+    );
+    record(
+        conn,
+        actor,
+        "report.submit",
+        ("report_submission", id),
+        org.id,
+        summary,
+    )?;
     let row = queries::find_submission(conn, id)?;
     Ok((submission_shown(conn, row, &request)?, first))
 }

@@ -250,30 +250,52 @@ mod tests {
         let kind = DocumentKind::SelfInspection;
         assert!(check_new_document(kind, None, &text(["a", "b", "c"]), [true; 3]).is_ok());
         assert_eq!(
-            fields(check_new_document(kind, None, &text(["a", " ", ""]), [true, true, false])),
+            fields(check_new_document(
+                kind,
+                None,
+                &text(["a", " ", ""]),
+                [true, true, false]
+            )),
             ["shortcomings", "measures"]
         );
         assert_eq!(
-            fields(check_new_document(kind, Some(4), &text(["a", "b", "c"]), [true; 3])),
+            fields(check_new_document(
+                kind,
+                Some(4),
+                &text(["a", "b", "c"]),
+                [true; 3]
+            )),
             ["person_id"]
         );
         let summary = DocumentKind::MemberSummary;
         assert_eq!(
-            fields(check_new_document(summary, None, &text(["", "", ""]), [false; 3])),
+            fields(check_new_document(
+                summary,
+                None,
+                &text(["", "", ""]),
+                [false; 3]
+            )),
             ["person_id"]
         );
         assert_eq!(
-            fields(check_new_document(summary, Some(4), &text(["x", "", ""]), [true, false, false])),
+            fields(check_new_document(
+                summary,
+                Some(4),
+                &text(["x", "", ""]),
+                [true, false, false]
+            )),
             ["achievements"]
         );
-        assert!(check_changed_document(
-            DocumentKind::DutyReport,
-            &text(["", "", ""]),
-            [false; 3]
-        )
-        .is_ok());
+        assert!(
+            check_changed_document(DocumentKind::DutyReport, &text(["", "", ""]), [false; 3])
+                .is_ok()
+        );
         assert_eq!(
-            fields(check_changed_document(kind, &text(["a", "b", ""]), [false, false, true])),
+            fields(check_changed_document(
+                kind,
+                &text(["a", "b", ""]),
+                [false, false, true]
+            )),
             ["measures"]
         );
     }
@@ -282,7 +304,10 @@ mod tests {
     fn slots_allow_one_summary_per_member() {
         assert_eq!(slot(DocumentKind::SelfInspection, None), "self_inspection");
         assert_eq!(slot(DocumentKind::DutyReport, Some(3)), "duty_report");
-        assert_eq!(slot(DocumentKind::MemberSummary, Some(3)), "member_summary:3");
+        assert_eq!(
+            slot(DocumentKind::MemberSummary, Some(3)),
+            "member_summary:3"
+        );
         assert_ne!(
             slot(DocumentKind::MemberSummary, Some(3)),
             slot(DocumentKind::MemberSummary, Some(4))

@@ -90,12 +90,8 @@ async fn session_results(
         for s in &mut subjects {
             s.rectification = items.remove(&s.subject_id);
         }
-        let commitments = crate::records::commitments::counts(
-            conn,
-            campaign.id,
-            session.org_id,
-            committed_by,
-        )?;
+        let commitments =
+            crate::records::commitments::counts(conn, campaign.id, session.org_id, committed_by)?;
         Ok(SessionResults {
             session_id,
             ballots: queries::ballots_cast(conn, session_id)?,

@@ -230,16 +230,18 @@ impl ResultsAt {
             .into_iter()
             .skip(offset.max(0) as usize)
             .take(limit.max(0) as usize)
-            .map(|(session_id, org_id, name, self_inspection, duty_report, member_summaries)| {
-                model::SessionRecords {
-                    session_id,
-                    org_id,
-                    name,
-                    self_inspection,
-                    duty_report,
-                    member_summaries,
-                }
-            })
+            .map(
+                |(session_id, org_id, name, self_inspection, duty_report, member_summaries)| {
+                    model::SessionRecords {
+                        session_id,
+                        org_id,
+                        name,
+                        self_inspection,
+                        duty_report,
+                        member_summaries,
+                    }
+                },
+            )
             .collect();
         let report_requests = crate::records::reports::missing_children(conn, campaign_id, path)?
             .into_iter()
