@@ -421,7 +421,7 @@ db_test!(
             )
             .await;
         let survey_id = survey.assert_status(201)["id"].as_str().unwrap().to_owned();
-        assert_eq!(survey.json()["recorded_by"].is_i64(), true);
+        assert!(survey.json()["recorded_by"].is_i64());
         assert!(survey.header("location").unwrap().ends_with(&survey_id));
         for (source, category) in [
             ("visit", "work_style"),
@@ -1044,3 +1044,194 @@ db_test!(coverage_shows_which_sessions_have_their_records, |app| {
         .filter(|r| r["org_id"] != c.branches["B2"])
         .all(|r| r["self_inspection"] == false && r["member_summaries"] == 0));
 });
+
+db_test!(
+    the_demo_branch_has_its_process_on_record_for_each_role_to_read,
+    |app| {
+        let pool = app.pool.clone();
+        crate::common::tokio_block(move || {
+            let mut conn = pool.get().unwrap();
+            pingyi::demo::load(&mut conn).unwrap();
+        })
+        .await;
+        let as_demo = |name: &'static str| login(&app, name, pingyi::demo::DEMO_PASSWORD);
+        let (secretary, member, observer, college, integration) = (
+            as_demo("demo.secretary").await,
+            as_demo("demo.member").await,
+            as_demo("demo.observer").await,
+            as_demo("demo.college").await,
+            as_demo("demo.integration").await,
+        );
+        let campaign = app
+            .get("/api/v1/campaigns", Some(&college))
+            .await
+            .assert_status(200)["items"][0]["id"]
+            .as_i64()
+            .unwrap();
+        let sessions = app
+            .get(
+                &format!("/api/v1/sessions?campaign_id={campaign}&per_page=100"),
+                Some(&college),
+            )
+            .await
+            .assert_status(200);
+        let session = sessions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["org_name"] == "机电工程学院教工第一党支部")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let docs = format!("/api/v1/sessions/{session}/documents");
+        let kinds = |page: Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["kind"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        // The branch, those above it and the city's integration read all four documents;
+        // the member reads their own summary.
+        for token in [&secretary, &observer, &college, &integration] {
+            let page = app.get(&docs, Some(token)).await.assert_status(200);
+            assert_eq!(
+                kinds(page),
+                [
+                    "duty_report",
+                    "member_summary",
+                    "member_summary",
+                    "self_inspection"
+                ]
+            );
+        }
+        let own = app.get(&docs, Some(&member)).await.assert_status(200);
+        assert_eq!(kinds(own.clone()), ["member_summary"]);
+        assert_eq!(
+            own["items"][0]["frozen"], true,
+            "the meeting was held and closed"
+        );
+
+        // Three opinions typed in, read from above (not by the rated secretary or a member).
+        let opinions = format!("/api/v1/sessions/{session}/opinions?source=survey");
+        assert_eq!(
+            app.get(&opinions, Some(&observer)).await.assert_status(200)["total"],
+            1
+        );
+        let all = app
+            .get(
+                &format!("/api/v1/sessions/{session}/opinions?per_page=100"),
+                Some(&college),
+            )
+            .await
+            .assert_status(200);
+        let recorded = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["source"] != "ballot")
+            .count() as i64;
+        assert_eq!(recorded, 3, "a survey, a visit and the meeting");
+        app.get(&opinions, Some(&secretary))
+            .await
+            .assert_problem(403, "forbidden");
+        app.get(&opinions, Some(&member))
+            .await
+            .assert_problem(403, "forbidden");
+
+        // The observer's comment: the branch reads it, the member (not its subject) does not.
+        let comments = format!("/api/v1/sessions/{session}/leader-comments");
+        let read = app
+            .get(&comments, Some(&secretary))
+            .await
+            .assert_status(200);
+        assert_eq!(read["total"], 1);
+        assert_eq!(
+            app.get(&comments, Some(&member)).await.assert_status(200)["total"],
+            0
+        );
+
+        // The commitment, kept.
+        let kept = app
+            .get("/api/v1/commitments?status=fulfilled", Some(&college))
+            .await
+            .assert_status(200);
+        assert_eq!(kept["total"], 1);
+        assert!(!kept["items"][0]["evidence"].as_str().unwrap().is_empty());
+        assert_eq!(
+            app.get("/api/v1/commitments", Some(&member))
+                .await
+                .assert_status(200)["total"],
+            0
+        );
+
+        // The report request: answered with a PDF by this branch, missing from the other.
+        let requests = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/report-requests"),
+                Some(&college),
+            )
+            .await
+            .assert_status(200);
+        let request = &requests["items"][0];
+        let children: Vec<(&str, &str)> = request["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            children,
+            [
+                ("机电工程学院学生第一党支部", "missing"),
+                ("机电工程学院教工第一党支部", "submitted")
+            ]
+        );
+        let submission_id = request["children"][1]["submission_id"].as_i64().unwrap();
+        let submission = app
+            .get(
+                &format!("/api/v1/report-submissions/{submission_id}"),
+                Some(&observer),
+            )
+            .await
+            .assert_status(200);
+        let pdf = app
+            .get(
+                &format!("/api/v1/attachments/{}", submission["attachments"][0]["id"]),
+                Some(&secretary),
+            )
+            .await;
+        assert_eq!(pdf.status.as_u16(), 200);
+        assert!(pdf.bytes.starts_with(b"%PDF-"));
+        assert_eq!(pdf.content_type(), "application/pdf");
+        // The branch sees its own entry; the member sees no request at all.
+        let own = app
+            .get(
+                &format!("/api/v1/report-requests/{}", request["id"]),
+                Some(&secretary),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(own["children"].as_array().unwrap().len(), 1);
+        app.get(
+            &format!("/api/v1/report-requests/{}", request["id"]),
+            Some(&member),
+        )
+        .await
+        .assert_problem(404, "not_found");
+        let coverage = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/coverage"),
+                Some(&college),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(
+            coverage["report_requests"][0]["missing"][0]["name"],
+            "机电工程学院学生第一党支部"
+        );
+        assert_eq!(coverage["sessions_with_self_inspection"], 1);
+        assert_eq!(coverage["member_summaries"], 2);
+    }
+);

@@ -42,6 +42,12 @@ impl Actor {
         }
     }
 
+    /// An enabled user acting outside any request, with their grants (the demo loader acts
+    /// as its demo users).
+    pub fn for_user(conn: &mut DbConn, user_id: i64) -> ApiResult<Self> {
+        load_versioned(conn, user_id).map(|(actor, _)| actor)
+    }
+
     /// 404 when the org at `org_path` is hidden from the actor, 403 when `action` is not
     /// allowed there.
     pub fn authorize(&self, action: Action, org_path: &str) -> ApiResult<()> {

@@ -128,6 +128,9 @@ pub fn load(conn: &mut DbConn, admin: &Actor) -> ApiResult<bool> {
     for meeting in &MEETINGS {
         let org = super::org_by_external_id(conn, meeting.branch)?;
         let session = evaluation::schedule(conn, campaign, &org, meeting.kind, held_at)?;
+        if meeting.branch == super::records::BRANCH {
+            super::records::before_the_meeting(conn, campaign, session)?;
+        }
         if meeting.groups.is_empty() {
             continue;
         }

@@ -5,6 +5,7 @@
 mod campaign;
 pub mod evaluation;
 mod queries;
+mod records;
 
 use crate::auth::{Actor, Role};
 use crate::db::{self, DbConn};

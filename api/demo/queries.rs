@@ -40,3 +40,13 @@ pub fn campaign_titled(conn: &mut DbConn, owner_id: i64, title: &str) -> ApiResu
         .get_result(conn)?;
     Ok(count > 0)
 }
+
+/// A user's id by username.
+pub fn user_id(conn: &mut DbConn, username: &str) -> ApiResult<i64> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(users::id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::internal(format!("the demo user {username} is missing")))
+}

@@ -261,13 +261,16 @@ pub fn changeable_submission(
     Ok((row, request, org))
 }
 
+/// A request and the children (id, name) that have not answered it.
+pub type Unanswered = (ReportRequestRow, Vec<(i64, String)>);
+
 /// Per request of the campaign sent from within the subtree at `path`: the children that
 /// have not submitted.
 pub fn missing_children(
     conn: &mut DbConn,
     campaign_id: i64,
     path: &str,
-) -> ApiResult<Vec<(ReportRequestRow, Vec<(i64, String)>)>> {
+) -> ApiResult<Vec<Unanswered>> {
     let mut out = Vec::new();
     for (row, from_path) in queries::requests_of_campaign(conn, campaign_id)? {
         if !covers(path, &from_path) {

@@ -36,13 +36,11 @@ pub fn check_new_document(
 ) -> ApiResult<()> {
     let mut errors = Vec::new();
     match kind {
-        DocumentKind::SelfInspection => {
-            if person_id.is_some() {
-                errors.push(FieldError::new(
-                    "person_id",
-                    "a self-inspection is the org's, not a person's",
-                ));
-            }
+        DocumentKind::SelfInspection if person_id.is_some() => {
+            errors.push(FieldError::new(
+                "person_id",
+                "a self-inspection is the org's, not a person's",
+            ));
         }
         DocumentKind::MemberSummary if person_id.is_none() => {
             errors.push(FieldError::new(
