@@ -4,10 +4,12 @@ Usage: python3 meeting.py [BASE_URL]   (default http://127.0.0.1:8080)
 Environment: PINGYI_ADMIN_PASSWORD, the password of the `admin` account.
 
 It signs in, builds a small org tree with people and a secretary, creates a campaign with
-the built-in template, schedules a branch meeting, issues voting codes in two categories,
-opens the meeting, fetches the ballot form and casts a ballot for every code, reads the
-turnout, closes the meeting, reads the results, the campaign's roll-up, ranking and
-coverage, exports the ranking as xlsx and imports people from CSV.
+the built-in template, schedules a branch meeting, writes its self-inspection with a PDF
+attached (and downloads it back), records an opinion and a commitment, issues voting codes
+in two categories, opens the meeting, fetches the ballot form and casts a ballot for every
+code, reads the turnout, closes the meeting, reads the opinions, the results, the
+campaign's roll-up, ranking and coverage, exports the ranking as xlsx and imports people
+from CSV.
 """
 
 from __future__ import annotations
@@ -23,12 +25,32 @@ from pingyi_client import AuthenticatedClient, Client
 from pingyi_client.api.auth import login
 from pingyi_client.api.campaigns import activate_campaign, create_campaign, list_templates
 from pingyi_client.api.imports import import_people
+from pingyi_client.api.records import (
+    attach_to_document,
+    create_commitment,
+    create_document,
+    create_opinion,
+    download_attachment,
+    list_opinions,
+)
 from pingyi_client.api.orgs import create_org, get_org, list_orgs, update_org
 from pingyi_client.api.people import create_person
 from pingyi_client.api.results import campaign_results, coverage, export, rankings, session_results
 from pingyi_client.api.sessions import close_session, create_session, list_subjects, open_session
 from pingyi_client.api.voting import ballot_form, issue_codes, submit_ballot, turnout
 from pingyi_client.models import (
+    Attachment,
+    AttachmentUpload,
+    Commitment,
+    CreateCommitment,
+    CreateDocument,
+    CreateOpinion,
+    Document,
+    DocumentKind,
+    Opinion,
+    OpinionCategory,
+    OpinionSource,
+    PageOpinion,
     BallotForm,
     Campaign,
     CampaignResults,
@@ -189,6 +211,54 @@ def main() -> None:
     types = sorted(expect(s, Subject, "subject").subject_type.value for s in subjects)
     assert types == ["member"] * 3 + ["org", "secretary"], types
 
+    # The meeting's record before it opens: the self-inspection with its report as a PDF
+    # (multipart/form-data), an opinion gathered by survey and a public commitment.
+    inspection = expect(
+        create_document.sync(
+            id=session.id,
+            client=api,
+            body=CreateDocument(
+                kind=DocumentKind.SELF_INSPECTION,
+                title="自查报告",
+                body="按照通知要求开展自查。",
+                achievements="组织生活规范",
+                shortcomings="联系群众不够",
+                measures="每月走访一次",
+            ),
+        ),
+        Document,
+        "write the self-inspection",
+    )
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    stored = expect(
+        attach_to_document.sync(
+            id=inspection.id,
+            client=api,
+            body=AttachmentUpload(file=File(payload=io.BytesIO(pdf), file_name="自查报告.pdf", mime_type="application/pdf")),
+        ),
+        Attachment,
+        "attach the PDF",
+    )
+    assert (stored.media_type, stored.size_bytes) == ("application/pdf", len(pdf)), stored
+    downloaded = expect(download_attachment.sync(id=stored.id, client=api), File, "download the PDF")
+    assert downloaded.payload.read() == pdf
+    expect(
+        create_opinion.sync(
+            id=session.id,
+            client=api,
+            body=CreateOpinion(source=OpinionSource.SURVEY, category=OpinionCategory.SERVICE, content="希望多开展志愿服务"),
+        ),
+        Opinion,
+        "record an opinion",
+    )
+    expect(
+        create_commitment.sync(
+            client=api, body=CreateCommitment(campaign_id=campaign.id, org_id=branch.id, content="每月开展一次志愿服务")
+        ),
+        Commitment,
+        "record a commitment",
+    )
+
     codes: list[str] = []
     for category, count in [(ParticipantCategory.PARTY_MEMBER, 4), (ParticipantCategory.MASS_REPRESENTATIVE, 2)]:
         issued = expect(
@@ -226,6 +296,9 @@ def main() -> None:
     assert (counted.issued, counted.used) == (6, 6), counted
     session = expect(close_session.sync(id=session.id, client=api), Session, "close the meeting")
     assert session.status is SessionStatus.CLOSED
+
+    opinions = expect(list_opinions.sync(id=session.id, client=api, per_page=100), PageOpinion, "opinions")
+    assert opinions.total == 7, "the survey's opinion and the six ballots' own"
 
     results = expect(session_results.sync(id=session.id, client=api), SessionResults, "results")
     assert results.ballots == 6

@@ -143,6 +143,56 @@ async function main(): Promise<void> {
   check(subjects.length === 5, "org, secretary and three members are on the ballot");
 
   const codes: string[] = [];
+  // The meeting's record before it opens: the self-inspection with its report as a PDF
+  // (multipart/form-data), an opinion gathered by survey and a public commitment.
+  const inspection = expect(
+    "write the self-inspection",
+    await api.POST("/api/v1/sessions/{id}/documents", {
+      ...sessionPath,
+      body: {
+        kind: "self_inspection",
+        title: "自查报告",
+        body: "按照通知要求开展自查。",
+        achievements: "组织生活规范",
+        shortcomings: "联系群众不够",
+        measures: "每月走访一次",
+      },
+    }),
+  );
+  const pdf = new TextEncoder().encode("%PDF-1.4\n%%EOF\n");
+  const stored = expect(
+    "attach the PDF",
+    await api.POST("/api/v1/documents/{id}/attachments", {
+      params: { path: { id: inspection.id } },
+      body: { file: "自查报告.pdf" },
+      bodySerializer: (body) => {
+        const form = new FormData();
+        form.append("file", new Blob([pdf], { type: "application/pdf" }), body.file);
+        return form;
+      },
+    }),
+  );
+  check(stored.media_type === "application/pdf" && stored.size_bytes === pdf.length, "the PDF is stored");
+  const downloaded = await api.GET("/api/v1/attachments/{id}", {
+    params: { path: { id: stored.id } },
+    parseAs: "arrayBuffer",
+  });
+  const file = new Uint8Array(expect("download the PDF", downloaded) as ArrayBuffer);
+  check(file.length === pdf.length && file[0] === 0x25, "the PDF comes back whole");
+  expect(
+    "record an opinion",
+    await api.POST("/api/v1/sessions/{id}/opinions", {
+      ...sessionPath,
+      body: { source: "survey", category: "service", content: "希望多开展志愿服务" },
+    }),
+  );
+  expect(
+    "record a commitment",
+    await api.POST("/api/v1/commitments", {
+      body: { campaign_id: campaign.id, org_id: branch.id, content: "每月开展一次志愿服务" },
+    }),
+  );
+
   const categories: [Schemas["ParticipantCategory"], number][] = [
     ["party_member", 4],
     ["mass_representative", 2],
@@ -188,6 +238,14 @@ async function main(): Promise<void> {
   check(turnout.issued === 6 && turnout.used === 6, "six codes issued and used");
   const closed = expect("close the meeting", await api.POST("/api/v1/sessions/{id}/close", sessionPath));
   check(closed.status === "closed", "the meeting is closed");
+
+  const opinions = expect(
+    "opinions",
+    await api.GET("/api/v1/sessions/{id}/opinions", {
+      params: { path: { id: session.id }, query: { per_page: 100 } },
+    }),
+  );
+  check(opinions.total === 7, "the survey's opinion and the six ballots' own");
 
   const results = expect("results", await api.GET("/api/v1/sessions/{id}/results", sessionPath));
   check(results.ballots === 6, "six ballots counted");
