@@ -231,24 +231,31 @@ async fn read_upload(
     if declared.is_some_and(|n| n > rules::MAX_ATTACHMENT_BYTES + 64 * 1024) {
         return Err(attachments::too_large());
     }
+    // Every byte read counts toward the limit, other parts included (they are skipped).
+    let mut read = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(multipart_error)?;
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .map(str::to_owned);
+        let is_file = field.name() == Some("file");
+        let name = field.content_disposition().and_then(|cd| {
+            cd.get_filename().map(str::to_owned).or_else(|| {
+                cd.get_filename_ext()
+                    .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
+            })
+        });
         let mut content = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(multipart_error)?;
-            if content.len() + chunk.len() > rules::MAX_ATTACHMENT_BYTES {
+            read += chunk.len();
+            if read > rules::MAX_ATTACHMENT_BYTES {
                 return Err(attachments::too_large());
             }
-            content.extend_from_slice(&chunk);
+            if is_file {
+                content.extend_from_slice(&chunk);
+            }
         }
-        return Ok((name, content));
+        if is_file {
+            return Ok((name, content));
+        }
     }
     Err(ApiError::field(
         "file",
