@@ -512,6 +512,12 @@ db_test!(
             .assert_status(200);
         assert_eq!(kept["source"], "survey");
         assert_eq!(kept["category"], "service");
+        // To anyone who does not list them, an opinion id is not there at all.
+        for token in [&secretary, &member] {
+            app.get(&format!("/api/v1/opinions/{survey_id}"), Some(token))
+                .await
+                .assert_problem(404, "not_found");
+        }
         app.post(
             &path,
             Some(&secretary),
@@ -679,21 +685,43 @@ db_test!(
             .assert_status(200);
         assert_eq!(checked["status"], "partial");
         assert!(checked["checked_by"].is_i64());
-        let reply = app
-            .patch(&own_path, Some(&wang_token), json!({"content": "改口"}))
-            .await;
-        crate::common::assert_only_field_error(&reply, "content");
+        app.patch(&own_path, Some(&wang_token), json!({"content": "改口"}))
+            .await
+            .assert_problem(409, "invalid_transition");
+        // The org's own commitment is checked from above, never by the org itself.
         let org_path = format!("/api/v1/commitments/{org_id}");
-        app.patch(
-            &org_path,
-            Some(&secretary),
-            json!({"status": "fulfilled", "evidence": "全年开展12次，有活动记录"}),
-        )
-        .await
-        .assert_status(200);
+        let kept = json!({"status": "fulfilled", "evidence": "全年开展12次，有活动记录"});
+        let own_admin = c.user(&app, "b3.admin", b3, "org_admin").await;
+        for token in [&secretary, &own_admin] {
+            app.patch(&org_path, Some(token), kept.clone())
+                .await
+                .assert_problem(403, "forbidden");
+        }
+        let b_admin = c.user(&app, "b.admin", c.b, "org_admin").await;
+        app.patch(&org_path, Some(&b_admin), kept)
+            .await
+            .assert_status(200);
+        // A person or campaign out of sight is as missing as one that does not exist.
+        let a1_person = c.secretaries["A1"];
+        for body in [
+            json!({"campaign_id": c.campaign, "person_id": a1_person, "content": "x"}),
+            json!({"campaign_id": c.campaign, "person_id": 999_999, "content": "x"}),
+        ] {
+            let reply = app
+                .post("/api/v1/commitments", Some(&secretary), body)
+                .await;
+            crate::common::assert_only_field_error(&reply, "person_id");
+        }
+        let reply = app
+            .post(
+                "/api/v1/commitments",
+                Some(&secretary),
+                json!({"campaign_id": 999_999, "org_id": b3, "content": "x"}),
+            )
+            .await;
+        crate::common::assert_only_field_error(&reply, "campaign_id");
 
         // Listed per subtree for those who read records there; a member sees their own.
-        let b_admin = c.user(&app, "b.admin", c.b, "org_admin").await;
         let in_b = app
             .get(
                 &format!("/api/v1/commitments?org_id={}", c.b),

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
 use super::policy::{
-    Action, CampaignResultsView, Decision, Grant, Grants, Role, Scope, SessionResultsView,
+    Action, CampaignResultsView, CommitmentBy, Decision, Grant, Grants, Role, Scope,
+    SessionResultsView,
 };
 use crate::db::schema::{grants, orgs, users};
 use crate::db::DbConn;
@@ -186,16 +187,25 @@ impl Actor {
         self.grants.decide_leader_comment(org_path).check()
     }
 
-    /// Marking a commitment fulfilled or not; `about_self`: the actor made it.
-    pub fn authorize_commitment_check(&self, org_path: &str, about_self: bool) -> ApiResult<()> {
+    /// Marking a commitment kept or not (see [`super::policy::CommitmentBy`]).
+    pub fn authorize_commitment_check(
+        &self,
+        org_path: &str,
+        made_by: CommitmentBy,
+    ) -> ApiResult<()> {
         self.grants
-            .decide_commitment_check(org_path, about_self)
+            .decide_commitment_check(org_path, made_by)
             .check()
     }
 
     /// Submitting the report of the org at `org_path`: its own administrator or secretary.
     pub fn authorize_report_submission(&self, org_path: &str) -> ApiResult<()> {
         self.grants.decide_report_submission(org_path).check()
+    }
+
+    /// Reading one opinion of a session at `org_path`: 404 unless the actor lists them.
+    pub fn authorize_opinion_read(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_opinion_read(org_path).check()
     }
 
     /// Reading a session's opinions at `org_path`.

@@ -518,14 +518,24 @@ impl Grants {
         }
     }
 
-    /// Marking a commitment of the org at `org_path` fulfilled or not: those who keep the
-    /// org's records, never the person who made it (`about_self`).
-    pub fn decide_commitment_check(&self, org_path: &str, about_self: bool) -> Decision {
-        match self.decide(Action::Record, org_path) {
-            Decision::Allowed if about_self => {
-                Decision::Forbidden("Nobody marks their own commitment fulfilled.")
+    /// Marking a commitment of the org at `org_path` kept or not (asked once it is known to
+    /// be visible). Nobody checks their own: an org's own commitment is checked from above
+    /// (an org admin or observer of a strict ancestor, as for rectification sign-off); a
+    /// member's by those who keep the org's records, never by that member.
+    pub fn decide_commitment_check(&self, org_path: &str, made_by: CommitmentBy) -> Decision {
+        match made_by {
+            CommitmentBy::Org => self.decide_from_above(
+                org_path,
+                "An org's own commitments are checked from above: an administrator or observer of a superior org.",
+            ),
+            CommitmentBy::Member { actor_is_member } => {
+                match self.decide(Action::Record, org_path) {
+                    Decision::Allowed if actor_is_member => {
+                        Decision::Forbidden("Nobody marks their own commitment kept.")
+                    }
+                    decision => decision,
+                }
             }
-            decision => decision,
         }
     }
 
@@ -561,6 +571,26 @@ impl Grants {
             .any(|g| matches!(g.role, Role::Admin | Role::OrgAdmin));
         Decision::allowed_if(org_admin || self.holds_above(org_path, &[Role::Observer]))
     }
+}
+
+impl Grants {
+    /// One opinion, by id: those who list the session's opinions; to anyone else it is not
+    /// there (an id alone tells nothing, not even that it exists).
+    pub fn decide_opinion_read(&self, org_path: &str) -> Decision {
+        match self.decide_opinions(org_path) {
+            Decision::Allowed => Decision::Allowed,
+            _ => Decision::Hidden,
+        }
+    }
+}
+
+/// Who made a commitment (公开承诺), for deciding who checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitmentBy {
+    /// The org itself.
+    Org,
+    /// One of its members; `actor_is_member`: the actor is that member.
+    Member { actor_is_member: bool },
 }
 
 /// The part of the tree an actor sees: everything, or a set of subtrees by path.
@@ -1186,19 +1216,42 @@ mod tests {
 
     #[test]
     fn nobody_marks_their_own_commitment() {
+        let other = CommitmentBy::Member {
+            actor_is_member: false,
+        };
+        let own = CommitmentBy::Member {
+            actor_is_member: true,
+        };
         let secretary = Grants(vec![grant(Role::Secretary, Some(BRANCH))]);
         assert!(secretary
-            .decide_commitment_check(BRANCH, false)
+            .decide_commitment_check(BRANCH, other)
             .is_allowed());
         assert!(matches!(
-            secretary.decide_commitment_check(BRANCH, true),
+            secretary.decide_commitment_check(BRANCH, own),
             Decision::Forbidden(_)
         ));
         let member = Grants(vec![grant(Role::Member, Some(BRANCH))]);
         assert!(matches!(
-            member.decide_commitment_check(BRANCH, false),
+            member.decide_commitment_check(BRANCH, other),
             Decision::Forbidden(_)
         ));
+        // The org's own: never by the org itself, by its superior's admin or observer.
+        for role in [Role::Secretary, Role::OrgAdmin] {
+            let own_org = Grants(vec![grant(role, Some(BRANCH))]);
+            assert!(
+                matches!(
+                    own_org.decide_commitment_check(BRANCH, CommitmentBy::Org),
+                    Decision::Forbidden(_)
+                ),
+                "{role}"
+            );
+        }
+        for role in [Role::OrgAdmin, Role::Observer] {
+            let above = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert!(above
+                .decide_commitment_check(BRANCH, CommitmentBy::Org)
+                .is_allowed());
+        }
     }
 
     #[test]

@@ -62,7 +62,11 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The org a file's owner belongs to, once the actor may change the owner: a document by
 /// its author while the session is open, a report by the child itself while it is open.
-fn changeable_owner(conn: &mut DbConn, actor: &Actor, owner: Owner) -> ApiResult<(i64, String)> {
+pub fn changeable_owner(
+    conn: &mut DbConn,
+    actor: &Actor,
+    owner: Owner,
+) -> ApiResult<(i64, String)> {
     match owner {
         Owner::Document(id) => {
             let (_, at) = documents::editable(conn, actor, id)?;

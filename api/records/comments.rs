@@ -3,7 +3,7 @@
 
 use super::model::*;
 use super::queries;
-use super::{rules, session_at};
+use super::{rules, session_at, session_for_write};
 use crate::auth::Actor;
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
@@ -18,7 +18,7 @@ pub fn create(
     session_id: i64,
     body: &CreateLeaderComment,
 ) -> ApiResult<LeaderComment> {
-    let at = session_at(conn, actor, session_id)?;
+    let at = session_for_write(conn, actor, session_id)?;
     actor.authorize_leader_comment(&at.org.path)?;
     if let Some(subject) = body.subject_id {
         if crate::sessions::queries::find_subject(conn, session_id, subject)?.is_none() {

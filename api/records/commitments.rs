@@ -4,10 +4,11 @@
 use super::model::*;
 use super::queries::{self, CommitmentChanges, NewCommitment, VisibleCommitments};
 use super::rules;
-use crate::auth::policy::covers;
+use crate::auth::policy::{covers, CommitmentBy};
 use crate::auth::{Action, Actor};
+use crate::campaigns::rules::CampaignStatus;
 use crate::db::DbConn;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::{Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::record;
@@ -29,12 +30,20 @@ pub fn visible(
 }
 
 pub fn create(conn: &mut DbConn, actor: &Actor, body: &CreateCommitment) -> ApiResult<Commitment> {
-    let (_, owner) = crate::campaigns::authorized(conn, actor, body.campaign_id, Action::Read)?;
+    // A campaign named in the body that the actor cannot see is a field error, as a
+    // missing one is.
+    let (campaign, owner) =
+        crate::campaigns::authorized(conn, actor, body.campaign_id, Action::Read).map_err(|e| {
+            if e.status == actix_web::http::StatusCode::NOT_FOUND {
+                ApiError::field("campaign_id", "no such campaign")
+            } else {
+                e
+            }
+        })?;
+    check_campaign_open(campaign.status)?;
     let org_id = match (body.org_id, body.person_id) {
         (Some(org), _) => org,
-        (None, Some(person)) => crate::people::queries::find_opt(conn, person)?
-            .map(|p| p.org_id)
-            .ok_or_else(|| ApiError::field("person_id", "no such person"))?,
+        (None, Some(person)) => visible_person_org(conn, actor, person)?,
         (None, None) => {
             return Err(ApiError::field(
                 "org_id",
@@ -84,6 +93,29 @@ pub fn create(conn: &mut DbConn, actor: &Actor, body: &CreateCommitment) -> ApiR
     Ok(queries::find_commitment(conn, id)?.into())
 }
 
+/// The org of a person the actor sees (a person out of sight is reported as missing).
+fn visible_person_org(conn: &mut DbConn, actor: &Actor, person: i64) -> ApiResult<i64> {
+    let org = match crate::people::queries::find_opt(conn, person)? {
+        Some(p) => crate::orgs::queries::find_opt(conn, p.org_id)?,
+        None => None,
+    };
+    match org {
+        Some(org) if actor.can_see(&org.path) => Ok(org.id),
+        _ => Err(ApiError::field("person_id", "no such person")),
+    }
+}
+
+/// Commitments change while their campaign runs; closed or published, it is history.
+fn check_campaign_open(status: CampaignStatus) -> ApiResult<()> {
+    if matches!(status, CampaignStatus::Closed | CampaignStatus::Published) {
+        return Err(ApiError::conflict(
+            ErrorCode::CampaignClosed,
+            "The campaign is closed: its commitments no longer change.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn update(
     conn: &mut DbConn,
     actor: &Actor,
@@ -91,6 +123,7 @@ pub fn update(
     body: &UpdateCommitment,
 ) -> ApiResult<Commitment> {
     let (row, org, own) = visible(conn, actor, id)?;
+    check_campaign_open(crate::campaigns::queries::find(conn, row.campaign_id)?.status)?;
     let content = body.content.as_deref().map(str::trim);
     if content.is_some() {
         actor.authorize_record_write(&org.path, own)?;
@@ -100,7 +133,13 @@ pub fn update(
     }
     let checking = body.status.is_some() || body.evidence.is_some();
     if checking {
-        actor.authorize_commitment_check(&org.path, own)?;
+        let made_by = match row.person_id {
+            None => CommitmentBy::Org,
+            Some(_) => CommitmentBy::Member {
+                actor_is_member: own,
+            },
+        };
+        actor.authorize_commitment_check(&org.path, made_by)?;
     }
     let status = body.status.unwrap_or(row.status);
     let evidence = body.evidence.as_deref().map(str::trim);

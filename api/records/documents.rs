@@ -3,7 +3,7 @@
 
 use super::model::*;
 use super::queries::{self, NewDocument, Owner};
-use super::{rules, session_at, AtSession};
+use super::{rules, session_at, session_for_write, AtSession};
 use crate::auth::Actor;
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -69,7 +69,7 @@ pub fn create(
     session_id: i64,
     body: &CreateDocument,
 ) -> ApiResult<Document> {
-    let at = session_at(conn, actor, session_id)?;
+    let at = session_for_write(conn, actor, session_id)?;
     let person_id = match body.kind {
         DocumentKind::DutyReport => body.person_id.or(at.org.secretary_id),
         _ => body.person_id,
@@ -117,7 +117,18 @@ pub fn create(
             author_id: actor.user_id,
             at: now(),
         },
-    )?;
+    )
+    .map_err(|e| {
+        // A concurrent create of the same slot loses on the unique index.
+        if e.code == ErrorCode::Conflict {
+            ApiError::conflict(
+                ErrorCode::DocumentExists,
+                "The session already has this document.",
+            )
+        } else {
+            e
+        }
+    })?;
     let summary = format!("wrote a {} for {}", body.kind, at.org.name);
     record(
         conn,
@@ -153,6 +164,8 @@ pub fn list(
 /// A document the actor may change: its author (who still writes the org's records, or
 /// their own summary), while the session is open.
 pub fn editable(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<(DocumentRow, AtSession)> {
+    let session_id = queries::find_document(conn, id)?.session_id;
+    crate::sessions::queries::lock_session(conn, session_id)?;
     let (row, at) = visible(conn, actor, id)?;
     let about_self = at.me.is_some() && row.person_id == at.me;
     actor.authorize_record_write(&at.org.path, about_self)?;

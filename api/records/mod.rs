@@ -77,6 +77,14 @@ pub fn session_at(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<AtSess
     Ok(AtSession { session, org, me })
 }
 
+/// The session at `id` for writing its record: its row lock taken first (on PostgreSQL), so
+/// that the status read next cannot change before the write commits (closing takes the same
+/// lock).
+pub fn session_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<AtSession> {
+    crate::sessions::queries::lock_session(conn, id)?;
+    session_at(conn, actor, id)
+}
+
 const SESSION_CLOSED: &str =
     "`session_closed`: the session has closed and its record no longer changes";
 
@@ -173,7 +181,7 @@ async fn get_document(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The document at its new version", body = Document),
-        (status = 409, description = SESSION_CLOSED, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_closed`, or `conflict`: another change came first (reload and write again)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/documents/{id}")]
@@ -220,17 +228,30 @@ async fn get_document_version(
 /// The one file part of an upload, read up to the size limit.
 async fn read_upload(
     req: &HttpRequest,
-    mut payload: Multipart,
+    body: web::Payload,
 ) -> ApiResult<(Option<String>, Vec<u8>)> {
-    // Refuse a declared oversize body before reading it (the framing adds a little).
+    // The whole body, framing and part headers included, is cut off a little above the
+    // file's limit (whether its length is declared or it comes chunked): the multipart
+    // parser buffers headers without a limit of its own.
+    let limit = rules::MAX_ATTACHMENT_BYTES + 64 * 1024;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > rules::MAX_ATTACHMENT_BYTES + 64 * 1024) {
+    if declared.is_some_and(|n| n > limit) {
         return Err(attachments::too_large());
     }
+    let mut received = 0usize;
+    let limited = body.map(move |chunk| {
+        let chunk = chunk?;
+        received += chunk.len();
+        if received > limit {
+            return Err(actix_web::error::PayloadError::Overflow);
+        }
+        Ok(chunk)
+    });
+    let mut payload = Multipart::new(req.headers(), limited);
     // Every byte read counts toward the limit, other parts included (they are skipped).
     let mut read = 0usize;
     while let Some(field) = payload.next().await {
@@ -285,10 +306,16 @@ async fn upload(
     actor: Actor,
     state: &AppState,
     req: &HttpRequest,
-    payload: Multipart,
+    body: web::Payload,
     owner: Owner,
 ) -> ApiResult<HttpResponse> {
-    let (name, content) = read_upload(req, payload).await?;
+    // Who may not attach here is answered before the body is read.
+    let asking = actor.clone();
+    db::read(&state.pool, move |conn| {
+        attachments::changeable_owner(conn, &asking, owner).map(drop)
+    })
+    .await?;
+    let (name, content) = read_upload(req, body).await?;
     let file = attachments::check(name.as_deref(), content)?;
     let attachment = db::write(&state.pool, move |conn| {
         attachments::attach(conn, &actor, owner, &file)
@@ -323,7 +350,7 @@ async fn attach_to_document(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<i64>,
-    payload: Multipart,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     upload(
         actor,
@@ -355,7 +382,7 @@ async fn attach_to_submission(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<i64>,
-    payload: Multipart,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     upload(
         actor,
@@ -433,7 +460,7 @@ async fn download_attachment(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 409, description = UPLOAD_ERRORS, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`report_closed` (a report submitted on time, after its due date) or `session_closed` (a document of a closed session)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/attachments/{id}")]
@@ -610,12 +637,16 @@ async fn get_leader_comment(
 // ---- Commitments ----
 
 /// Record a public commitment (公开承诺) of an org, or of a member, in a campaign: by the
-/// org's secretary or org admin (or from above), or a member their own.
+/// org's secretary or org admin (or from above), or a member their own; while the campaign
+/// runs.
 #[utoipa::path(
     tag = "records",
     request_body = CreateCommitment,
     security(("bearer" = [])),
-    responses((status = 201, description = "Created; `Location` names it", body = Commitment))
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = Commitment),
+        (status = 409, description = "`campaign_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/commitments")]
 async fn create_commitment(
@@ -677,13 +708,18 @@ async fn get_commitment(
 }
 
 /// Change a pending commitment's content (those who may record it), or mark whether it was
-/// kept with the evidence (those who keep the org's records, never whom it is about).
+/// kept, with the evidence: a member's by those who keep the org's records (never that
+/// member), an org's own from above (an org admin or observer of a superior org). Not once
+/// the campaign is closed.
 #[utoipa::path(
     tag = "records",
     params(("id" = i64, Path, description = "Commitment id")),
     request_body = UpdateCommitment,
     security(("bearer" = [])),
-    responses((status = 200, description = "Changed", body = Commitment))
+    responses(
+        (status = 200, description = "Changed", body = Commitment),
+        (status = 409, description = "`invalid_transition` (the content of a commitment no longer pending), or `campaign_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[patch("/commitments/{id}")]
 async fn update_commitment(
@@ -785,7 +821,7 @@ async fn get_report_request(
     responses(
         (status = 201, description = "The child's first submission; `Location` names it", body = ReportSubmission),
         (status = 200, description = "The report, replaced", body = ReportSubmission),
-        (status = 409, description = "`report_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`report_closed`, or `conflict`: another submission came first (reload and submit again)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/report-requests/{id}/submissions")]

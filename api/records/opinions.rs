@@ -3,7 +3,7 @@
 
 use super::model::*;
 use super::queries::{self, NewOpinion};
-use super::{rules, session_at};
+use super::{rules, session_at, session_for_write};
 use crate::auth::Actor;
 use crate::db::DbConn;
 use crate::error::ApiResult;
@@ -18,7 +18,7 @@ pub fn create(
     session_id: i64,
     body: &CreateOpinion,
 ) -> ApiResult<Opinion> {
-    let at = session_at(conn, actor, session_id)?;
+    let at = session_for_write(conn, actor, session_id)?;
     actor.authorize_record_write(&at.org.path, false)?;
     rules::check_opinion_source(body.source)?;
     let content = body.content.trim();
@@ -74,7 +74,7 @@ pub fn list(
 pub fn visible(conn: &mut DbConn, actor: &Actor, id: &str) -> ApiResult<Opinion> {
     let (session_id, opinion) = queries::find_opinion(conn, id)?;
     let at = session_at(conn, actor, session_id)?;
-    actor.authorize_opinions(&at.org.path)?;
+    actor.authorize_opinion_read(&at.org.path)?;
     if opinion.source == OpinionSource::Ballot && at.session.status != SessionStatus::Closed {
         return Err(crate::error::ApiError::not_found());
     }

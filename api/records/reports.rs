@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::{Page, PageQuery};
 use crate::orgs::model::OrgRow;
 use crate::orgs::record;
-use crate::types::{local_today, now};
+use crate::types::{local_date, local_today, now};
 
 /// The path of a direct child, from its parent's path.
 fn child_path(parent_path: &str, child_id: i64) -> String {
@@ -196,8 +196,9 @@ pub fn submit(
     }
     let existing = queries::submission_for(conn, request_id, org.id)?;
     let status = rules::report_status(existing.as_ref().map(|s| s.submitted_at), request.due_on);
-    rules::check_report_open(request.due_on, local_today(), status)?;
+    // One reading of the clock: the day checked is the day the submission is stamped with.
     let at = now();
+    rules::check_report_open(request.due_on, local_date(at.and_utc()), status)?;
     let (id, first) = match existing {
         None => (
             queries::insert_submission(conn, request_id, org.id, text, actor.user_id, at)?,

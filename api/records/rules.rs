@@ -159,9 +159,9 @@ pub fn check_commitment_change(
     evidence: &str,
 ) -> ApiResult<()> {
     if content_given && current != CommitmentStatus::Pending {
-        return Err(ApiError::field(
-            "content",
-            "changes only while the commitment is pending",
+        return Err(ApiError::conflict(
+            ErrorCode::InvalidTransition,
+            "The content changes only while the commitment is pending.",
         ));
     }
     if status != CommitmentStatus::Pending && evidence.trim().is_empty() {
@@ -205,7 +205,7 @@ pub fn file_name(uploaded: Option<&str>, extension: &str) -> String {
         .unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !"\\/:*?\"<>|".contains(*c))
+        .filter(|c| !c.is_control() && !is_format(*c) && !"\\/:*?\"<>|".contains(*c))
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.');
     let stem = match cleaned.rsplit_once('.') {
@@ -219,6 +219,12 @@ pub fn file_name(uploaded: Option<&str>, extension: &str) -> String {
         stem.trim()
     };
     format!("{stem}.{extension}")
+}
+
+/// Invisible characters that change how a name reads (bidirectional overrides such as
+/// U+202E would show `exe.pdf` as `fdp.exe`), zero widths and the byte-order mark.
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -356,8 +362,10 @@ mod tests {
         use CommitmentStatus::*;
         assert!(check_commitment_change(Pending, true, Pending, "").is_ok());
         assert_eq!(
-            fields(check_commitment_change(Fulfilled, true, Fulfilled, "记录")),
-            ["content"]
+            check_commitment_change(Fulfilled, true, Fulfilled, "记录")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidTransition
         );
         for status in [Fulfilled, Partial, Unfulfilled] {
             assert_eq!(
@@ -405,6 +413,10 @@ mod tests {
         assert_eq!(file_name(Some("C:\\docs\\a.exe"), "png"), "a.png");
         assert_eq!(file_name(Some(".htaccess"), "pdf"), "htaccess.pdf");
         assert_eq!(file_name(Some("a\u{0}b\r\n.docx"), "docx"), "ab.docx");
+        assert_eq!(
+            file_name(Some("report\u{202E}fdp.exe"), "pdf"),
+            "reportfdp.pdf"
+        );
         assert_eq!(file_name(None, "jpg"), "attachment.jpg");
         assert_eq!(file_name(Some("   "), "jpg"), "attachment.jpg");
         let long = "长".repeat(300);
