@@ -27,6 +27,7 @@ pub mod telemetry;
 pub mod templates;
 pub mod types;
 pub mod users;
+pub mod voter;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;

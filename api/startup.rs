@@ -128,7 +128,8 @@ pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
             .into_utoipa_app()
             .configure(routes)
             .split_for_parts();
-        app.route("/docs", web::get().to(ops::docs_index))
+        app.configure(crate::voter::mount)
+            .route("/docs", web::get().to(ops::docs_index))
             .route("/metrics", web::get().to(ops::metrics_with_token))
             .default_service(web::to(http::fallback))
             .wrap(cors)

@@ -22,3 +22,4 @@ mod security_voting;
 mod sessions;
 mod templates;
 mod users;
+mod voter;

@@ -34,7 +34,40 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(turnout)
         .service(enter_paper_ballots)
         .service(ballot_form)
-        .service(submit_ballot);
+        .service(submit_ballot)
+        .service(receipts);
+}
+
+/// Every receipt of a closed session, sorted, for voters to find theirs (public: no login,
+/// nothing but the receipts). Before close the list would tell who voted when: 409
+/// `session_not_closed`.
+#[utoipa::path(
+    tag = "voting",
+    params(("id" = i64, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session's receipts, sorted", body = SessionReceipts),
+        (status = 409, description = "`session_not_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/sessions/{id}/receipts")]
+async fn receipts(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<SessionReceipts>> {
+    let session_id = id.into_inner();
+    let key = state.code_key.clone();
+    let ids = db::read(&state.pool, move |conn| {
+        let session = crate::sessions::queries::find(conn, session_id)?;
+        rules::receipts_published(session.status)?;
+        queries::ballot_ids(conn, session_id)
+    })
+    .await?;
+    let mut receipts: Vec<String> = ids.iter().map(|id| key.receipt(id)).collect();
+    receipts.sort_unstable();
+    Ok(web::Json(SessionReceipts {
+        session_id,
+        receipts,
+    }))
 }
 
 /// Ballot contexts of open sessions: an open session's subjects and frozen template never

@@ -168,6 +168,15 @@ pub struct SubmitBallot {
     pub opinion: Option<String>,
 }
 
+/// Every receipt of a closed session, sorted: a voter finds theirs to see that their ballot
+/// was counted, and learns nothing else (nor can prove how they voted).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"session_id": 12, "receipts": ["0B7T-KQ2M-9XD4-TNBH", "Q4M2-8ZKD-1TXH-7PRN"]}))]
+pub struct SessionReceipts {
+    pub session_id: i64,
+    pub receipts: Vec<String>,
+}
+
 /// Proof of voting that reveals nothing of the ballot.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"receipt": "Q4M2-8ZKD-1TXH-7PRN"}))]

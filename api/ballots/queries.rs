@@ -165,6 +165,14 @@ pub fn turnout_counts(
 }
 
 /// How many paper ballots the session holds.
+/// The ids of a session's ballots (receipts are derived from them).
+pub fn ballot_ids(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<String>> {
+    Ok(ballots::table
+        .filter(ballots::session_id.eq(session_id))
+        .select(ballots::id)
+        .load(conn)?)
+}
+
 pub fn paper_ballots(conn: &mut DbConn, session_id: i64) -> ApiResult<i64> {
     Ok(ballots::table
         .filter(ballots::session_id.eq(session_id))

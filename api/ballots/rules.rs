@@ -135,6 +135,18 @@ impl BallotContext {
     }
 }
 
+/// A session's receipts are published once it has closed: before, watching the list grow
+/// would tell whose ballot came when.
+pub fn receipts_published(status: SessionStatus) -> Result<(), ApiError> {
+    if status != SessionStatus::Closed {
+        return Err(ApiError::conflict(
+            crate::error::ErrorCode::SessionNotClosed,
+            "Receipts are published once the session is closed.",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether issued codes are wanted as a printable sheet (`html`) rather than JSON.
 pub fn wants_sheet(format: Option<CodesFormat>) -> bool {
     format == Some(CodesFormat::Html)
