@@ -1,0 +1,180 @@
+"""The voter's page in a real browser: Debian's headless Chromium, driven by selenium.
+
+Usage: python3 browser_check.py BASE_URL SCREENSHOT_DIR
+Environment: PINGYI_ADMIN_PASSWORD (the `admin` account's password).
+
+It sets up a meeting through the API (an org with a secretary, a campaign, a session, two
+voting codes), then, as a voter on a 375×667 phone screen: opens the QR link, rates every
+subject, writes an opinion, confirms, reads the receipt; checks that the turnout went up by
+one; opens the same link again and is told the code is used; after the close, checks the
+receipt. axe-core runs on every step; a serious or critical violation fails the check.
+Screenshots of each step go to SCREENSHOT_DIR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pathlib
+import sys
+import urllib.error
+import urllib.request
+import uuid
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+HERE = pathlib.Path(__file__).resolve().parent
+AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
+
+
+class Api:
+    """Plain JSON calls, enough to set a meeting up."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, body: object | None = None) -> dict:
+        request = urllib.request.Request(self.base + path, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        data = None if body is None else json.dumps(body).encode()
+        try:
+            with urllib.request.urlopen(request, data) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            sys.exit(f"{method} {path}: {e.code} {e.read().decode()}")
+
+
+def set_up_meeting(api: Api) -> tuple[int, list[str]]:
+    run = uuid.uuid4().hex[:6]
+    login = api.call("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["PINGYI_ADMIN_PASSWORD"]})
+    api.token = login["access_token"]
+    city = api.call("POST", "/api/v1/orgs", {"name": f"测试市委 {run}", "kind": "committee", "domain": "institution"})
+    branch = api.call(
+        "POST",
+        "/api/v1/orgs",
+        {"name": f"机电工程学院教工第一党支部 {run}", "kind": "branch", "domain": "institution", "parent_id": city["id"]},
+    )
+    secretary = api.call("POST", "/api/v1/people", {"org_id": branch["id"], "name": "王书记", "member_type": "full"})
+    api.call("PATCH", f"/api/v1/orgs/{branch['id']}", {"secretary_id": secretary["id"]})
+    for name in ["李明", "张华"]:
+        api.call("POST", "/api/v1/people", {"org_id": branch["id"], "name": name, "member_type": "full"})
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    campaign = api.call(
+        "POST",
+        "/api/v1/campaigns",
+        {
+            "owner_org_id": city["id"],
+            "title": "2026年度创先争优群众评议",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + dt.timedelta(days=30)).isoformat(),
+            "template_id": 1,
+        },
+    )
+    api.call("POST", f"/api/v1/campaigns/{campaign['id']}/activate", {})
+    session = api.call(
+        "POST",
+        f"/api/v1/campaigns/{campaign['id']}/sessions",
+        {"org_id": branch["id"], "kind": "branch_meeting", "scheduled_at": dt.datetime.now(dt.timezone.utc).isoformat(), "location": "实训楼 301"},
+    )
+    codes = api.call("POST", f"/api/v1/sessions/{session['id']}/voting-codes", {"category": "mass_representative", "count": 2})["codes"]
+    api.call("POST", f"/api/v1/sessions/{session['id']}/open", {})
+    return session["id"], codes
+
+
+def browser() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=375,667"]:
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(service=service, options=options)
+    # The viewport of a 375×667 phone, whatever the window decorations take.
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": True}
+    )
+    return driver
+
+
+def accessible(driver: webdriver.Chrome, step: str) -> None:
+    """axe-core on the page as it stands: no serious or critical violation."""
+    driver.execute_script(AXE.read_text())
+    violations = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ["violations"]})
+          .then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))))
+          .catch((e) => done([{id: "axe-error", impact: "critical", nodes: String(e)}]));
+        """
+    )
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    if bad:
+        sys.exit(f"accessibility ({step}): {bad}")
+    print(f"  axe {step}: no serious or critical violation ({len(violations)} minor)")
+
+
+def main() -> None:
+    base, shots = sys.argv[1].rstrip("/"), pathlib.Path(sys.argv[2])
+    shots.mkdir(parents=True, exist_ok=True)
+    api = Api(base)
+    session, codes = set_up_meeting(api)
+    link = f"{base}/vote#code={codes[0]}"
+    driver = browser()
+    wait = WebDriverWait(driver, 15)
+    try:
+        driver.get(link)
+        wait.until(ec.visibility_of_element_located((By.ID, "step-ballot")))
+        assert "#code" not in driver.current_url, "the code leaves the address bar"
+        driver.save_screenshot(str(shots / "1-ballot.png"))
+        accessible(driver, "ballot")
+        # Every subject rated 满意 with its shortcut; one criterion changed by hand.
+        for subject in driver.find_elements(By.CSS_SELECTOR, ".subject"):
+            subject.find_element(By.CSS_SELECTOR, ".same button").click()
+        driver.find_element(By.CSS_SELECTOR, "#subject-0 .criterion label:nth-child(2)").click()
+        driver.find_element(By.ID, "opinion").send_keys("希望多开展志愿服务")
+        driver.find_element(By.CSS_SELECTOR, "#ballot-form button[type=submit]").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "step-confirm")))
+        driver.save_screenshot(str(shots / "2-confirm.png"))
+        accessible(driver, "confirm")
+        driver.find_element(By.ID, "submit").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "step-receipt")))
+        receipt = driver.find_element(By.ID, "receipt").text.strip()
+        assert len(receipt) >= 10, receipt
+        driver.save_screenshot(str(shots / "3-receipt.png"))
+        accessible(driver, "receipt")
+
+        turnout = api.call("GET", f"/api/v1/sessions/{session}/turnout")
+        assert (turnout["issued"], turnout["used"]) == (2, 1), turnout
+
+        # The same link again: the code is used.
+        driver.get("about:blank")
+        driver.get(link)
+        wait.until(lambda d: "已经使用过" in d.find_element(By.ID, "alert").text)
+        driver.save_screenshot(str(shots / "4-used.png"))
+        accessible(driver, "used")
+
+        # After the close, the voter finds their receipt among the published ones.
+        api.call("POST", f"/api/v1/sessions/{session}/close", {})
+        driver.get("about:blank")
+        driver.get(f"{base}/vote#check={session}")
+        wait.until(ec.visibility_of_element_located((By.ID, "step-check")))
+        driver.find_element(By.ID, "check-receipt").send_keys(receipt)
+        driver.find_element(By.CSS_SELECTOR, "#check-form button[type=submit]").click()
+        wait.until(lambda d: "已计入" in d.find_element(By.ID, "check-result").text)
+        driver.save_screenshot(str(shots / "5-checked.png"))
+        accessible(driver, "check")
+    finally:
+        driver.quit()
+    print(f"voter page: ballot cast through Chromium, receipt {receipt} counted after close; screenshots in {shots}")
+
+
+if __name__ == "__main__":
+    main()
