@@ -109,6 +109,12 @@ pub fn local_date(t: DateTime<Utc>) -> chrono::NaiveDate {
     t.with_timezone(&offset).date_naive()
 }
 
+/// A time as the clocks where the campaigns run show it (China Standard Time).
+pub fn local_time(t: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
+    let offset = chrono::FixedOffset::east_opt(LOCAL_OFFSET_SECONDS).expect("a valid offset");
+    t.with_timezone(&offset)
+}
+
 pub fn local_today() -> chrono::NaiveDate {
     local_date(Utc::now())
 }

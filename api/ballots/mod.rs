@@ -162,7 +162,7 @@ async fn issue_codes(
     let (session_id, IssueCodes { category, count }) = (id.into_inner(), body.into_inner());
     let html = rules::wants_sheet(query.format);
     let key = state.code_key.clone();
-    let (issued, title) = db::write(&state.pool, move |conn| {
+    let (issued, printed) = db::write(&state.pool, move |conn| {
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
         // Subject changes take the same lock: the ballot the codes are printed for is fixed.
@@ -174,7 +174,14 @@ async fn issue_codes(
         let summary = format!("issued {count} {category} codes (batch {batch_id})");
         let event = session_event("voting_codes.issue", session_id, loaded.org.id, summary);
         audit::record(conn, &actor, event)?;
-        let title = format!("{} · {}", loaded.campaign.title, loaded.org.name);
+        let printed = Printed {
+            campaign: loaded.campaign.title.clone(),
+            org: loaded.org.name.clone(),
+            when: crate::types::local_time(loaded.session.scheduled_at.and_utc())
+                .format("%Y年%-m月%-d日 %H:%M")
+                .to_string(),
+            place: loaded.session.location.clone(),
+        };
         let issued = IssuedCodes {
             batch_id,
             session_id,
@@ -182,17 +189,25 @@ async fn issue_codes(
             count,
             codes,
         };
-        Ok((issued, title))
+        Ok((issued, printed))
     })
     .await?;
-    Ok(issued_response(&state, &issued, &title, html))
+    Ok(issued_response(&state, &issued, &printed, html))
+}
+
+/// What the printed cards say about the meeting.
+struct Printed {
+    campaign: String,
+    org: String,
+    when: String,
+    place: Option<String>,
 }
 
 /// Issued codes, as JSON or as a printable sheet, never cached.
 fn issued_response(
     state: &AppState,
     issued: &IssuedCodes,
-    title: &str,
+    printed: &Printed,
     html: bool,
 ) -> HttpResponse {
     let location = format!(
@@ -204,7 +219,14 @@ fn issued_response(
         .insert_header((header::CACHE_CONTROL, "no-store"));
     if html {
         let public_url = state.settings.public_url();
-        let page = sheet::render(title, issued.category.as_str(), &public_url, &issued.codes);
+        let sheet = sheet::Sheet {
+            campaign: &printed.campaign,
+            org: &printed.org,
+            category: issued.category.label_zh(),
+            when: &printed.when,
+            place: printed.place.as_deref(),
+        };
+        let page = sheet::render(&sheet, &public_url, &issued.codes);
         return res.content_type("text/html; charset=utf-8").body(page);
     }
     res.json(issued)

@@ -24,6 +24,21 @@ text_enum! {
     }
 }
 
+impl ParticipantCategory {
+    /// The name printed on code cards and shown to voters.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ParticipantCategory::PartyMember => "党员",
+            ParticipantCategory::MassRepresentative => "群众代表",
+            ParticipantCategory::Deputy => "两代表一委员",
+            ParticipantCategory::NonPartyInvestor => "非党出资人/负责人",
+            ParticipantCategory::ServiceRecipient => "服务对象",
+            ParticipantCategory::SubordinateLeader => "下属单位负责人",
+            ParticipantCategory::Other => "其他",
+        }
+    }
+}
+
 text_enum! {
     /// Where a voting code stands; stored as this text in `voting_codes.state`.
     pub enum CodeState {

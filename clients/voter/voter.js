@@ -124,7 +124,7 @@
   const CATEGORIES = {
     party_member: ["党员", "Party member"],
     mass_representative: ["群众代表", "mass representative"],
-    deputy: ["党代表、人大代表、政协委员", "deputy"],
+    deputy: ["两代表一委员", "deputy"],
     non_party_investor: ["非党出资人/负责人", "non-Party investor"],
     service_recipient: ["服务对象", "service recipient"],
     subordinate_leader: ["下属单位负责人", "subordinate unit leader"],
