@@ -615,7 +615,11 @@ db_test!(
         assert_eq!(sheet.header("cache-control"), Some("no-store"));
         assert_eq!(sheet.text.matches("<svg").count(), 3);
         // Made for the hall: the category in Chinese on every card, the address to type.
-        assert_eq!(sheet.text.matches("两代表一委员").count(), 4, "the intro and 3 cards");
+        assert_eq!(
+            sheet.text.matches("两代表一委员").count(),
+            4,
+            "the intro and 3 cards"
+        );
         assert!(!sheet.text.contains(">deputy<"));
         assert!(sheet.text.contains("/vote</b>"));
         assert_eq!(

@@ -7,7 +7,8 @@ It sets up a meeting through the API (an org with a secretary, a campaign, a ses
 voting codes), then, as a voter on a 375×667 phone screen: opens the QR link, rates every
 subject, writes an opinion, confirms, reads the receipt; checks that the turnout went up by
 one; opens the same link again and is told the code is used; after the close, checks the
-receipt. axe-core runs on every step; a serious or critical violation fails the check.
+receipt and types the other code by hand (lower case, no dashes) to be told the meeting is
+over. axe-core runs on every step; a serious or critical violation fails the check.
 Screenshots of each step go to SCREENSHOT_DIR.
 """
 
@@ -171,6 +172,16 @@ def main() -> None:
         wait.until(lambda d: "已计入" in d.find_element(By.ID, "check-result").text)
         driver.save_screenshot(str(shots / "5-checked.png"))
         accessible(driver, "check")
+
+        # A code typed by hand (lower case, no dashes) after the close: the meeting is over.
+        driver.get("about:blank")
+        driver.get(f"{base}/vote")
+        wait.until(ec.visibility_of_element_located((By.ID, "code-input")))
+        driver.find_element(By.ID, "code-input").send_keys(codes[1].replace("-", "").lower())
+        driver.find_element(By.CSS_SELECTOR, "#code-form button[type=submit]").click()
+        wait.until(lambda d: "已经结束" in d.find_element(By.ID, "alert").text)
+        driver.save_screenshot(str(shots / "6-closed.png"))
+        accessible(driver, "closed")
     finally:
         driver.quit()
     print(f"voter page: ballot cast through Chromium, receipt {receipt} counted after close; screenshots in {shots}")
