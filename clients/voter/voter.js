@@ -255,7 +255,9 @@
     busy("loading");
     const answer = await call("POST", "/api/v1/ballot-forms", { code: state.code });
     busy(null);
-    if (answer.network || answer.status >= 500) {
+    // Trouble on the way (no network, the server, too many tries): the code is kept and
+    // the voter retries when ready.
+    if (answer.network || answer.status >= 500 || answer.status === 429) {
       show("step-code");
       alertBox(explain(answer), loadForm);
       return;
