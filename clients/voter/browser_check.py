@@ -8,7 +8,7 @@ voting codes), then, as a voter on a 375×667 phone screen: opens the QR link, r
 subject, writes an opinion, confirms, reads the receipt; checks that the turnout went up by
 one; opens the same link again and is told the code is used; after the close, checks the
 receipt and types the other code by hand (lower case, no dashes) to be told the meeting is
-over. axe-core runs on every step; a serious or critical violation fails the check.
+over; and opens the page in a browser that prefers English. axe-core runs on every step; a serious or critical violation fails the check.
 Screenshots of each step go to SCREENSHOT_DIR.
 """
 
@@ -90,12 +90,13 @@ def set_up_meeting(api: Api) -> tuple[int, list[str]]:
     return session["id"], codes
 
 
-def browser() -> webdriver.Chrome:
+def browser(languages: str = "zh-CN,zh") -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=375,667"]:
+    first = languages.split(",")[0]
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--lang={first}", "--window-size=375,667"]:
         options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    options.add_experimental_option("prefs", {"intl.accept_languages": languages})
     service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)
     # The viewport of a 375×667 phone, whatever the window decorations take.
@@ -182,6 +183,19 @@ def main() -> None:
         wait.until(lambda d: "已经结束" in d.find_element(By.ID, "alert").text)
         driver.save_screenshot(str(shots / "6-closed.png"))
         accessible(driver, "closed")
+    finally:
+        driver.quit()
+
+    # A browser that prefers English gets the page in English.
+    driver = browser("en-US,en")
+    try:
+        driver.get(f"{base}/vote")
+        WebDriverWait(driver, 15).until(ec.visibility_of_element_located((By.ID, "code-input")))
+        heading = driver.find_element(By.ID, "code-heading").text
+        assert heading == "Enter your voting code", heading
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+        driver.save_screenshot(str(shots / "7-english.png"))
+        accessible(driver, "english")
     finally:
         driver.quit()
     print(f"voter page: ballot cast through Chromium, receipt {receipt} counted after close; screenshots in {shots}")
