@@ -651,6 +651,18 @@ pub fn submission_for(
         .optional()?)
 }
 
+/// Takes a report's row lock on PostgreSQL (SQLite's writers are serialized already).
+pub fn lock_submission(conn: &mut DbConn, id: i64) -> ApiResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        report_submissions::table
+            .find(id)
+            .select(report_submissions::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
 pub fn find_submission(conn: &mut DbConn, id: i64) -> ApiResult<SubmissionRow> {
     report_submissions::table
         .find(id)

@@ -255,6 +255,8 @@ pub fn changeable_submission(
     actor: &Actor,
     id: i64,
 ) -> ApiResult<(SubmissionRow, ReportRequestRow, OrgRow)> {
+    // Its row lock first (PostgreSQL): two uploads at once count each other's files.
+    queries::lock_submission(conn, id)?;
     let (row, request, org) = visible_submission(conn, actor, id)?;
     actor.authorize_report_submission(&org.path)?;
     let status = rules::report_status(Some(row.submitted_at), request.due_on);

@@ -8,7 +8,8 @@ voting codes), then, as a voter on a 375×667 phone screen: opens the QR link, r
 subject, writes an opinion, confirms, reads the receipt; checks that the turnout went up by
 one; opens the same link again and is told the code is used; after the close, checks the
 receipt and types the other code by hand (lower case, no dashes) to be told the meeting is
-over; and opens the page in a browser that prefers English. axe-core runs on every step; a serious or critical violation fails the check.
+over; and opens the page in a browser that prefers English. axe-core runs on every step;
+a serious or critical violation fails the check.
 Screenshots of each step go to SCREENSHOT_DIR.
 """
 
