@@ -45,6 +45,24 @@ pub fn authorized(
     Ok((campaign, owner))
 }
 
+/// A campaign named in a request body, with its owner: a missing or invisible one is a
+/// field error (the same answer for both, as 404 is for paths; see
+/// `orgs::queries::find_referenced`).
+pub fn referenced(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    field: &str,
+) -> ApiResult<(CampaignRow, OrgRow)> {
+    if let Some(campaign) = queries::find_opt(conn, id)? {
+        let owner = crate::orgs::queries::find(conn, campaign.owner_org_id)?;
+        if actor.may_see_owned(&owner.path) {
+            return Ok((campaign, owner));
+        }
+    }
+    Err(ApiError::field(field, "no such campaign"))
+}
+
 /// Every template named must exist and be usable by the owner org.
 fn check_templates(conn: &mut DbConn, owner: &OrgRow, fields: &CampaignFields) -> ApiResult<()> {
     let mut named = Vec::new();

@@ -21,12 +21,15 @@ type CampaignFilter = Box<dyn BoxableExpression<campaigns::table, MultiBackend, 
 
 /// A campaign by id; 404 when there is none.
 pub fn find(conn: &mut DbConn, id: i64) -> ApiResult<CampaignRow> {
-    campaigns::table
+    find_opt(conn, id)?.ok_or_else(ApiError::not_found)
+}
+
+pub fn find_opt(conn: &mut DbConn, id: i64) -> ApiResult<Option<CampaignRow>> {
+    Ok(campaigns::table
         .find(id)
         .select(CampaignRow::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)
+        .optional()?)
 }
 
 /// A campaign with its owner org; 404 when there is none.

@@ -177,6 +177,23 @@ pub fn created<T: Serialize>(
         .json(body)
 }
 
+/// `Content-Disposition: attachment` for a download: an ASCII `filename` for old clients,
+/// and the full name (Chinese allowed) as RFC 6266 `filename*`.
+pub fn attachment(ascii: String, full: String) -> header::ContentDisposition {
+    use header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".to_owned()),
+                language_tag: None,
+                value: full.into_bytes(),
+            }),
+        ],
+    }
+}
+
 /// 201 Created at an explicit location.
 pub fn created_at<T: Serialize>(location: String, body: &T) -> HttpResponse {
     HttpResponse::Created()

@@ -30,16 +30,8 @@ pub fn visible(
 }
 
 pub fn create(conn: &mut DbConn, actor: &Actor, body: &CreateCommitment) -> ApiResult<Commitment> {
-    // A campaign named in the body that the actor cannot see is a field error, as a
-    // missing one is.
     let (campaign, owner) =
-        crate::campaigns::authorized(conn, actor, body.campaign_id, Action::Read).map_err(|e| {
-            if e.status == actix_web::http::StatusCode::NOT_FOUND {
-                ApiError::field("campaign_id", "no such campaign")
-            } else {
-                e
-            }
-        })?;
+        crate::campaigns::referenced(conn, actor, body.campaign_id, "campaign_id")?;
     check_campaign_open(campaign.status)?;
     let org_id = match (body.org_id, body.person_id) {
         (Some(org), _) => org,

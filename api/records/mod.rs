@@ -14,9 +14,7 @@ pub mod reports;
 pub mod rules;
 
 use actix_multipart::{Multipart, MultipartError};
-use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -434,17 +432,7 @@ async fn download_attachment(
             }
         })
         .collect();
-    let disposition = ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters: vec![
-            DispositionParam::Filename(ascii),
-            DispositionParam::FilenameExt(ExtendedValue {
-                charset: Charset::Ext("UTF-8".to_owned()),
-                language_tag: None,
-                value: row.file_name.into_bytes(),
-            }),
-        ],
-    };
+    let disposition = crate::http::attachment(ascii, row.file_name);
     Ok(HttpResponse::Ok()
         .content_type(row.media_type)
         .insert_header(disposition)

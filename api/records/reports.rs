@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
+
 use super::model::*;
 use super::queries::{self, Owner};
 use super::rules;
@@ -153,13 +155,13 @@ pub fn list(
 fn submission_shown(
     conn: &mut DbConn,
     row: SubmissionRow,
-    request: &ReportRequestRow,
+    due_on: NaiveDate,
 ) -> ApiResult<ReportSubmission> {
     Ok(ReportSubmission {
         id: row.id,
         request_id: row.request_id,
         org_id: row.org_id,
-        status: rules::report_status(Some(row.submitted_at), request.due_on),
+        status: rules::report_status(Some(row.submitted_at), due_on),
         versions: queries::submission_versions(conn, row.id)?,
         attachments: queries::attachments_of(conn, Owner::Submission(row.id))?,
         body: row.body,
@@ -177,8 +179,8 @@ pub fn submit(
     request_id: i64,
     body: &SubmitReport,
 ) -> ApiResult<(ReportSubmission, bool)> {
-    visible(conn, actor, request_id)?;
-    let request = queries::find_request(conn, request_id)?;
+    // The request as the actor sees it (404 otherwise) carries what the checks need.
+    let request = visible(conn, actor, request_id)?;
     let org = crate::orgs::queries::find_referenced(conn, actor, body.org_id, "org_id")?;
     if org.parent_id != Some(request.from_org_id) {
         return Err(ApiError::field(
@@ -227,7 +229,7 @@ pub fn submit(
         summary,
     )?;
     let row = queries::find_submission(conn, id)?;
-    Ok((submission_shown(conn, row, &request)?, first))
+    Ok((submission_shown(conn, row, request.due_on)?, first))
 }
 
 /// A child's report the actor may read: those who read the child's records (the child
@@ -246,7 +248,7 @@ pub fn visible_submission(
 
 pub fn submission(conn: &mut DbConn, actor: &Actor, id: i64) -> ApiResult<ReportSubmission> {
     let (row, request, _) = visible_submission(conn, actor, id)?;
-    submission_shown(conn, row, &request)
+    submission_shown(conn, row, request.due_on)
 }
 
 /// A report the actor may change now (its files): the child itself, while it is open.

@@ -34,31 +34,23 @@ pub fn check_new_document(
     text: &DocumentText,
     parts_given: [bool; 3],
 ) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    match kind {
-        DocumentKind::SelfInspection if person_id.is_some() => {
-            errors.push(FieldError::new(
-                "person_id",
-                "a self-inspection is the org's, not a person's",
-            ));
-        }
-        DocumentKind::MemberSummary if person_id.is_none() => {
-            errors.push(FieldError::new(
-                "person_id",
-                "a member summary names its member",
-            ));
-        }
-        _ => {}
-    }
-    errors.extend(part_errors(kind, text, parts_given));
-    if text.title.trim().is_empty() {
-        errors.push(FieldError::new("title", "must not be blank"));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
+    let person_error = match (kind, person_id) {
+        (DocumentKind::SelfInspection, Some(_)) => Some(FieldError::new(
+            "person_id",
+            "a self-inspection is the org's, not a person's",
+        )),
+        (DocumentKind::MemberSummary, None) => Some(FieldError::new(
+            "person_id",
+            "a member summary names its member",
+        )),
+        _ => None,
+    };
+    answer(
+        person_error
+            .into_iter()
+            .chain(text_errors(kind, text, parts_given))
+            .collect(),
+    )
 }
 
 /// A changed document's text: a self-inspection keeps its three parts, the other kinds
@@ -68,15 +60,24 @@ pub fn check_changed_document(
     text: &DocumentText,
     parts_given: [bool; 3],
 ) -> ApiResult<()> {
-    let mut errors = part_errors(kind, text, parts_given);
-    if text.title.trim().is_empty() {
-        errors.push(FieldError::new("title", "must not be blank"));
-    }
+    answer(text_errors(kind, text, parts_given))
+}
+
+fn answer(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() {
         Ok(())
     } else {
         Err(ApiError::validation(errors))
     }
+}
+
+/// The text's problems: the parts for the kind, then a blank title.
+fn text_errors(kind: DocumentKind, text: &DocumentText, given: [bool; 3]) -> Vec<FieldError> {
+    let mut errors = part_errors(kind, text, given);
+    if text.title.trim().is_empty() {
+        errors.push(FieldError::new("title", "must not be blank"));
+    }
+    errors
 }
 
 const PARTS: [&str; 3] = ["achievements", "shortcomings", "measures"];

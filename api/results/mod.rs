@@ -8,9 +8,6 @@ pub mod rules;
 pub mod spreadsheet;
 mod view;
 
-use actix_web::http::header::{
-    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-};
 use actix_web::{get, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -237,20 +234,6 @@ async fn export(
     .await?;
     Ok(HttpResponse::Ok()
         .content_type(media_type)
-        .insert_header(attachment(names))
+        .insert_header(crate::http::attachment(names.0, names.1))
         .body(bytes))
-}
-
-fn attachment((ascii, full): (String, String)) -> ContentDisposition {
-    ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters: vec![
-            DispositionParam::Filename(ascii),
-            DispositionParam::FilenameExt(ExtendedValue {
-                charset: Charset::Ext("UTF-8".to_owned()),
-                language_tag: None,
-                value: full.into_bytes(),
-            }),
-        ],
-    }
 }
