@@ -62,6 +62,17 @@ crate::text_enum! {
         DocumentExists => "document_exists",
         /// An on-time report no longer changes once its due date has passed.
         ReportClosed => "report_closed",
+        /// Instant evaluation: no such service ticket.
+        InvalidTicket => "invalid_ticket",
+        /// The service has been rated with this ticket already (一次一评).
+        TicketUsed => "ticket_used",
+        TicketExpired => "ticket_expired",
+        /// No service point has this key.
+        InvalidPoint => "invalid_point",
+        /// The service point is inactive, or takes no ratings without a ticket.
+        PointClosed => "point_closed",
+        /// Service points belong to window units (`window_unit` orgs) only.
+        NotWindowUnit => "not_window_unit",
     }
 }
 
@@ -368,6 +379,12 @@ impl ErrorCode {
             ErrorCode::LastAdmin => "不能停用最后一个系统管理员，也不能收回其管理员角色。",
             ErrorCode::DocumentExists => "该评议会已有此材料，请修改已有的材料。",
             ErrorCode::ReportClosed => "已按时报送的材料在截止日期后不能再修改。",
+            ErrorCode::InvalidTicket => "评价码无效。",
+            ErrorCode::TicketUsed => "这次服务已经评价过了（一次一评）。",
+            ErrorCode::TicketExpired => "评价码已过期。",
+            ErrorCode::InvalidPoint => "服务窗口不存在。",
+            ErrorCode::PointClosed => "该服务窗口现在不接受这种方式的评价。",
+            ErrorCode::NotWindowUnit => "只有窗口单位才能设置服务窗口。",
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod ballots;
+pub mod calendar;
 pub mod campaigns;
 pub mod config;
 pub mod db;
@@ -13,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod imports;
+pub mod instant;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
@@ -54,5 +56,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(results::routes)
         .configure(rectifications::routes)
         .configure(records::routes)
+        .configure(instant::routes)
+        .configure(calendar::routes)
         .configure(audit::routes);
 }

@@ -34,6 +34,8 @@ use crate::error::PROBLEM_JSON;
         (name = "results", description = "Results (测评结果) of closed sessions, rolled up the tree, ranked, covered and exported; never a figure of fewer than k ballots."),
         (name = "rectifications", description = "Rectification items (整改): cause, measures, owner, deadline, progress, sign-off by a superior org."),
         (name = "records", description = "The evaluation process on record: self-inspections (自查), duty reports (述职), member summaries (小结) with their versions and files; opinions (意见建议); leader comments (领导点评); commitments (公开承诺); report requests to subordinate orgs (书面材料报送)."),
+        (name = "instant", description = "Instant evaluation of window units (窗口单位即时评议, 好差评): service points and their posters, one-time service tickets (一次一评), ratings without login, bad reviews followed up, resolved or appealed (差评整改), monthly figures and rankings."),
+        (name = "calendar", description = "The working-day calendar (工作日历): holidays and worked weekend days (调休) that deadlines count in."),
         (name = "audit", description = "Every write, with who made it and when (审计日志)."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),
@@ -47,6 +49,7 @@ use crate::error::PROBLEM_JSON;
         crate::records::model::OpinionCategory,
         crate::records::model::CommitmentStatus,
         crate::records::model::DocumentKind,
+        crate::instant::model::CaseStatus,
     )),
     modifiers(&SecurityAndErrors),
 )]
@@ -307,7 +310,13 @@ fn add_shared_errors(op: &mut Operation, names_an_object: bool) {
 
 /// Operations whose 201 creates something without an address: an anonymous ballot has no
 /// URL by design (nothing may look a ballot up).
-const CREATED_WITHOUT_ADDRESS: [&str; 2] = ["submit_ballot", "enter_paper_ballots"];
+const CREATED_WITHOUT_ADDRESS: [&str; 4] = [
+    "submit_ballot",
+    "enter_paper_ballots",
+    // Tickets and ratings have no URL by design: nothing may look them up.
+    "issue_tickets",
+    "submit_rating",
+];
 
 /// The headers the server sends with some statuses: `Location` with every 201 that creates
 /// something addressable, `Retry-After` with every 429 and 503.
@@ -456,6 +465,7 @@ mod tests {
         use crate::ballots::model::ParticipantCategory;
         use crate::campaigns::rules::CampaignStatus;
         use crate::error::ErrorCode;
+        use crate::instant::model::{AppealDecision, CaseStatus, FollowUpResult, InstantLevel};
         use crate::orgs::model::{Domain, OrgKind, OrgStatus};
         use crate::people::model::{MemberType, PersonStatus, Position};
         use crate::records::model::{
@@ -489,6 +499,10 @@ mod tests {
             ("OpinionCategory", round_trip::<OpinionCategory>),
             ("CommitmentStatus", round_trip::<CommitmentStatus>),
             ("ReportStatus", round_trip::<ReportStatus>),
+            ("InstantLevel", round_trip::<InstantLevel>),
+            ("CaseStatus", round_trip::<CaseStatus>),
+            ("FollowUpResult", round_trip::<FollowUpResult>),
+            ("AppealDecision", round_trip::<AppealDecision>),
         ];
         let doc = serde_json::to_value(document()).unwrap();
         let schemas = doc["components"]["schemas"].as_object().unwrap();

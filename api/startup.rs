@@ -82,6 +82,8 @@ impl Shared {
             // 60 misses per 10 minutes: a whole hall's typos stay far below, and with 2^60
             // codes guessing is hopeless at that pace.
             code_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),
+            ticket_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),
+            open_ratings_by_client: FailureThrottle::new(10, Duration::from_secs(60 * 60)),
         };
         Ok(Self {
             route_table: web::Data::new(RouteTable::from_openapi(&openapi)),

@@ -23,4 +23,8 @@ pub struct AppState {
     pub ballot_contexts: crate::ballots::ContextCache,
     /// Unknown voting codes per client address.
     pub code_failures_by_address: FailureThrottle,
+    /// Unknown service tickets and point keys per client address.
+    pub ticket_failures_by_address: FailureThrottle,
+    /// Open-QR ratings (no ticket) per client address and point: every one counts.
+    pub open_ratings_by_client: FailureThrottle,
 }

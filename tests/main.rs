@@ -11,6 +11,7 @@ mod ballots;
 mod campaigns;
 mod foundation;
 mod imports;
+mod instant;
 mod orgs;
 mod people;
 mod records;

@@ -182,6 +182,11 @@ impl Actor {
         super::policy::decide_document_edit(is_author).check()
     }
 
+    /// Deciding an appeal against a bad review of the org at `org_path`: from above.
+    pub fn authorize_appeal_decision(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_appeal_decision(org_path).check()
+    }
+
     /// Writing a leader comment on a session of the org at `org_path`: from above.
     pub fn authorize_leader_comment(&self, org_path: &str) -> ApiResult<()> {
         self.grants.decide_leader_comment(org_path).check()

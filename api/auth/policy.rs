@@ -106,6 +106,9 @@ pub enum Action {
     /// Keep the evaluation's records: self-inspections, duty reports, member summaries,
     /// opinions gathered, commitments and their fulfilment, report requests' answers.
     Record,
+    /// Issue service tickets (一次一评) at the org's service points: the staff at the
+    /// counter (its members), those who run the org, and integrated counter screens.
+    ServeWindow,
     /// Give (or take back) this role on the org.
     Grant(Role),
 }
@@ -124,6 +127,10 @@ fn role_allows(role: Role, action: Action) -> bool {
         Action::ReadResults => matches!(
             role,
             Role::Admin | Role::OrgAdmin | Role::Secretary | Role::Observer | Role::Integration
+        ),
+        Action::ServeWindow => matches!(
+            role,
+            Role::Admin | Role::OrgAdmin | Role::Secretary | Role::Member | Role::Integration
         ),
         // Granting is managing users, and nobody grants what they do not hold.
         Action::Grant(granted) => {
@@ -477,6 +484,19 @@ impl Grants {
             org_path,
             "Leader comments come from a superior org: its administrator or observer.",
         )
+    }
+
+    /// Deciding an appeal against a bad review of the org at `org_path` (申诉复核): an org
+    /// admin of a strict ancestor (or an administrator), never the org that appealed nor an
+    /// observer (asked once the case is known to be visible).
+    pub fn decide_appeal_decision(&self, org_path: &str) -> Decision {
+        if self.holds_above(org_path, &[Role::OrgAdmin]) {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden(
+                "An appeal is decided by an administrator of a superior org, never by the org itself.",
+            )
+        }
     }
 
     fn decide_from_above(&self, org_path: &str, why: &'static str) -> Decision {
@@ -1277,5 +1297,48 @@ mod tests {
         assert_eq!(other.decide_report_submission(BRANCH), Decision::Hidden);
         let admin = Grants(vec![grant(Role::Admin, None)]);
         assert!(admin.decide_report_submission(BRANCH).is_allowed());
+    }
+
+    #[test]
+    fn appeals_are_decided_by_an_org_admin_from_above_only() {
+        let above = Grants(vec![grant(Role::OrgAdmin, Some(SCHOOL))]);
+        assert!(above.decide_appeal_decision(BRANCH).is_allowed());
+        // The org's own administrator, a sibling's, an observer from above: never.
+        for (role, path) in [
+            (Role::OrgAdmin, BRANCH),
+            (Role::OrgAdmin, SIBLING_SCHOOL),
+            (Role::Observer, SCHOOL),
+            (Role::Secretary, SCHOOL),
+        ] {
+            let g = Grants(vec![grant(role, Some(path))]);
+            assert!(
+                matches!(g.decide_appeal_decision(BRANCH), Decision::Forbidden(_)),
+                "{role} at {path}"
+            );
+        }
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert!(admin.decide_appeal_decision(CITY).is_allowed());
+    }
+
+    #[test]
+    fn tickets_are_issued_by_the_window_and_those_who_run_it() {
+        for role in [
+            Role::OrgAdmin,
+            Role::Secretary,
+            Role::Member,
+            Role::Integration,
+        ] {
+            let g = Grants(vec![grant(role, Some(BRANCH))]);
+            assert!(g.allows(Action::ServeWindow, BRANCH), "{role}");
+            assert_eq!(
+                g.decide(Action::ServeWindow, SIBLING_BRANCH),
+                Decision::Hidden
+            );
+        }
+        let observer = Grants(vec![grant(Role::Observer, Some(SCHOOL))]);
+        assert!(matches!(
+            observer.decide(Action::ServeWindow, BRANCH),
+            Decision::Forbidden(_)
+        ));
     }
 }

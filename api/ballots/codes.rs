@@ -31,6 +31,18 @@ impl CodeKey {
         self.hash(&canonical(printed).unwrap_or_default())
     }
 
+    /// The stored form of a service ticket (instant evaluation): keyed apart from voting
+    /// codes, so the same characters never match across the two tables.
+    pub fn ticket_hash(&self, canonical: &str) -> String {
+        self.hash(&format!("ticket:{canonical}"))
+    }
+
+    /// The key a bad-review case keeps to answer the rater who holds the ticket; another
+    /// derivation than `ticket_hash`, so the case cannot be joined to the ticket's row.
+    pub fn reply_key(&self, canonical: &str) -> String {
+        self.hash(&format!("reply:{canonical}"))
+    }
+
     /// A receipt for a ballot: derived from its random id, reveals nothing of the content,
     /// and can later be checked against a published list.
     pub fn receipt(&self, ballot_id: &str) -> String {

@@ -21,7 +21,7 @@ pub struct Sheet<'a> {
     pub place: Option<&'a str>,
 }
 
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -43,7 +43,7 @@ pub fn short_address(public_url: &str) -> String {
 }
 
 /// The QR code of a link as inline SVG, with the standard quiet zone of four modules.
-fn qr_svg(link: &str) -> String {
+pub fn qr_svg(link: &str) -> String {
     let svg = QrCode::new(link.as_bytes())
         .map(|q| {
             q.render::<svg::Color<'_>>()

@@ -444,6 +444,119 @@ diesel::joinable!(memberships -> people (person_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
+diesel::table! {
+    service_points (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        name -> Text,
+        location -> Text,
+        point_key -> Text,
+        open_rating -> Bool,
+        active -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instant_settings (org_id) {
+        org_id -> BigInt,
+        resolve_working_days -> Integer,
+        ticket_valid_days -> Integer,
+        updated_by -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_tickets (ticket_hash) {
+        ticket_hash -> Text,
+        point_id -> BigInt,
+        org_id -> BigInt,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instant_ratings (id) {
+        id -> Text,
+        point_id -> BigInt,
+        org_id -> BigInt,
+        rated_on -> Date,
+        level -> Text,
+        verified -> Bool,
+        comment -> Nullable<Text>,
+        excluded -> Bool,
+    }
+}
+
+diesel::table! {
+    instant_rating_items (rating_id, criterion_id) {
+        rating_id -> Text,
+        criterion_id -> Integer,
+        level -> Text,
+    }
+}
+
+diesel::table! {
+    instant_counts (point_id, rated_on, level, verified) {
+        point_id -> BigInt,
+        rated_on -> Date,
+        level -> Text,
+        verified -> Bool,
+        org_id -> BigInt,
+        ratings -> BigInt,
+    }
+}
+
+diesel::table! {
+    instant_cases (id) {
+        id -> BigInt,
+        rating_id -> Text,
+        point_id -> BigInt,
+        org_id -> BigInt,
+        level -> Text,
+        verified -> Bool,
+        comment -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        reply_key -> Nullable<Text>,
+        status -> Text,
+        opened_on -> Date,
+        follow_up_due_on -> Nullable<Date>,
+        resolve_due_on -> Date,
+        follow_up_result -> Nullable<Text>,
+        follow_up_note -> Nullable<Text>,
+        followed_up_on -> Nullable<Date>,
+        measures -> Nullable<Text>,
+        reply -> Nullable<Text>,
+        resolved_on -> Nullable<Date>,
+        appeal_reason -> Nullable<Text>,
+        appealed_on -> Nullable<Date>,
+        appeal_decision -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        rectification_id -> Nullable<BigInt>,
+        updated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    calendar_years (year) {
+        year -> Integer,
+        updated_by -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        working -> Bool,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     people,
@@ -477,6 +590,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_submissions,
     report_submission_versions,
     attachments,
+    service_points,
+    instant_settings,
+    service_tickets,
+    instant_ratings,
+    instant_rating_items,
+    instant_counts,
+    instant_cases,
+    calendar_years,
+    calendar_days,
 );
 
 diesel::joinable!(grants -> orgs (org_id));
@@ -499,3 +621,5 @@ diesel::joinable!(leader_comments -> sessions (session_id));
 diesel::joinable!(report_submissions -> orgs (org_id));
 diesel::joinable!(report_submissions -> report_requests (request_id));
 diesel::joinable!(commitments -> orgs (org_id));
+diesel::joinable!(service_points -> orgs (org_id));
+diesel::joinable!(instant_cases -> service_points (point_id));

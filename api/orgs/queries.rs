@@ -62,6 +62,15 @@ pub fn org_column_in_scope(column: &'static str, scope: &Scope) -> SqlLiteral<Bo
     ))
 }
 
+/// Which of these orgs are window units.
+pub fn window_units_among(conn: &mut DbConn, ids: &[i64]) -> ApiResult<Vec<i64>> {
+    Ok(orgs::table
+        .filter(orgs::id.eq_any(ids))
+        .filter(orgs::window_unit)
+        .select(orgs::id)
+        .load(conn)?)
+}
+
 /// The active direct children of an org (id and name), by name.
 pub fn children(conn: &mut DbConn, id: i64) -> ApiResult<Vec<(i64, String)>> {
     Ok(orgs::table

@@ -219,11 +219,15 @@ pub struct OrgResults {
     pub own: Option<Figures>,
     /// The org and everything below it.
     pub subtree: SubtreeFigures,
+    /// A window unit's instant ratings (好差评) inside the campaign's dates, beside (never
+    /// mixed into) its meeting's figures; null for other orgs and for `secretary` and
+    /// `member` roll-ups.
+    pub instant: Option<crate::instant::model::InstantRollIn>,
 }
 
 /// A campaign's results at one org, rolled up over the tree.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"campaign_id": 3, "subject_type": "org", "org": {"org_id": 2, "name": "市直机关工委", "own": null, "subtree": {"units_in_scope": 40, "units_evaluated": 38, "ballots": 790, "flagged": 2, "weighted": {"satisfaction_rate": 0.9412, "score": 88.1}, "unit_average": {"satisfaction_rate": 0.9377, "score": 87.6}}}, "children": [{"org_id": 7, "name": "机关第一党支部", "own": {"ballots": 21, "withheld": false, "satisfaction_rate": 0.9762, "score": 93.3, "flagged": false, "rectification": null}, "subtree": {"units_in_scope": 1, "units_evaluated": 1, "ballots": 21, "flagged": 0, "weighted": {"satisfaction_rate": 0.9762, "score": 93.3}, "unit_average": {"satisfaction_rate": 0.9762, "score": 93.3}}}]}))]
+#[schema(example = json!({"campaign_id": 3, "subject_type": "org", "org": {"org_id": 2, "name": "市直机关工委", "own": null, "subtree": {"units_in_scope": 40, "units_evaluated": 38, "ballots": 790, "flagged": 2, "weighted": {"satisfaction_rate": 0.9412, "score": 88.1}, "unit_average": {"satisfaction_rate": 0.9377, "score": 87.6}}, "instant": null}, "children": [{"org_id": 7, "name": "机关第一党支部", "own": {"ballots": 21, "withheld": false, "satisfaction_rate": 0.9762, "score": 93.3, "flagged": false, "rectification": null}, "subtree": {"units_in_scope": 1, "units_evaluated": 1, "ballots": 21, "flagged": 0, "weighted": {"satisfaction_rate": 0.9762, "score": 93.3}, "unit_average": {"satisfaction_rate": 0.9762, "score": 93.3}}, "instant": null}]}))]
 pub struct CampaignResults {
     pub campaign_id: i64,
     pub subject_type: SubjectType,
@@ -399,14 +403,18 @@ pub struct MissingMember {
 
 /// Who in a subtree is evaluated (每个基层党组织和党员都接受评议) and who is not yet.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"campaign_id": 3, "org": {"id": 2, "name": "市直机关工委"}, "orgs_in_scope": 40, "orgs_evaluated": 38, "members_in_scope": 612, "members_evaluated": 590, "sessions": {"scheduled": 1, "open": 0, "closed": 38}, "missing_orgs": [{"id": 31, "name": "档案馆党支部"}], "missing_members": [{"id": 1207, "name": "李四", "org_id": 31}], "sessions_with_self_inspection": 37, "sessions_with_duty_report": 36, "member_summaries": 580, "session_records": [{"session_id": 12, "org_id": 21, "name": "机关第一党支部", "self_inspection": true, "duty_report": false, "member_summaries": 14}], "report_requests": [{"id": 2, "from_org_id": 2, "title": "贯彻落实情况书面材料", "due_on": "2012-01-09", "missing": [{"id": 31, "name": "档案馆党支部"}]}], "page": 1, "per_page": 50}))]
+#[schema(example = json!({"campaign_id": 3, "org": {"id": 2, "name": "市直机关工委"}, "orgs_in_scope": 40, "orgs_evaluated": 38, "window_units_rated": 3, "members_in_scope": 612, "members_evaluated": 590, "sessions": {"scheduled": 1, "open": 0, "closed": 38}, "missing_orgs": [{"id": 31, "name": "档案馆党支部"}], "missing_members": [{"id": 1207, "name": "李四", "org_id": 31}], "sessions_with_self_inspection": 37, "sessions_with_duty_report": 36, "member_summaries": 580, "session_records": [{"session_id": 12, "org_id": 21, "name": "机关第一党支部", "self_inspection": true, "duty_report": false, "member_summaries": 14}], "report_requests": [{"id": 2, "from_org_id": 2, "title": "贯彻落实情况书面材料", "due_on": "2012-01-09", "missing": [{"id": 31, "name": "档案馆党支部"}]}], "page": 1, "per_page": 50}))]
 pub struct Coverage {
     pub campaign_id: i64,
     pub org: OrgRef,
     /// Active orgs of the subtree below the campaign's owner.
     pub orgs_in_scope: i64,
-    /// Of those, orgs rated on at least one ballot of a closed session.
+    /// Of those, orgs rated on at least one ballot of a closed session, or (window units) on
+    /// a ticketed instant rating inside the campaign's dates.
     pub orgs_evaluated: i64,
+    /// Window units in scope rated on instant ratings (好差评) inside the campaign's dates;
+    /// they count in `orgs_evaluated` without a meeting.
+    pub window_units_rated: i64,
     /// Active members of those orgs.
     pub members_in_scope: i64,
     /// Of those, members rated on at least one ballot of a closed session.

@@ -14,9 +14,10 @@ use super::model::{
 };
 use super::rules;
 use crate::auth::policy::subtree_upper_bound;
+use crate::campaigns::model::CampaignRow;
 use crate::db::schema::{
-    ballots, category_tallies, orgs, people, ratings, session_subjects, sessions, subject_tallies,
-    tallies,
+    ballots, category_tallies, instant_counts, orgs, people, ratings, session_subjects, sessions,
+    subject_tallies, tallies,
 };
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
@@ -632,15 +633,30 @@ macro_rules! in_scope {
     };
 }
 
-/// Whether a closed session of the campaign rated the org on at least one ballot.
+/// Whether a closed session of the campaign rated the org on at least one ballot, or (a
+/// window unit) a ticketed instant rating inside the campaign's dates counted for it.
 macro_rules! org_evaluated {
-    ($campaign_id:expr) => {
+    ($campaign:expr) => {
         exists(
             subject_tallies::table
-                .filter(subject_tallies::campaign_id.eq($campaign_id))
+                .filter(subject_tallies::campaign_id.eq($campaign.id))
                 .filter(subject_tallies::subject_type.eq(SubjectType::Org))
                 .filter(subject_tallies::org_id.eq(orgs::id))
                 .filter(subject_tallies::ballots.gt(0)),
+        )
+        .or(orgs::window_unit.and(instant_rated!($campaign)))
+    };
+}
+
+/// Whether the org has a ticketed instant rating counted inside the campaign's dates.
+macro_rules! instant_rated {
+    ($campaign:expr) => {
+        exists(
+            instant_counts::table
+                .filter(instant_counts::org_id.eq(orgs::id))
+                .filter(instant_counts::rated_on.between($campaign.starts_on, $campaign.ends_on))
+                .filter(instant_counts::verified.eq(true))
+                .filter(instant_counts::ratings.gt(0)),
         )
     };
 }
@@ -662,23 +678,29 @@ macro_rules! member_evaluated {
     };
 }
 
-/// Orgs in scope, and those evaluated.
+/// Orgs in scope, those evaluated, and the window units rated by instant ratings.
 pub fn org_coverage(
     conn: &mut DbConn,
-    campaign_id: i64,
+    campaign: &CampaignRow,
     root_path: &str,
     owner_id: i64,
-) -> ApiResult<(i64, i64)> {
+) -> ApiResult<(i64, i64, i64)> {
     let in_scope_count = orgs::table
         .filter(in_scope!(root_path, owner_id))
         .count()
         .get_result(conn)?;
     let evaluated = orgs::table
         .filter(in_scope!(root_path, owner_id))
-        .filter(org_evaluated!(campaign_id))
+        .filter(org_evaluated!(campaign))
         .count()
         .get_result(conn)?;
-    Ok((in_scope_count, evaluated))
+    let instant = orgs::table
+        .filter(in_scope!(root_path, owner_id))
+        .filter(orgs::window_unit)
+        .filter(instant_rated!(campaign))
+        .count()
+        .get_result(conn)?;
+    Ok((in_scope_count, evaluated, instant))
 }
 
 /// Active members of the orgs in scope, and those evaluated.
@@ -705,7 +727,7 @@ pub fn member_coverage(
 /// One page of the orgs in scope not evaluated, by id.
 pub fn missing_orgs(
     conn: &mut DbConn,
-    campaign_id: i64,
+    campaign: &CampaignRow,
     root_path: &str,
     owner_id: i64,
     limit: i64,
@@ -713,7 +735,7 @@ pub fn missing_orgs(
 ) -> ApiResult<Vec<OrgRef>> {
     Ok(orgs::table
         .filter(in_scope!(root_path, owner_id))
-        .filter(not(org_evaluated!(campaign_id)))
+        .filter(not(org_evaluated!(campaign)))
         .order(orgs::id)
         .limit(limit)
         .offset(offset)

@@ -398,6 +398,7 @@ pub fn roll_up_all(
                 .get(&org.id)
                 .and_then(|s| own_figures(s, subject_type, k, threshold)),
             subtree: acc.get(&org.id).copied().unwrap_or_default().figures(),
+            instant: None,
         })
         .collect()
 }
@@ -430,6 +431,7 @@ pub fn roll_up(
         name: root.name.clone(),
         own: None,
         subtree: SubtreeAcc::default().figures(),
+        instant: None,
     });
     (root_results, children)
 }

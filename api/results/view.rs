@@ -151,7 +151,33 @@ impl ResultsAt {
             &sums,
             std::iter::once(&mut results).chain(&mut children),
         )?;
+        if subject_type == SubjectType::Org {
+            self.attach_instant(conn, std::iter::once(&mut results).chain(&mut children))?;
+        }
         Ok((results, children))
+    }
+
+    /// Each window unit's instant ratings inside the campaign's dates, under its k.
+    fn attach_instant<'r>(
+        &self,
+        conn: &mut DbConn,
+        results: impl Iterator<Item = &'r mut model::OrgResults>,
+    ) -> ApiResult<()> {
+        let mut results: Vec<&mut model::OrgResults> = results.collect();
+        let ids: Vec<i64> = results.iter().map(|r| r.org_id).collect();
+        let units = crate::orgs::queries::window_units_among(conn, &ids)?;
+        let today = crate::types::local_today();
+        for r in results.iter_mut().filter(|r| units.contains(&r.org_id)) {
+            r.instant = Some(crate::instant::figures::roll_in(
+                conn,
+                r.org_id,
+                self.campaign.starts_on,
+                self.campaign.ends_on,
+                self.k(),
+                today,
+            )?);
+        }
+        Ok(())
     }
 
     /// Each org's own unit's newest rectification item, where there is one.
@@ -215,8 +241,8 @@ impl ResultsAt {
         page: &PageQuery,
     ) -> ApiResult<Coverage> {
         let (campaign_id, path, owner) = (self.campaign.id, self.org.path.as_str(), self.owner.id);
-        let (orgs_in_scope, orgs_evaluated) =
-            queries::org_coverage(conn, campaign_id, path, owner)?;
+        let (orgs_in_scope, orgs_evaluated, window_units_rated) =
+            queries::org_coverage(conn, &self.campaign, path, owner)?;
         let (members_in_scope, members_evaluated) =
             queries::member_coverage(conn, campaign_id, path, owner)?;
         let records = crate::records::queries::session_records(conn, campaign_id, path)?;
@@ -264,10 +290,11 @@ impl ResultsAt {
             },
             orgs_in_scope,
             orgs_evaluated,
+            window_units_rated,
             members_in_scope,
             members_evaluated,
             sessions: queries::sessions_by_status(conn, campaign_id, path)?,
-            missing_orgs: queries::missing_orgs(conn, campaign_id, path, owner, limit, offset)?,
+            missing_orgs: queries::missing_orgs(conn, &self.campaign, path, owner, limit, offset)?,
             missing_members: queries::missing_members(
                 conn,
                 campaign_id,
@@ -332,7 +359,7 @@ impl ResultsAt {
                 self.require_full()?;
                 let (campaign_id, path, owner) =
                     (self.campaign.id, self.org.path.as_str(), self.owner.id);
-                let orgs = queries::missing_orgs(conn, campaign_id, path, owner, i64::MAX, 0)?;
+                let orgs = queries::missing_orgs(conn, &self.campaign, path, owner, i64::MAX, 0)?;
                 let members =
                     queries::missing_members(conn, campaign_id, path, owner, i64::MAX, 0)?;
                 Ok(spreadsheet::coverage_table(&orgs, &members))

@@ -11,6 +11,14 @@ receipt and types the other code by hand (lower case, no dashes) to be told the 
 over; and opens the page in a browser that prefers English. axe-core runs on every step;
 a serious or critical violation fails the check.
 Screenshots of each step go to SCREENSHOT_DIR.
+
+Then the rating page (/rate, 好差评): it sets up a window unit with a service point open to
+QR rating and two tickets, and, as someone just served: opens the first ticket's link, rates
+非常不满意 with a comment and a phone number, and is thanked; checks that a case is awaiting its
+call back; opens the same link again and is told the ticket has rated already; after the
+unit called back and resolved the case, types the ticket by hand (lower case, no dashes) on
+/rate#reply and reads the reply; rates 满意 through the poster's open QR; and opens the page
+in a browser that prefers English. Its screenshots are named rate-*.png.
 """
 
 from __future__ import annotations
@@ -200,6 +208,145 @@ def main() -> None:
     finally:
         driver.quit()
     print(f"voter page: ballot cast through Chromium, receipt {receipt} counted after close; screenshots in {shots}")
+
+    check_rate_page(api, base, shots)
+
+
+def set_up_window(api: Api) -> tuple[int, dict, list[str]]:
+    """A window unit under a root org, one service point open to QR rating, two tickets."""
+    if not api.token:
+        login = api.call("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["PINGYI_ADMIN_PASSWORD"]})
+        api.token = login["access_token"]
+    run = uuid.uuid4().hex[:6]
+    root = api.call("POST", "/api/v1/orgs", {"name": f"测试市委 {run}", "kind": "committee", "domain": "institution"})
+    unit = api.call(
+        "POST",
+        "/api/v1/orgs",
+        {"name": f"后勤服务中心党支部 {run}", "kind": "branch", "domain": "institution", "parent_id": root["id"], "window_unit": True},
+    )
+    point = api.call(
+        "POST", f"/api/v1/orgs/{unit['id']}/service-points", {"name": "1号窗口", "location": "行政楼一楼", "open_rating": True}
+    )
+    issued = api.call("POST", f"/api/v1/service-points/{point['id']}/tickets", {"count": 2})["tickets"]
+    tickets = [t["ticket"] for t in issued]
+    assert len(tickets) == 2, issued
+    assert issued[0]["link"].endswith(f"/rate#ticket={tickets[0]}"), issued[0]
+    return unit["id"], point, tickets
+
+
+def cases_of(api: Api, unit: int) -> list[dict]:
+    page = api.call("GET", f"/api/v1/instant-cases?org_id={unit}")
+    assert page["total"] == len(page["items"]), page
+    return page["items"]
+
+
+def check_rate_page(api: Api, base: str, shots: pathlib.Path) -> None:
+    """The rating page (/rate) in a real browser: ticket, bad review, case, reply, open QR, English."""
+    unit, point, tickets = set_up_window(api)
+    phone = "13812345678"
+    reply_text = "已对窗口工作人员进行批评教育，并增设咨询引导岗。感谢您的监督！"
+    # The links as they are printed, on the address the check reaches the server at.
+    link = f"{base}/rate#ticket={tickets[0]}"
+    fragment = point["rate_link"].split("#", 1)[1]
+    assert fragment.startswith("point="), point["rate_link"]
+    open_link = f"{base}/rate#{fragment}"
+    driver = browser()
+    wait = WebDriverWait(driver, 15)
+    try:
+        # The slip's link: the form for this point, the ticket out of the address bar.
+        driver.get(link)
+        wait.until(ec.visibility_of_element_located((By.ID, "step-rate")))
+        assert "#ticket" not in driver.current_url, "the ticket leaves the address bar"
+        where = driver.find_element(By.ID, "where").text
+        assert "1号窗口" in where and "后勤服务中心党支部" in where, where
+        assert not driver.find_element(By.ID, "unverified").is_displayed(), "a ticket is a verified rating"
+        assert not driver.find_element(By.ID, "contact").is_displayed(), "no contact field before a bad review"
+        driver.save_screenshot(str(shots / "rate-1-form.png"))
+        accessible(driver, "rate form")
+
+        # 非常不满意: the contact field appears. One criterion rated too, a comment, a phone.
+        driver.find_element(By.CSS_SELECTOR, "label[for='level-very_dissatisfied']").click()
+        assert driver.find_element(By.ID, "level-very_dissatisfied").is_selected()
+        wait.until(ec.visibility_of_element_located((By.ID, "contact")))
+        driver.find_element(By.CSS_SELECTOR, ".rate-items summary").click()
+        driver.find_element(By.CSS_SELECTOR, "#items .criterion label:nth-child(5)").click()
+        driver.find_element(By.ID, "comment").send_keys("排队四十分钟无人引导，工作人员态度冷淡")
+        driver.find_element(By.ID, "contact").send_keys(phone)
+        driver.save_screenshot(str(shots / "rate-2-filled.png"))
+        accessible(driver, "rate filled")
+        driver.find_element(By.CSS_SELECTOR, "#rate-form button[type=submit]").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "step-thanks")))
+        # A ticket, a bad review and a contact: the ticket is shown once, to read the reply.
+        assert driver.find_element(By.ID, "thanks-ticket").text.strip() == tickets[0]
+        assert "/rate#reply" in driver.find_element(By.ID, "thanks-help").text
+        driver.save_screenshot(str(shots / "rate-3-thanks.png"))
+        accessible(driver, "rate thanks")
+
+        # The bad review opened a case, waiting for its call back; the phone is not shown whole.
+        cases = cases_of(api, unit)
+        assert len(cases) == 1 and cases[0]["status"] == "awaiting_follow_up", cases
+        assert cases[0].get("contact") != phone, cases[0]
+
+        # The same link again: the ticket has rated already.
+        driver.get("about:blank")
+        driver.get(link)
+        wait.until(lambda d: "已经评价过" in d.find_element(By.ID, "alert").text)
+        assert "#ticket" not in driver.current_url
+        driver.save_screenshot(str(shots / "rate-4-used.png"))
+        accessible(driver, "rate used")
+
+        # The unit calls back and resolves the case; the rater reads the reply with the ticket,
+        # typed by hand (lower case, no dashes).
+        case = cases[0]["id"]
+        api.call("POST", f"/api/v1/instant-cases/{case}/follow-up", {"result": "confirmed", "note": "已电话回访"})
+        api.call(
+            "POST",
+            f"/api/v1/instant-cases/{case}/resolve",
+            {"measures": "增设咨询引导岗，高峰时段加开窗口", "reply": reply_text},
+        )
+        driver.get("about:blank")
+        driver.get(f"{base}/rate#reply")
+        wait.until(ec.visibility_of_element_located((By.ID, "reply-ticket")))
+        driver.find_element(By.ID, "reply-ticket").send_keys(tickets[0].replace("-", "").lower())
+        driver.find_element(By.CSS_SELECTOR, "#reply-form button[type=submit]").click()
+        wait.until(lambda d: reply_text in d.find_element(By.ID, "reply-result").text)
+        result = driver.find_element(By.ID, "reply-result").text
+        assert "已办结" in result and "增设咨询引导岗" in result, result
+        driver.save_screenshot(str(shots / "rate-5-reply.png"))
+        accessible(driver, "rate reply")
+
+        # The poster's open QR: no ticket, counted apart; 满意 asks for no contact, opens no case.
+        driver.get("about:blank")
+        driver.get(open_link)
+        wait.until(ec.visibility_of_element_located((By.ID, "step-rate")))
+        assert "#point" not in driver.current_url, "the point key leaves the address bar"
+        assert driver.find_element(By.ID, "unverified").is_displayed(), "the open QR says it is counted apart"
+        driver.find_element(By.CSS_SELECTOR, "label[for='level-satisfied']").click()
+        assert not driver.find_element(By.ID, "contact").is_displayed()
+        driver.save_screenshot(str(shots / "rate-6-open.png"))
+        accessible(driver, "rate open QR")
+        driver.find_element(By.CSS_SELECTOR, "#rate-form button[type=submit]").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "step-thanks")))
+        assert not driver.find_element(By.ID, "thanks-reply").is_displayed(), "no ticket to show"
+        driver.save_screenshot(str(shots / "rate-7-open-thanks.png"))
+        accessible(driver, "rate open thanks")
+        assert len(cases_of(api, unit)) == 1, "a good review opens no case"
+    finally:
+        driver.quit()
+
+    # A browser that prefers English gets the rating page in English.
+    driver = browser("en-US,en")
+    try:
+        driver.get(f"{base}/rate")
+        WebDriverWait(driver, 15).until(ec.visibility_of_element_located((By.ID, "ticket-input")))
+        heading = driver.find_element(By.ID, "ticket-heading").text
+        assert heading == "Enter your ticket code", heading
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+        driver.save_screenshot(str(shots / "rate-8-english.png"))
+        accessible(driver, "rate english")
+    finally:
+        driver.quit()
+    print(f"rate page: bad review rated through Chromium, reply read with the ticket, open QR rated; screenshots in {shots}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,9 @@
+DROP TABLE calendar_days;
+DROP TABLE calendar_years;
+DROP TABLE instant_cases;
+DROP TABLE instant_counts;
+DROP TABLE instant_rating_items;
+DROP TABLE instant_ratings;
+DROP TABLE service_tickets;
+DROP TABLE instant_settings;
+DROP TABLE service_points;
