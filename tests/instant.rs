@@ -1085,3 +1085,85 @@ db_test!(the_calendar_is_kept_by_administrators, |app| {
     assert_eq!(undefined["defined"], false);
     assert_eq!(undefined["holidays"], json!([]));
 });
+
+db_test!(
+    the_demo_service_desk_has_a_month_of_ratings_and_its_bad_reviews,
+    |app| {
+        let pool = app.pool.clone();
+        tokio_block(move || {
+            let mut conn = pool.get().unwrap();
+            pingyi::demo::load(&mut conn).unwrap();
+        })
+        .await;
+        let desk =
+            crate::common::fixtures::login(&app, "demo.desk", pingyi::demo::DEMO_PASSWORD).await;
+        let college =
+            crate::common::fixtures::login(&app, "demo.college", pingyi::demo::DEMO_PASSWORD).await;
+        let cases = app
+            .get("/api/v1/instant-cases", Some(&desk))
+            .await
+            .assert_status(200);
+        let items = cases["items"].as_array().unwrap();
+        let mut statuses: Vec<(&str, bool)> = items
+            .iter()
+            .map(|c| {
+                (
+                    c["status"].as_str().unwrap(),
+                    c["overdue"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [
+                ("in_handling", true),
+                ("resolved", false),
+                ("upheld", false)
+            ]
+        );
+        let resolved = items.iter().find(|c| c["status"] == "resolved").unwrap();
+        assert_eq!(resolved["resolved_on_time"], true);
+        let unit = resolved["org_id"].as_i64().unwrap();
+        // The month's figures and the college's ranking.
+        let figures = app
+            .get(
+                &format!("/api/v1/orgs/{unit}/instant-figures?month=2012-01"),
+                Some(&desk),
+            )
+            .await
+            .assert_status(200);
+        assert!(
+            figures["total"]["verified"]["ratings"].as_i64().unwrap() > 40,
+            "{figures}"
+        );
+        assert!(figures["total"]["unverified"]["ratings"].as_i64().unwrap() > 0);
+        assert_eq!(figures["points"].as_array().unwrap().len(), 2);
+        // The campaign's results at the desk: the meeting's figures and, beside them, the
+        // instant ones of the campaign's dates (the upheld appeal no longer counts).
+        let campaign = app
+            .get("/api/v1/campaigns", Some(&college))
+            .await
+            .assert_status(200)["items"][0]["id"]
+            .as_i64()
+            .unwrap();
+        let results = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/results?org_id={unit}"),
+                Some(&college),
+            )
+            .await
+            .assert_status(200);
+        assert!(
+            results["org"]["own"]["ballots"].as_i64().unwrap() > 0,
+            "{results}"
+        );
+        let instant = &results["org"]["instant"];
+        assert_eq!(instant["bad_reviews"]["opened"], 3);
+        assert_eq!(instant["bad_reviews"]["upheld"], 1);
+        assert_eq!(
+            instant["figures"]["verified"]["levels"]["very_dissatisfied"],
+            2
+        );
+    }
+);

@@ -151,6 +151,7 @@ pub fn load(conn: &mut DbConn, admin: &Actor) -> ApiResult<bool> {
             rectify(conn, admin, session)?;
         }
     }
+    super::instant::load(conn, ends_on)?;
     Ok(true)
 }
 

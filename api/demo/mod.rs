@@ -4,6 +4,7 @@
 
 mod campaign;
 pub mod evaluation;
+mod instant;
 mod queries;
 mod records;
 
@@ -28,7 +29,7 @@ const GIVEN: [&str; 20] = [
 ];
 
 /// Demo users: (username, display name, role, org external id).
-const USERS: [(&str, &str, Role, &str); 6] = [
+const USERS: [(&str, &str, Role, &str); 7] = [
     ("demo.city", "市委组织部", Role::OrgAdmin, "DL"),
     ("demo.college", "学院组织部", Role::OrgAdmin, "DLVTC"),
     (
@@ -49,6 +50,12 @@ const USERS: [(&str, &str, Role, &str); 6] = [
         "市党员信息系统",
         Role::Integration,
         "DL",
+    ),
+    (
+        "demo.desk",
+        "后勤服务中心窗口负责人",
+        Role::OrgAdmin,
+        instant::DESK,
     ),
 ];
 

@@ -32,7 +32,7 @@ trailer<</Root 1 0 R/Size 6>>
 %%EOF
 ";
 
-fn as_user(conn: &mut DbConn, username: &str) -> ApiResult<Actor> {
+pub fn as_user(conn: &mut DbConn, username: &str) -> ApiResult<Actor> {
     let id = super::queries::user_id(conn, username)?;
     Actor::for_user(conn, id)
 }
