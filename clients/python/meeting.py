@@ -9,7 +9,9 @@ attached (and downloads it back), records an opinion and a commitment, issues vo
 in two categories, opens the meeting, fetches the ballot form and casts a ballot for every
 code, reads the turnout, closes the meeting, reads the opinions, the results, the
 campaign's roll-up, ranking and coverage, exports the ranking as xlsx and imports people
-from CSV.
+from CSV. Then a window unit's counter: a service ticket, a bad review left with it (the
+ticket refused the second time), the case followed up and resolved, the reply read with
+the ticket.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ from pingyi_client import AuthenticatedClient, Client
 from pingyi_client.api.auth import login
 from pingyi_client.api.campaigns import activate_campaign, create_campaign, list_templates
 from pingyi_client.api.imports import import_people
+from pingyi_client.api.instant import (
+    create_point,
+    follow_up,
+    issue_tickets,
+    list_cases,
+    rating_form,
+    read_reply,
+    resolve,
+    submit_rating,
+)
 from pingyi_client.api.records import (
     attach_to_document,
     create_commitment,
@@ -39,6 +51,25 @@ from pingyi_client.api.results import campaign_results, coverage, export, rankin
 from pingyi_client.api.sessions import close_session, create_session, list_subjects, open_session
 from pingyi_client.api.voting import ballot_form, issue_codes, submit_ballot, turnout
 from pingyi_client.models import (
+    Case,
+    CaseReply,
+    CaseStatus,
+    CreatePoint,
+    ErrorCode,
+    FollowUp,
+    FollowUpResult,
+    InstantLevel,
+    IssuedTickets,
+    IssueTickets,
+    PageCase,
+    Problem,
+    RatingForm,
+    RatingFormRequest,
+    RatingRecorded,
+    ReplyRequest,
+    Resolve,
+    ServicePoint,
+    SubmitRating,
     Attachment,
     AttachmentUpload,
     Commitment,
@@ -336,7 +367,62 @@ def main() -> None:
     )
     assert (report.created, report.errors) == (2, []), report
 
-    print(f"meeting {session.id}: {results.ballots} ballots, {len(results.subjects)} subjects, import created {report.created}")
+    case = rate_a_service(api, public, city.id, run)
+
+    print(
+        f"meeting {session.id}: {results.ballots} ballots, {len(results.subjects)} subjects, "
+        f"import created {report.created}; bad review case {case.id} resolved and answered"
+    )
+
+
+def rate_a_service(api: AuthenticatedClient, public: Client, city_id: int, run: str) -> Case:
+    """A window unit's counter: one ticket, one rating, the bad review handled to the end."""
+    unit = expect(
+        create_org.sync(
+            client=api,
+            body=CreateOrg(
+                name=f"便民服务中心党支部 {run}",
+                kind=OrgKind.BRANCH,
+                domain=Domain.COMMUNITY,
+                parent_id=city_id,
+                window_unit=True,
+            ),
+        ),
+        Org,
+        "create a window unit",
+    )
+    point = expect(
+        create_point.sync(id=unit.id, client=api, body=CreatePoint(name="1号窗口", location="一楼大厅")),
+        ServicePoint,
+        "add a service point",
+    )
+    issued = expect(issue_tickets.sync(id=point.id, client=api, body=IssueTickets(count=1)), IssuedTickets, "issue a ticket")
+    ticket = issued.tickets[0].ticket
+    form = expect(rating_form.sync(client=public, body=RatingFormRequest(ticket=ticket)), RatingForm, "the rating form")
+    assert form.verified and len(form.levels) == 5, form
+    rating = SubmitRating(ticket=ticket, level=InstantLevel.VERY_DISSATISFIED, comment="等候时间太长", contact="13800000000")
+    recorded = expect(submit_rating.sync(client=public, body=rating), RatingRecorded, "rate the service")
+    assert recorded.case_opened and recorded.reply_available, recorded
+    again = submit_rating.sync_detailed(client=public, body=rating)
+    assert again.status_code == 409 and isinstance(again.parsed, Problem), again
+    assert again.parsed.code is ErrorCode.TICKET_USED, again.parsed
+    cases = expect(list_cases.sync(client=api, org_id=unit.id), PageCase, "list the unit's cases")
+    case = cases.items[0]
+    assert (cases.total, case.status) == (1, CaseStatus.AWAITING_FOLLOW_UP), cases
+    expect(
+        follow_up.sync(id=case.id, client=api, body=FollowUp(result=FollowUpResult.CONFIRMED, note="已电话回访")),
+        Case,
+        "follow the review up",
+    )
+    case = expect(
+        resolve.sync(id=case.id, client=api, body=Resolve(measures="高峰时段增开窗口", reply="已增开窗口，感谢监督")),
+        Case,
+        "resolve the case",
+    )
+    assert case.status is CaseStatus.RESOLVED and case.resolved_on_time, case
+    reply = expect(read_reply.sync(client=public, body=ReplyRequest(ticket=ticket)), CaseReply, "read the reply")
+    assert reply.reply == "已增开窗口，感谢监督", reply
+    return case
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 // A whole evaluation meeting (评议会), run through a client generated from the OpenAPI
 // document only: openapi-typescript types + openapi-fetch.
 //
+// Ends at a window unit's counter: a ticket, a bad review, its case resolved and answered.
+//
 // Usage: node build/meeting.js [BASE_URL]   (default http://127.0.0.1:8080)
 // Environment: PINGYI_ADMIN_PASSWORD, the password of the `admin` account.
 
@@ -283,9 +285,66 @@ async function main(): Promise<void> {
   );
   check(report.created === 2 && report.errors.length === 0, "two people imported");
 
+  const caseId = await rateAService(api, city.id, run);
+
   console.log(
-    `meeting ${session.id}: ${results.ballots} ballots, ${results.subjects.length} subjects, import created ${report.created}`,
+    `meeting ${session.id}: ${results.ballots} ballots, ${results.subjects.length} subjects, import created ${report.created}; bad review case ${caseId} resolved and answered`,
   );
+}
+
+/** A window unit's counter: one ticket, one rating, the bad review handled to the end. */
+async function rateAService(api: ReturnType<typeof createClient<paths>>, cityId: number, run: string): Promise<number> {
+  const unit: Org = expect(
+    "create a window unit",
+    await api.POST("/api/v1/orgs", {
+      body: { name: `便民服务中心党支部 ${run}`, kind: "branch", domain: "community", parent_id: cityId, window_unit: true },
+    }),
+  );
+  const point = expect(
+    "add a service point",
+    await api.POST("/api/v1/orgs/{id}/service-points", {
+      params: { path: { id: unit.id } },
+      body: { name: "1号窗口", location: "一楼大厅" },
+    }),
+  );
+  const issued = expect(
+    "issue a ticket",
+    await api.POST("/api/v1/service-points/{id}/tickets", { params: { path: { id: point.id } }, body: { count: 1 } }),
+  );
+  // The answer is JSON unless `?format=html` asks for the printable slips.
+  if (typeof issued === "string") {
+    throw new Error("expected JSON tickets, got the printable slips");
+  }
+  const ticket = issued.tickets[0]?.ticket ?? "";
+  const form = expect("the rating form", await api.POST("/api/v1/instant-rating-forms", { body: { ticket } }));
+  check(form.verified && form.levels.length === 5, "a ticketed form with five levels");
+  const rating = { ticket, level: "very_dissatisfied" as const, comment: "等候时间太长", contact: "13800000000" };
+  const recorded = expect("rate the service", await api.POST("/api/v1/instant-ratings", { body: rating }));
+  check(recorded.case_opened && recorded.reply_available, "a bad review with a contact opens a case");
+  const again = await api.POST("/api/v1/instant-ratings", { body: rating });
+  check(again.response.status === 409 && again.error?.code === "ticket_used", "one ticket, one rating");
+  const cases = expect(
+    "list the unit's cases",
+    await api.GET("/api/v1/instant-cases", { params: { query: { org_id: unit.id } } }),
+  );
+  const opened = cases.items[0];
+  check(cases.total === 1 && opened?.status === "awaiting_follow_up", "the case waits for its follow-up");
+  const casePath = { params: { path: { id: opened?.id ?? 0 } } };
+  expect(
+    "follow the review up",
+    await api.POST("/api/v1/instant-cases/{id}/follow-up", { ...casePath, body: { result: "confirmed", note: "已电话回访" } }),
+  );
+  const resolved = expect(
+    "resolve the case",
+    await api.POST("/api/v1/instant-cases/{id}/resolve", {
+      ...casePath,
+      body: { measures: "高峰时段增开窗口", reply: "已增开窗口，感谢监督" },
+    }),
+  );
+  check(resolved.status === "resolved" && resolved.resolved_on_time === true, "resolved on time");
+  const reply = expect("read the reply", await api.POST("/api/v1/instant-replies", { body: { ticket } }));
+  check(reply.reply === "已增开窗口，感谢监督", "the reply is read with the ticket");
+  return resolved.id;
 }
 
 main().catch((e: unknown) => {

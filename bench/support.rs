@@ -1,0 +1,193 @@
+//! What the load drivers share: a fresh database, the real server in this process, JSON
+//! calls, pgbench, latency percentiles.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use pingyi::config::{LogFormat, Settings};
+use pingyi::db::{DatabaseUrl, Pool, PoolOptions};
+use serde_json::Value;
+
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// A database of its own: a temporary SQLite file, or a new PostgreSQL database on the
+/// server at `postgres` that is dropped with the guard.
+pub fn fresh_database(postgres: &str, sqlite: bool) -> (DatabaseUrl, Box<dyn std::any::Any>) {
+    if sqlite {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        return (url, Box::new(dir));
+    }
+    struct DropDb(String, String);
+    impl Drop for DropDb {
+        fn drop(&mut self) {
+            if let Ok(mut c) = PgConnection::establish(&self.0) {
+                let _ =
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
+            }
+        }
+    }
+    let name = format!(
+        "pingyi_bench_{}",
+        pingyi::auth::random_token(4).to_lowercase()
+    );
+    let mut admin = PgConnection::establish(postgres).expect("connect to --postgres");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let url = format!("{}/{name}", postgres.rsplit_once('/').unwrap().0);
+    (
+        DatabaseUrl::Postgres(url),
+        Box::new(DropDb(postgres.to_owned(), name)),
+    )
+}
+
+/// Starts the server on its own threads (as `pingyi serve` runs it) on 127.0.0.1: its base
+/// URL and a pool of the same database for the driver's own reads.
+pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
+    let settings = Settings {
+        database_url: url.clone(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        jwt_secret: Some("Qm7xV2kP9rW4tZ8nC3bH6jF1sL5dG0aY-bench".into()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        log: "warn".into(),
+        log_format: LogFormat::Human,
+        cors_origins: vec![],
+        code_secret: None,
+        public_url: None,
+        body_limit: 1024 * 1024,
+        db_pool_size: pool_size,
+        workers: None,
+        trusted_proxies: vec![],
+        metrics_bind: None,
+        metrics_token: None,
+        import_max_rows: 50_000,
+    };
+    let pool = pingyi::db::connect(
+        url,
+        &PoolOptions {
+            max_size: pool_size,
+            connection_timeout: Duration::from_secs(30),
+        },
+    )
+    .expect("connect and migrate");
+    let shared = pingyi::Shared::bootstrap(pool.clone(), settings).expect("bootstrap");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        actix_web::rt::System::new()
+            .block_on(async move { pingyi::serve(listener, shared).unwrap().await })
+    });
+    (base, pool)
+}
+
+pub fn client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .finish()
+}
+
+/// A JSON call that must succeed; its answer (null when empty).
+pub async fn call(
+    client: &awc::Client,
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> Value {
+    let mut req = match method {
+        "GET" => client.get(url),
+        "PATCH" => client.patch(url),
+        _ => client.post(url),
+    };
+    if let Some(token) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    let mut res = if method == "GET" {
+        req.send().await.unwrap()
+    } else {
+        req.send_json(&body).await.unwrap()
+    };
+    let bytes = res.body().limit(64 * 1024 * 1024).await.unwrap();
+    assert!(
+        res.status().is_success(),
+        "{}: {}",
+        res.status(),
+        String::from_utf8_lossy(&bytes)
+    );
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+/// The administrator's access token.
+pub async fn admin_token(client: &awc::Client, base: &str) -> String {
+    let login = call(
+        client,
+        "POST",
+        format!("{base}/api/v1/auth/login"),
+        None,
+        serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
+/// pgbench running `script` with `clients` clients for about `transactions` transactions
+/// in all, prepared statements; its tx/s.
+pub fn pgbench(url: &DatabaseUrl, script: &str, clients: usize, transactions: usize) -> f64 {
+    let DatabaseUrl::Postgres(url) = url else {
+        panic!("pgbench runs against PostgreSQL")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.sql");
+    std::fs::write(&path, script).unwrap();
+    let output = Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+        ])
+        .args(["-t", &transactions.div_ceil(clients).to_string(), "-f"])
+        .arg(&path)
+        .arg(url)
+        .output()
+        .expect("pgbench runs (Debian package postgresql-client)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tps = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "pgbench failed: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    eprintln!("pgbench c={clients}: {tps:.0} tx/s");
+    tps
+}
+
+/// The 50th and 99th percentiles of latencies, in milliseconds.
+pub fn percentiles(latencies: &mut [Duration]) -> (f64, f64) {
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
+            * 1000.0
+    };
+    (pct(0.50), pct(0.99))
+}
+
+#[derive(QueryableByName)]
+pub struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+}
