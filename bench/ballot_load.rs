@@ -7,8 +7,9 @@
 //! The server runs in this process on its own threads (as `pingyi serve` would), on a
 //! fresh database; the load comes from concurrent HTTP clients on 127.0.0.1.
 
-use std::net::TcpListener;
-use std::process::Command;
+#[path = "support.rs"]
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,10 +18,10 @@ use chrono::Utc;
 use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use pingyi::config::{LogFormat, Settings};
 use pingyi::db::schema::{ballots, ratings, sessions, voting_codes};
-use pingyi::db::{DatabaseUrl, PoolOptions};
+use pingyi::db::DatabaseUrl;
 use serde_json::{json, Value};
+use support::{call, Id};
 
 #[derive(Parser, Debug)]
 #[command(about = "Ballot submission load driver: API throughput against a same-run baseline")]
@@ -50,7 +51,6 @@ enum Which {
     Both,
 }
 
-const ADMIN_PASSWORD: &str = "bench-admin-password";
 /// The ballot: the branch, its secretary and 8 members; 4, 3 and 3 criteria.
 const MEMBERS: usize = 8;
 
@@ -74,40 +74,8 @@ fn main() {
 }
 
 fn run_backend(args: &Args, backend: Which) -> String {
-    let (url, _guard) = fresh_database(args, backend);
-    let settings = Settings {
-        database_url: url.clone(),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        jwt_secret: Some("Qm7xV2kP9rW4tZ8nC3bH6jF1sL5dG0aY-bench".into()),
-        admin_password: Some(ADMIN_PASSWORD.into()),
-        log: "warn".into(),
-        log_format: LogFormat::Human,
-        cors_origins: vec![],
-        code_secret: None,
-        public_url: None,
-        body_limit: 1024 * 1024,
-        db_pool_size: 32,
-        workers: None,
-        trusted_proxies: vec![],
-        metrics_bind: None,
-        metrics_token: None,
-        import_max_rows: 50_000,
-    };
-    let pool = pingyi::db::connect(
-        &url,
-        &PoolOptions {
-            max_size: 32,
-            connection_timeout: Duration::from_secs(30),
-        },
-    )
-    .expect("connect and migrate");
-    let shared = pingyi::Shared::bootstrap(pool.clone(), settings).expect("bootstrap");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(async move { pingyi::serve(listener, shared).unwrap().await })
-    });
+    let (url, _guard) = support::fresh_database(&args.postgres, backend == Which::Sqlite);
+    let (base, pool) = support::start_server(&url, 32);
 
     let warm_up = 2 * args.concurrency.iter().max().copied().unwrap_or(1);
     let total: usize = args.concurrency.len() * args.ballots + warm_up + 1;
@@ -207,77 +175,10 @@ fn run_backend(args: &Args, backend: Which) -> String {
     out
 }
 
-/// A database of its own: a temporary SQLite file, or a new PostgreSQL database that is
-/// dropped at the end.
-fn fresh_database(args: &Args, backend: Which) -> (DatabaseUrl, Box<dyn std::any::Any>) {
-    if backend == Which::Sqlite {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
-        return (url, Box::new(dir));
-    }
-    struct DropDb(String, String);
-    impl Drop for DropDb {
-        fn drop(&mut self) {
-            if let Ok(mut c) = PgConnection::establish(&self.0) {
-                let _ =
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
-            }
-        }
-    }
-    let name = format!("pingyi_bench_{}", pingyi::auth::random_token(4));
-    let mut admin = PgConnection::establish(&args.postgres).expect("connect to --postgres");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let url = format!("{}/{name}", args.postgres.rsplit_once('/').unwrap().0);
-    (
-        DatabaseUrl::Postgres(url),
-        Box::new(DropDb(args.postgres.clone(), name)),
-    )
-}
-
-async fn call(
-    client: &awc::Client,
-    method: &str,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Value {
-    let mut req = match method {
-        "GET" => client.get(url),
-        "PATCH" => client.patch(url),
-        _ => client.post(url),
-    };
-    if let Some(token) = token {
-        req = req.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    let mut res = if method == "GET" {
-        req.send().await.unwrap()
-    } else {
-        req.send_json(&body).await.unwrap()
-    };
-    let bytes = res.body().limit(64 * 1024 * 1024).await.unwrap();
-    assert!(
-        res.status().is_success(),
-        "{}: {}",
-        res.status(),
-        String::from_utf8_lossy(&bytes)
-    );
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-}
-
 /// Through the API, as a client would: a branch with a secretary and members, an active
 /// campaign, a session with `codes` codes, open. Answers the session, its codes and a form.
 async fn set_up(client: &awc::Client, base: &str, codes: usize) -> (i64, Vec<String>, Value) {
-    let login = call(
-        client,
-        "POST",
-        format!("{base}/api/v1/auth/login"),
-        None,
-        json!({"username": "admin", "password": ADMIN_PASSWORD}),
-    )
-    .await;
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = support::admin_token(client, base).await;
     let t = Some(token.as_str());
     let org = call(
         client,
@@ -440,16 +341,12 @@ async fn load(base: &str, concurrency: usize, codes: Vec<String>, ratings: &[Val
         latencies.extend(w.await.unwrap());
     }
     let elapsed = started.elapsed();
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
-            * 1000.0
-    };
+    let (p50_ms, p99_ms) = support::percentiles(&mut latencies);
     let level = Level {
         concurrency,
         per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms,
+        p99_ms,
     };
     eprintln!(
         "API c={concurrency}: {:.0} ballots/s, p50 {:.1} ms, p99 {:.1} ms",
@@ -468,9 +365,6 @@ fn pgbench(
     levels: &[usize],
     per_level: usize,
 ) -> Vec<f64> {
-    let DatabaseUrl::Postgres(url) = url else {
-        unreachable!()
-    };
     // pgbench keeps no counter between transactions, so each picks a random code; with
     // 20 times more codes than transactions, at least 95% of them find theirs unused (the
     // others skip the row update, which only makes the baseline faster).
@@ -518,42 +412,9 @@ fn pgbench(
          INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT 'b' || :b, unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
          COMMIT;\n"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ballot.sql");
-    std::fs::write(&path, script).unwrap();
     let rates: Vec<f64> = levels
         .iter()
-        .map(|&c| {
-            let output = Command::new("pgbench")
-                .args([
-                    "-n",
-                    "-M",
-                    "prepared",
-                    "-c",
-                    &c.to_string(),
-                    "-j",
-                    &c.min(2).to_string(),
-                ])
-                .args(["-t", &per_level.div_ceil(c).to_string(), "-f"])
-                .arg(&path)
-                .arg(url)
-                .output()
-                .expect("pgbench runs (Debian package postgresql-client)");
-            let text = String::from_utf8_lossy(&output.stdout);
-            let tps = text
-                .lines()
-                .find(|l| l.starts_with("tps = "))
-                .and_then(|l| l.split_whitespace().nth(2))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "pgbench failed: {text}{}",
-                        String::from_utf8_lossy(&output.stderr)
-                    )
-                });
-            eprintln!("pgbench c={c}: {tps:.0} tx/s");
-            tps
-        })
+        .map(|&c| support::pgbench(url, &script, c, per_level))
         .collect();
     let consumed: i64 = voting_codes::table
         .filter(voting_codes::code_hash.like("bench-%"))
@@ -564,12 +425,6 @@ fn pgbench(
     let transactions: usize = levels.iter().map(|c| per_level.div_ceil(*c) * c).sum();
     eprintln!("pgbench consumed a code in {consumed} of {transactions} transactions");
     rates
-}
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
 }
 
 /// The API's statements on SQLite, in one writer's loop with no HTTP in between.

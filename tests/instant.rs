@@ -704,6 +704,43 @@ db_test!(
             figures["bad_reviews"],
             json!({"opened": 2, "awaiting_follow_up": 0, "in_handling": 1, "appealed": 0, "resolved": 1, "resolved_on_time": 1, "overdue": 1, "upheld": 0})
         );
+        // A contact left and never called back: overdue once its follow-up day has passed.
+        d.rate(
+            &app,
+            d.point,
+            json!({"level": "very_dissatisfied", "contact": "13900000000"}),
+        )
+        .await;
+        let waiting = d.newest_case(&app).await;
+        assert_eq!(
+            (waiting["status"].clone(), waiting["overdue"].clone()),
+            (json!("awaiting_follow_up"), json!(false))
+        );
+        let waiting_id = waiting["id"].as_i64().unwrap();
+        execute(
+            &app,
+            format!(
+                "UPDATE instant_cases SET follow_up_due_on = '{}' WHERE id = {waiting_id}",
+                today() - Duration::days(1)
+            ),
+        )
+        .await;
+        let waiting = app
+            .get(
+                &format!("/api/v1/instant-cases/{waiting_id}"),
+                Some(&d.unit_admin),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(waiting["overdue"], true);
+        let overdue = app
+            .get(
+                &format!("/api/v1/instant-cases?org_id={}&overdue=true", d.unit),
+                Some(&d.unit_admin),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(overdue["total"], 2);
         // A case may open a rectification item in a campaign of its tree.
         let campaign = campaign_around_today(&app, &d.admin, d.city, 1).await;
         campaign_step(&app, &d.admin, campaign, "activate").await;

@@ -287,27 +287,34 @@ pub fn write_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<String> {
     Ok(id)
 }
 
-/// Adds one to the rating's counter row (created at its first rating).
+/// Adds one to the rating's counter row (created at its first rating). Written with the
+/// query builder so that PostgreSQL keeps it prepared: it runs for every rating.
 fn count_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<()> {
-    const SQL: &str =
-        "INSERT INTO instant_counts (point_id, rated_on, level, verified, org_id, ratings)
-        VALUES ($1, $2, $3, $4, $5, 1)
-        ON CONFLICT (point_id, rated_on, level, verified)
-        DO UPDATE SET ratings = instant_counts.ratings + 1";
-    macro_rules! run {
-        ($c:expr, $sql:expr) => {
-            diesel::sql_query($sql)
-                .bind::<BigInt, _>(r.point_id)
-                .bind::<Date, _>(r.day)
-                .bind::<Text, _>(r.level.as_str())
-                .bind::<Bool, _>(r.verified)
-                .bind::<BigInt, _>(r.org_id)
+    macro_rules! upsert {
+        ($c:expr) => {
+            diesel::insert_into(instant_counts::table)
+                .values((
+                    instant_counts::point_id.eq(r.point_id),
+                    instant_counts::rated_on.eq(r.day),
+                    instant_counts::level.eq(r.level.as_str()),
+                    instant_counts::verified.eq(r.verified),
+                    instant_counts::org_id.eq(r.org_id),
+                    instant_counts::ratings.eq(1_i64),
+                ))
+                .on_conflict((
+                    instant_counts::point_id,
+                    instant_counts::rated_on,
+                    instant_counts::level,
+                    instant_counts::verified,
+                ))
+                .do_update()
+                .set(instant_counts::ratings.eq(instant_counts::ratings + 1_i64))
                 .execute($c)
         };
     }
     match conn {
-        DbConn::Pg(c) => run!(c, SQL)?,
-        DbConn::Sqlite(c) => run!(c, SQL.replace('$', "?"))?,
+        DbConn::Pg(c) => upsert!(c)?,
+        DbConn::Sqlite(c) => upsert!(c)?,
     };
     Ok(())
 }
