@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::db::{DatabaseUrl, PoolOptions};
+use crate::db::{DatabaseUrl, PoolOptions, SqliteTuning, Synchronous};
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -121,6 +121,26 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: Vec<Cidr>,
+
+    /// SQLite only: `full` syncs the log on every commit (an acknowledged write survives a
+    /// power cut); `normal` syncs at checkpoints (faster, survives only a crash).
+    #[arg(
+        long,
+        env = "PINGYI_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full",
+        global = true
+    )]
+    pub sqlite_synchronous: Synchronous,
+
+    /// SQLite only: most ballots committed together in one transaction (group commit).
+    #[arg(long, env = "PINGYI_SQLITE_BATCH", default_value_t = SqliteTuning::default().batch_size, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), global = true)]
+    pub sqlite_batch: usize,
+
+    /// SQLite only: ballots that may wait for the writer; past it a ballot is answered 503
+    /// with `Retry-After`.
+    #[arg(long, env = "PINGYI_SQLITE_QUEUE", default_value_t = SqliteTuning::default().queue_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
+    pub sqlite_queue: usize,
 }
 
 /// An IP network: an address and a prefix length (a bare address is the /32 or /128).
@@ -196,6 +216,11 @@ impl Settings {
         PoolOptions {
             max_size: self.db_pool_size,
             connection_timeout: Duration::from_secs(10),
+            sqlite: SqliteTuning {
+                synchronous: self.sqlite_synchronous,
+                batch_size: self.sqlite_batch,
+                queue_capacity: self.sqlite_queue,
+            },
         }
     }
 

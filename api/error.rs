@@ -256,6 +256,17 @@ impl ApiError {
         .with_cause(cause)
     }
 
+    /// Too many writes are already waiting for the database's one writer: refused at once
+    /// rather than left to wait without bound.
+    pub fn queue_full() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "Too many ballots are waiting to be written; try again in a moment.",
+        )
+        .with_retry_after(1)
+    }
+
     /// The detail followed by the field errors, for messages on a console.
     pub fn detail_with_fields(&self) -> String {
         let mut out = self.detail.clone();

@@ -1,6 +1,13 @@
-//! Ballot submission under load, reported as ratios against a baseline measured in the
-//! same run: pgbench running the same SQL transaction against the same PostgreSQL, and
-//! for SQLite the same statements run directly (no HTTP) in a single-writer loop.
+//! Ballot submission under load, reported as ratios against baselines measured in the
+//! same run on the same database:
+//!
+//! - PostgreSQL: pgbench running the API's own SQL transaction;
+//! - SQLite: the API's own statements (the same query functions) run directly, no HTTP, by
+//!   one writer: one ballot per transaction, and — as the server's group commit does —
+//!   `--batch` ballots per transaction, each under its own savepoint.
+//!
+//! Two scenarios: **one session** (a branch meeting voting after "please vote now"), and a
+//! **meeting day** (`--sessions` sessions open at once, ballots spread over all of them).
 //!
 //!     cargo run --release --example ballot_load -- --help
 //!
@@ -10,31 +17,44 @@
 #[path = "support.rs"]
 mod support;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use pingyi::db::schema::{ballots, ratings, sessions, voting_codes};
-use pingyi::db::DatabaseUrl;
+use pingyi::ballots::model::Rating;
+use pingyi::ballots::queries::{consume_code, write_ballot};
+use pingyi::db::schema::{ballots, sessions, voting_codes};
+use pingyi::db::{DatabaseUrl, DbConn, Pool};
+use pingyi::error::ApiError;
 use serde_json::{json, Value};
-use support::{call, Id};
+use support::call;
 
 #[derive(Parser, Debug)]
-#[command(about = "Ballot submission load driver: API throughput against a same-run baseline")]
+#[command(about = "Ballot submission load driver: API throughput against same-run baselines")]
 struct Args {
     /// Which backends to measure.
     #[arg(long, value_enum, default_value = "both")]
     backend: Which,
+    /// Which scenarios to run.
+    #[arg(long, value_enum, default_value = "both")]
+    scenario: Scenario,
     /// Ballots submitted at each concurrency level.
     #[arg(long, default_value_t = 3000)]
     ballots: usize,
     /// Concurrency levels (parallel clients).
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
+    /// Sessions open at once in the meeting-day scenario.
+    #[arg(long, default_value_t = 2000)]
+    sessions: usize,
+    /// Ballots per transaction in SQLite's batched direct loop (the server's batch size).
+    #[arg(long, default_value_t = pingyi::db::SqliteTuning::default().batch_size)]
+    batch: usize,
     /// A PostgreSQL server where the user may create databases.
     #[arg(
         long,
@@ -51,14 +71,34 @@ enum Which {
     Both,
 }
 
-/// The ballot: the branch, its secretary and 8 members; 4, 3 and 3 criteria.
-const MEMBERS: usize = 8;
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Scenario {
+    OneSession,
+    MeetingDay,
+    Both,
+}
+
+/// Members of each branch: with the branch itself, 4 + 9 × 3 = 31 ratings a ballot.
+const MEMBERS: usize = 9;
+
+/// Calls in flight while setting up.
+const SET_UP_WIDTH: usize = 16;
 
 struct Level {
     concurrency: usize,
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+}
+
+/// What the clients cast: codes, each with the ratings of its session's form.
+struct Workload {
+    /// The open sessions, in id order; their ids are consecutive.
+    sessions: Vec<i64>,
+    /// Codes in casting order (spread over the sessions), with their ratings.
+    codes: Vec<(String, Arc<String>)>,
+    /// The first session's (subject, criterion) pairs, for the baselines' ratings.
+    subjects: Vec<(i64, i64)>,
 }
 
 fn main() {
@@ -76,141 +116,182 @@ fn main() {
 fn run_backend(args: &Args, backend: Which) -> String {
     let (url, _guard) = support::fresh_database(&args.postgres, backend == Which::Sqlite);
     let (base, pool) = support::start_server(&url, 32);
-
-    let warm_up = 2 * args.concurrency.iter().max().copied().unwrap_or(1);
-    let total: usize = args.concurrency.len() * args.ballots + warm_up + 1;
-    let concurrency = args.concurrency.clone();
-    let per_level = args.ballots;
-    let base_for_client = base.clone();
-    let (levels, session_id, subjects) = actix_web::rt::System::new().block_on(async move {
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .finish();
-        let (session_id, codes, form) = set_up(&client, &base_for_client, total).await;
-        let ratings = ballot_ratings(&form);
-        // Warm up at the highest concurrency: every pooled connection, every cache.
-        let mut codes = codes.into_iter();
-        let highest = concurrency.iter().max().copied().unwrap_or(1);
-        eprint!("warm-up: ");
-        load(
-            &base_for_client,
-            highest,
-            codes.by_ref().take(warm_up).collect(),
-            &ratings,
-        )
-        .await;
-        let mut levels = Vec::new();
-        for c in concurrency {
-            let batch: Vec<String> = codes.by_ref().take(per_level).collect();
-            levels.push(load(&base_for_client, c, batch, &ratings).await);
-        }
-        let subjects: Vec<(i64, i64)> = ratings
-            .iter()
-            .map(|r| {
-                (
-                    r["subject_id"].as_i64().unwrap(),
-                    r["criterion_id"].as_i64().unwrap(),
-                )
-            })
-            .collect();
-        (levels, session_id, subjects)
-    });
-
-    let name = if backend == Which::Sqlite {
-        "SQLite"
-    } else {
-        "PostgreSQL"
+    let name = match backend {
+        Which::Sqlite => "SQLite",
+        _ => "PostgreSQL",
     };
-    let mut out = format!("### {name}\n\n");
-    let stored: i64 = ballots::table
-        .count()
-        .get_result(&mut pool.get().unwrap())
-        .unwrap();
-    out.push_str(&format!(
-        "ballots stored: {stored}; ratings per ballot: {}\n\n",
-        subjects.len()
-    ));
-    match backend {
-        Which::Postgres => {
-            let baseline = pgbench(
-                &url,
-                &pool,
-                session_id,
-                &subjects,
-                &args.concurrency,
-                args.ballots,
+    let highest = args.concurrency.iter().max().copied().unwrap_or(1);
+    let warm_up = 2 * highest;
+    let needed = args.concurrency.len() * args.ballots + warm_up;
+    actix_web::rt::System::new().block_on(async {
+        let client = support::client();
+        let token = support::admin_token(&client, &base).await;
+        let mut out = String::new();
+        let scenarios = [
+            (Scenario::OneSession, "one session"),
+            (Scenario::MeetingDay, "meeting day"),
+        ];
+        for (scenario, title) in scenarios {
+            if args.scenario != Scenario::Both && args.scenario != scenario {
+                continue;
+            }
+            let workload = match scenario {
+                Scenario::OneSession => set_up(&client, &base, &token, 1, needed).await,
+                _ => set_up(&client, &base, &token, args.sessions, needed).await,
+            };
+            eprintln!(
+                "{name}, {title}: {} open sessions, {} codes",
+                workload.sessions.len(),
+                workload.codes.len()
             );
-            out.push_str("| clients | API ballots/s | p50 ms | p99 ms | pgbench tx/s | API / pgbench |\n|---|---|---|---|---|---|\n");
-            for (level, base) in levels.iter().zip(baseline) {
-                out.push_str(&format!(
-                    "| {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0}% |\n",
-                    level.concurrency,
-                    level.per_second,
-                    level.p50_ms,
-                    level.p99_ms,
-                    base,
-                    100.0 * level.per_second / base
-                ));
+            let mut codes = workload.codes.iter().cloned();
+            eprint!("warm-up: ");
+            load(&base, highest, codes.by_ref().take(warm_up).collect()).await;
+            let mut levels = Vec::new();
+            for &c in &args.concurrency {
+                levels.push(load(&base, c, codes.by_ref().take(args.ballots).collect()).await);
             }
-        }
-        _ => {
-            let direct = sqlite_direct(&pool, session_id, &subjects, args.ballots);
             out.push_str(&format!(
-                "direct single-writer loop (same statements, no HTTP): {direct:.0} ballots/s\n\n"
+                "### {name}, {title} ({} open sessions)\n\n",
+                workload.sessions.len()
             ));
-            out.push_str("| clients | API ballots/s | p50 ms | p99 ms | API / direct |\n|---|---|---|---|---|\n");
-            for level in &levels {
-                out.push_str(&format!(
-                    "| {} | {:.0} | {:.1} | {:.1} | {:.0}% |\n",
-                    level.concurrency,
-                    level.per_second,
-                    level.p50_ms,
-                    level.p99_ms,
-                    100.0 * level.per_second / direct
-                ));
-            }
+            out.push_str(&match backend {
+                Which::Sqlite => sqlite_report(&pool, &workload, &levels, args),
+                _ => postgres_report(&url, &pool, &workload, &levels, args),
+            });
+            out.push('\n');
         }
+        let stored: i64 = ballots::table
+            .count()
+            .get_result(&mut pool.get().unwrap())
+            .unwrap();
+        eprintln!("{name}: {stored} ballots stored");
+        out
+    })
+}
+
+fn postgres_report(
+    url: &DatabaseUrl,
+    pool: &Pool,
+    workload: &Workload,
+    levels: &[Level],
+    args: &Args,
+) -> String {
+    let baseline = pgbench(url, pool, workload, &args.concurrency, args.ballots);
+    let mut out = String::from(
+        "| clients | API ballots/s | p50 ms | p99 ms | pgbench tx/s | API / pgbench |\n|---|---|---|---|---|---|\n",
+    );
+    for (level, base) in levels.iter().zip(baseline) {
+        out.push_str(&format!(
+            "| {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0}% |\n",
+            level.concurrency,
+            level.per_second,
+            level.p50_ms,
+            level.p99_ms,
+            base,
+            100.0 * level.per_second / base
+        ));
     }
-    out.push('\n');
     out
 }
 
-/// Through the API, as a client would: a branch with a secretary and members, an active
-/// campaign, a session with `codes` codes, open. Answers the session, its codes and a form.
-async fn set_up(client: &awc::Client, base: &str, codes: usize) -> (i64, Vec<String>, Value) {
-    let token = support::admin_token(client, base).await;
-    let t = Some(token.as_str());
-    let org = call(
-        client,
-        "POST",
-        format!("{base}/api/v1/orgs"),
-        t,
-        json!({"name": "基准测试党支部", "kind": "branch", "domain": "institution"}),
-    )
-    .await;
-    let org_id = org["id"].as_i64().unwrap();
-    let mut people = Vec::new();
-    for i in 0..=MEMBERS {
-        let p = call(
-            client,
-            "POST",
-            format!("{base}/api/v1/people"),
-            t,
-            json!({"org_id": org_id, "name": format!("党员{i}"), "member_type": "full"}),
-        )
-        .await;
-        people.push(p["id"].as_i64().unwrap());
+fn sqlite_report(pool: &Pool, workload: &Workload, levels: &[Level], args: &Args) -> String {
+    let (single, batched) = sqlite_direct(pool, workload, args.ballots, args.batch);
+    let mut out = format!(
+        "direct loop, same statements, no HTTP: one ballot per transaction {single:.0} ballots/s; {} per transaction {batched:.0} ballots/s\n\n",
+        args.batch
+    );
+    out.push_str("| clients | API ballots/s | p50 ms | p99 ms | API / per-ballot loop | API / batched loop |\n|---|---|---|---|---|---|\n");
+    for level in levels {
+        out.push_str(&format!(
+            "| {} | {:.0} | {:.1} | {:.1} | {:.0}% | {:.0}% |\n",
+            level.concurrency,
+            level.per_second,
+            level.p50_ms,
+            level.p99_ms,
+            100.0 * level.per_second / single,
+            100.0 * level.per_second / batched
+        ));
     }
-    call(
+    out
+}
+
+/// Runs `call` over `items` with `width` calls in flight; the answers in item order.
+async fn in_parallel<T, R, F, Fut>(items: Vec<T>, width: usize, call: F) -> Vec<R>
+where
+    T: 'static,
+    R: 'static,
+    F: Fn(T) -> Fut + Clone + 'static,
+    Fut: Future<Output = R> + 'static,
+{
+    let count = items.len();
+    let queue = Arc::new(Mutex::new(items.into_iter().enumerate()));
+    let workers: Vec<_> = (0..width.min(count.max(1)))
+        .map(|_| {
+            let (queue, call) = (queue.clone(), call.clone());
+            actix_web::rt::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some((i, item)) = next else { break };
+                    done.push((i, call(item).await));
+                }
+                done
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(count);
+    for w in workers {
+        answers.extend(w.await.unwrap());
+    }
+    answers.sort_by_key(|(i, _)| *i);
+    answers.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Through the API, as clients would: a committee with `sessions` branches of 9 members
+/// each (CSV imports), an active campaign with a session for every branch (bulk
+/// scheduling), `codes` codes spread evenly over the sessions, every session open.
+async fn set_up(
+    client: &awc::Client,
+    base: &str,
+    token: &str,
+    sessions: usize,
+    codes: usize,
+) -> Workload {
+    let t = Some(token);
+    let tag = pingyi::auth::random_token(4);
+    let mut orgs_csv = format!(
+        "external_id,parent_external_id,name,kind,domain,window_unit\n{tag},,基准测试党委{tag},committee,institution,false\n"
+    );
+    for i in 0..sessions {
+        orgs_csv.push_str(&format!(
+            "{tag}-{i},{tag},基准测试第{i}党支部,branch,institution,false\n"
+        ));
+    }
+    import(client, base, token, "orgs", orgs_csv).await;
+    // People in files of 1,000 branches each, under the default body limit.
+    for first in (0..sessions).step_by(1000) {
+        let mut people_csv =
+            String::from("external_id,org_external_id,name,member_type,position,joined_on,phone\n");
+        for i in first..(first + 1000).min(sessions) {
+            for j in 0..MEMBERS {
+                people_csv.push_str(&format!("{tag}-{i}-{j},{tag}-{i},党员{j},full,member,,\n"));
+            }
+        }
+        import(client, base, token, "people", people_csv).await;
+    }
+    let committee = call(
         client,
-        "PATCH",
-        format!("{base}/api/v1/orgs/{org_id}"),
+        "GET",
+        format!("{base}/api/v1/orgs?kind=committee&q={tag}"),
         t,
-        json!({"secretary_id": people[0]}),
+        Value::Null,
     )
-    .await;
+    .await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     let today = Utc::now().date_naive();
-    let campaign = call(client, "POST", format!("{base}/api/v1/campaigns"), t, json!({"owner_org_id": org_id, "title": "基准", "starts_on": today - chrono::Duration::days(1), "ends_on": today + chrono::Duration::days(1), "template_id": 1})).await;
+    let campaign = call(client, "POST", format!("{base}/api/v1/campaigns"), t, json!({"owner_org_id": committee, "title": format!("基准{tag}"), "starts_on": today - chrono::Duration::days(1), "ends_on": today + chrono::Duration::days(1), "template_id": 1})).await;
     let campaign_id = campaign["id"].as_i64().unwrap();
     call(
         client,
@@ -220,54 +301,127 @@ async fn set_up(client: &awc::Client, base: &str, codes: usize) -> (i64, Vec<Str
         json!({}),
     )
     .await;
-    let session = call(
-        client,
-        "POST",
-        format!("{base}/api/v1/campaigns/{campaign_id}/sessions"),
-        t,
-        json!({"org_id": org_id, "kind": "branch_meeting", "scheduled_at": Utc::now()}),
-    )
-    .await;
-    let session_id = session["id"].as_i64().unwrap();
-    let mut all = Vec::with_capacity(codes);
-    while all.len() < codes {
-        let count = (codes - all.len()).min(1000);
-        let issued = call(
-            client,
-            "POST",
-            format!("{base}/api/v1/sessions/{session_id}/voting-codes"),
-            t,
-            json!({"category": "party_member", "count": count}),
-        )
-        .await;
-        all.extend(
-            issued["codes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap().to_owned()),
-        );
-    }
     call(
         client,
         "POST",
-        format!("{base}/api/v1/sessions/{session_id}/open"),
+        format!("{base}/api/v1/campaigns/{campaign_id}/sessions/bulk"),
         t,
-        json!({}),
+        json!({"kind": "branch_meeting", "scheduled_at": Utc::now()}),
     )
     .await;
-    let form = call(
-        client,
-        "POST",
-        format!("{base}/api/v1/ballot-forms"),
-        None,
-        json!({"code": all[0]}),
-    )
-    .await;
-    (session_id, all, form)
+    let mut ids = Vec::new();
+    loop {
+        let page = call(
+            client,
+            "GET",
+            format!(
+                "{base}/api/v1/sessions?campaign_id={campaign_id}&per_page=100&page={}",
+                ids.len() / 100 + 1
+            ),
+            t,
+            Value::Null,
+        )
+        .await;
+        let items = page["items"].as_array().unwrap();
+        ids.extend(items.iter().map(|s| s["id"].as_i64().unwrap()));
+        if items.len() < 100 {
+            break;
+        }
+    }
+    ids.sort_unstable();
+    assert_eq!(ids.len(), sessions, "one session per branch");
+    assert_eq!(
+        ids[ids.len() - 1] - ids[0] + 1,
+        sessions as i64,
+        "bulk scheduling numbers the sessions consecutively"
+    );
+    let per_session = codes.div_ceil(sessions) + 1;
+    let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
+    let issued: Vec<(Vec<String>, Arc<String>)> =
+        in_parallel(ids.clone(), SET_UP_WIDTH, move |session_id| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            async move {
+                let t = Some(token.as_str());
+                let issued = call(
+                    &client,
+                    "POST",
+                    format!("{base}/api/v1/sessions/{session_id}/voting-codes"),
+                    t,
+                    json!({"category": "party_member", "count": per_session}),
+                )
+                .await;
+                call(
+                    &client,
+                    "POST",
+                    format!("{base}/api/v1/sessions/{session_id}/open"),
+                    t,
+                    json!({}),
+                )
+                .await;
+                let mut codes: Vec<String> = issued["codes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned())
+                    .collect();
+                // One code is spent on reading the form (reading does not use it up).
+                let form = call(
+                    &client,
+                    "POST",
+                    format!("{base}/api/v1/ballot-forms"),
+                    None,
+                    json!({"code": codes[0]}),
+                )
+                .await;
+                codes.truncate(per_session);
+                (codes, Arc::new(ratings_json(&ballot_ratings(&form))))
+            }
+        })
+        .await;
+    let subjects = serde_json::from_str::<Vec<Value>>(&issued[0].1)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["subject_id"].as_i64().unwrap(),
+                r["criterion_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Round robin: consecutive ballots go to different sessions.
+    let mut spread = Vec::with_capacity(codes);
+    for round in 0..per_session {
+        for (session_codes, ratings) in &issued {
+            if let Some(code) = session_codes.get(round) {
+                spread.push((code.clone(), ratings.clone()));
+            }
+        }
+    }
+    Workload {
+        sessions: ids,
+        codes: spread,
+        subjects,
+    }
 }
 
-/// Every subject on every criterion of its type: 4 + 3 + 8 × 3 = 31 ratings.
+async fn import(client: &awc::Client, base: &str, token: &str, what: &str, csv: String) {
+    let mut res = client
+        .post(format!("{base}/api/v1/imports/{what}"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "text/csv"))
+        .send_body(csv)
+        .await
+        .unwrap();
+    let body = res.body().limit(16 * 1024 * 1024).await.unwrap();
+    assert!(
+        res.status().is_success(),
+        "import {what}: {}: {}",
+        res.status(),
+        String::from_utf8_lossy(&body)
+    );
+}
+
+/// Every subject on every criterion of its type: 4 + 9 × 3 = 31 ratings.
 fn ballot_ratings(form: &Value) -> Vec<Value> {
     let levels = ["satisfied", "basically_satisfied", "dissatisfied"];
     let mut out = Vec::new();
@@ -309,28 +463,22 @@ async fn submit(client: &awc::Client, base: &str, code: &str, ratings_json: &str
 }
 
 /// `concurrency` clients submit the ballots as fast as answers come back.
-async fn load(base: &str, concurrency: usize, codes: Vec<String>, ratings: &[Value]) -> Level {
+async fn load(base: &str, concurrency: usize, codes: Vec<(String, Arc<String>)>) -> Level {
     let codes = Arc::new(codes);
     let next = Arc::new(AtomicUsize::new(0));
-    let ratings = Arc::new(ratings_json(ratings));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (codes, next, ratings, base) = (
-                codes.clone(),
-                next.clone(),
-                ratings.clone(),
-                base.to_owned(),
-            );
+            let (codes, next, base) = (codes.clone(), next.clone(), base.to_owned());
             actix_web::rt::spawn(async move {
-                let client = awc::Client::builder()
-                    .timeout(Duration::from_secs(60))
-                    .finish();
+                let client = support::client();
                 let mut latencies = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(code) = codes.get(i) else { break };
-                    latencies.push(submit(&client, &base, code, &ratings).await);
+                    let Some((code, ratings)) = codes.get(i) else {
+                        break;
+                    };
+                    latencies.push(submit(&client, &base, code, ratings).await);
                 }
                 latencies
             })
@@ -355,40 +503,56 @@ async fn load(base: &str, concurrency: usize, codes: Vec<String>, ratings: &[Val
     level
 }
 
-/// pgbench running the API's own transaction: consume a code with the conditional update,
-/// insert the ballot, insert its ratings in one statement (from arrays, as the API does).
+/// `count` codes named `bench-1`… spread over the workload's sessions as the API's are
+/// (code n in session n mod S), in a batch of their own per session, category `other`.
+fn insert_bench_codes(conn: &mut DbConn, workload: &Workload, count: usize) {
+    let first = workload.sessions[0];
+    let spread = workload.sessions.len();
+    let numbers = match conn {
+        DbConn::Pg(_) => format!("SELECT n FROM generate_series(1, {count}) AS g(n)"),
+        DbConn::Sqlite(_) => format!(
+            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {count}) SELECT n FROM g"
+        ),
+    };
+    conn.batch_execute(&format!(
+        "INSERT INTO voting_code_batches (session_id, category, count, created_at)
+         SELECT id, 'other', {per}, CURRENT_TIMESTAMP FROM sessions WHERE id BETWEEN {first} AND {last};
+         INSERT INTO voting_codes (code_hash, session_id, batch_id, category, state)
+         SELECT 'bench-' || g.n, b.session_id, b.id, 'other', 'unused'
+         FROM ({numbers}) g JOIN voting_code_batches b
+           ON b.session_id = {first} + g.n % {spread} AND b.category = 'other';",
+        per = count.div_ceil(spread),
+        last = first + spread as i64 - 1,
+    ))
+    .unwrap();
+    if let DbConn::Pg(_) = conn {
+        conn.batch_execute("ANALYZE voting_codes; ANALYZE voting_code_batches;")
+            .unwrap();
+    }
+}
+
+/// pgbench running the API's own transaction: consume a code with the conditional update
+/// (locking only the code's own session), insert the ballot, insert its ratings in one
+/// statement from arrays. Each transaction picks a random code; with 20 times more codes
+/// than transactions, at least 95% find theirs unused (the others skip the row update,
+/// which only makes the baseline faster). The ratings are the first session's whatever
+/// the code's session (the same rows to write).
 fn pgbench(
     url: &DatabaseUrl,
-    pool: &pingyi::db::Pool,
-    session_id: i64,
-    subjects: &[(i64, i64)],
+    pool: &Pool,
+    workload: &Workload,
     levels: &[usize],
     per_level: usize,
 ) -> Vec<f64> {
-    // pgbench keeps no counter between transactions, so each picks a random code; with
-    // 20 times more codes than transactions, at least 95% of them find theirs unused (the
-    // others skip the row update, which only makes the baseline faster).
-    let total = 20
-        * (levels
-            .iter()
-            .map(|c| per_level.div_ceil(*c) * c)
-            .sum::<usize>()
-            + 100);
+    let transactions: usize = levels.iter().map(|c| per_level.div_ceil(*c) * c).sum();
+    let total = 20 * (transactions + 100);
     let mut conn = pool.get().unwrap();
-    let batch: i64 = diesel::sql_query(format!(
-        "INSERT INTO voting_code_batches (session_id, category, count, created_at) VALUES ({session_id}, 'party_member', {total}, now()) RETURNING id"
-    ))
-    .get_result::<Id>(&mut *conn)
-    .unwrap()
-    .id;
-    conn.batch_execute(&format!(
-        "INSERT INTO voting_codes (code_hash, session_id, batch_id, category, state)
-         SELECT 'bench-' || n, {session_id}, {batch}, 'party_member', 'unused' FROM generate_series(1, {total}) n;
-         ANALYZE voting_codes;"
-    ))
-    .unwrap();
+    conn.batch_execute("DELETE FROM voting_codes WHERE code_hash LIKE 'bench-%'")
+        .unwrap();
+    insert_bench_codes(&mut conn, workload, total);
     let column = |f: &dyn Fn(usize, &(i64, i64)) -> String| {
-        subjects
+        workload
+            .subjects
             .iter()
             .enumerate()
             .map(|(i, sc)| f(i, sc))
@@ -403,14 +567,17 @@ fn pgbench(
             ["satisfied", "basically_satisfied", "dissatisfied"][i % 3]
         )
     });
+    let first = workload.sessions[0];
+    let spread = workload.sessions.len();
     let script = format!(
         "\\set b random(1, 9000000000000000000)\n\
          \\set n random(1, {total})\n\
+         \\set s {first} + :n % {spread}\n\
          BEGIN;\n\
-         UPDATE voting_codes SET state = 'used' WHERE code_hash = 'bench-' || :n AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE status = 'open' FOR KEY SHARE) RETURNING session_id, category;\n\
-         INSERT INTO ballots (id, session_id, category, paper, cast_on) VALUES ('b' || :b, {session_id}, 'party_member', false, CURRENT_DATE);\n\
+         UPDATE voting_codes SET state = 'used' WHERE code_hash = 'bench-' || :n AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE id = (SELECT session_id FROM voting_codes WHERE code_hash = 'bench-' || :n LIMIT 1) AND status = 'open' FOR KEY SHARE) RETURNING session_id, category;\n\
+         INSERT INTO ballots (id, session_id, category, paper, cast_on) VALUES ('b' || :b, :s, 'other', false, CURRENT_DATE);\n\
          INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT 'b' || :b, unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
-         COMMIT;\n"
+         COMMIT;\n",
     );
     let rates: Vec<f64> = levels
         .iter()
@@ -422,74 +589,58 @@ fn pgbench(
         .count()
         .get_result(&mut *conn)
         .unwrap();
-    let transactions: usize = levels.iter().map(|c| per_level.div_ceil(*c) * c).sum();
     eprintln!("pgbench consumed a code in {consumed} of {transactions} transactions");
     rates
 }
 
-/// The API's statements on SQLite, in one writer's loop with no HTTP in between.
-fn sqlite_direct(
-    pool: &pingyi::db::Pool,
-    session_id: i64,
-    subjects: &[(i64, i64)],
-    n: usize,
-) -> f64 {
+/// The API's statements on SQLite (the same query functions), no HTTP, one writer: `n`
+/// ballots one per transaction, then `n` more `batch` per transaction, each under its own
+/// savepoint as the server's group commit writes them. Ballots per second of each.
+fn sqlite_direct(pool: &Pool, workload: &Workload, n: usize, batch: usize) -> (f64, f64) {
     let mut conn = pool.get().unwrap();
-    let batch: i64 = diesel::sql_query(format!(
-        "INSERT INTO voting_code_batches (session_id, category, count, created_at) VALUES ({session_id}, 'party_member', {n}, '2026-01-01 00:00:00') RETURNING id"
-    ))
-    .get_result::<Id>(&mut *conn)
-    .unwrap()
-    .id;
-    conn.batch_execute(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
-         INSERT INTO voting_codes (code_hash, session_id, batch_id, category, state)
-         SELECT 'bench-' || i, {session_id}, {batch}, 'party_member', 'unused' FROM n;"
-    ))
-    .unwrap();
+    conn.batch_execute("DELETE FROM voting_codes WHERE code_hash LIKE 'bench-%'")
+        .unwrap();
+    insert_bench_codes(&mut conn, workload, 2 * n);
+    let ratings: Vec<Rating> = workload
+        .subjects
+        .iter()
+        .enumerate()
+        .map(|(i, (s, c))| Rating {
+            subject_id: *s,
+            criterion_id: *c,
+            level: ["satisfied", "basically_satisfied", "dissatisfied"][i % 3].into(),
+        })
+        .collect();
+    let cast = |conn: &mut DbConn, i: usize| -> Result<(), ApiError> {
+        let (session_id, category) =
+            consume_code(conn, &format!("bench-{i}"))?.expect("an unused code");
+        write_ballot(conn, session_id, category, false, &ratings, None)?;
+        Ok(())
+    };
     let started = Instant::now();
     for i in 1..=n {
-        pingyi::db::write_transaction(&mut conn, |conn| -> QueryResult<()> {
-            let (sid, category): (i64, String) = diesel::update(voting_codes::table)
-                .filter(voting_codes::code_hash.eq(format!("bench-{i}")))
-                .filter(voting_codes::state.eq("unused"))
-                .filter(
-                    voting_codes::session_id.eq_any(
-                        sessions::table
-                            .filter(sessions::status.eq("open"))
-                            .select(sessions::id),
-                    ),
-                )
-                .set(voting_codes::state.eq("used"))
-                .returning((voting_codes::session_id, voting_codes::category))
-                .get_result(conn)?;
-            let id = pingyi::auth::random_token(16);
-            diesel::insert_into(ballots::table)
-                .values((
-                    ballots::id.eq(&id),
-                    ballots::session_id.eq(sid),
-                    ballots::category.eq(&category),
-                    ballots::paper.eq(false),
-                    ballots::cast_on.eq(Utc::now().date_naive()),
-                ))
-                .execute(conn)?;
-            let rows: Vec<_> = subjects
-                .iter()
-                .map(|(s, c)| {
-                    (
-                        ratings::ballot_id.eq(id.as_str()),
-                        ratings::subject_id.eq(*s),
-                        ratings::criterion_id.eq(*c),
-                        ratings::level.eq("satisfied"),
-                    )
-                })
-                .collect();
-            pingyi::insert_batch!(conn, ratings::table, &rows)?;
-            Ok(())
+        pingyi::db::write_transaction(&mut conn, |conn| cast(conn, i)).unwrap();
+    }
+    let single = n as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let numbers: Vec<usize> = (n + 1..=2 * n).collect();
+    for chunk in numbers.chunks(batch.max(1)) {
+        pingyi::db::write_transaction(&mut conn, |conn| {
+            for &i in chunk {
+                conn.transaction(|conn| cast(conn, i))?;
+            }
+            Ok::<_, ApiError>(())
         })
         .unwrap();
     }
-    let per_second = n as f64 / started.elapsed().as_secs_f64();
-    eprintln!("SQLite direct: {per_second:.0} ballots/s");
-    per_second
+    let batched = n as f64 / started.elapsed().as_secs_f64();
+    let open: i64 = sessions::table
+        .filter(sessions::status.eq("open"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    eprintln!(
+        "SQLite direct ({open} open sessions): {single:.0} ballots/s one per transaction, {batched:.0} ballots/s {batch} per transaction"
+    );
+    (single, batched)
 }

@@ -89,6 +89,7 @@ fn main() {
         &PoolOptions {
             max_size: 8,
             connection_timeout: Duration::from_secs(60),
+            sqlite: Default::default(),
         },
     )
     .expect("connect and migrate");
@@ -491,6 +492,9 @@ fn serve(url: &DatabaseUrl, pool: pingyi::db::Pool) -> String {
         metrics_bind: None,
         metrics_token: None,
         import_max_rows: 50_000,
+        sqlite_synchronous: Default::default(),
+        sqlite_batch: 64,
+        sqlite_queue: 1024,
     };
     let shared = pingyi::Shared::bootstrap(pool, settings).expect("bootstrap");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

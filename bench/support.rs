@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::{DatabaseUrl, Pool, PoolOptions};
+use pingyi::db::{DatabaseUrl, Pool, PoolOptions, SqliteTuning};
 use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -67,12 +67,16 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
         metrics_bind: None,
         metrics_token: None,
         import_max_rows: 50_000,
+        sqlite_synchronous: Default::default(),
+        sqlite_batch: SqliteTuning::default().batch_size,
+        sqlite_queue: SqliteTuning::default().queue_capacity,
     };
     let pool = pingyi::db::connect(
         url,
         &PoolOptions {
             max_size: pool_size,
             connection_timeout: Duration::from_secs(30),
+            sqlite: settings.pool_options().sqlite,
         },
     )
     .expect("connect and migrate");

@@ -436,6 +436,7 @@ fn load_form(conn: &mut DbConn, hash: &str) -> ApiResult<Result<BallotForm, Code
         (status = 404, description = "`invalid_code`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`code_used`, `session_not_open`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many unknown codes from this address; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: too many ballots are waiting to be written (or the database is unreachable); nothing was cast, try again after `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/ballots")]
@@ -449,7 +450,8 @@ async fn submit_ballot(
     let body = body.into_inner();
     let hash = code_hash(&state, &address, &body.code)?;
     let shared = state.clone();
-    let cast = db::write(&state.pool, move |conn| {
+    // On SQLite the ballot joins the group commit: it is answered once durable.
+    let cast = db::write_grouped(&state.pool, move |conn| {
         let Some((session_id, category)) = queries::consume_code(conn, &hash)? else {
             let found = queries::code_state(conn, &hash)?;
             return Ok(Err(CodeRefusal::of_unconsumed(found)));

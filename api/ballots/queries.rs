@@ -234,33 +234,43 @@ pub fn hold_status(conn: &mut DbConn, session: &SessionRow) -> ApiResult<Session
 }
 
 /// Marks a code used if it is unused and its session open, in one conditional update:
-/// of concurrent uses of one code, exactly one gets its session back. On PostgreSQL the
-/// open session row is also key-share-locked (the lock the ballot's foreign key takes
-/// anyway), and closing a session locks it for update, so a close waits for the ballots in
-/// flight and no ballot commits after it.
+/// of concurrent uses of one code, exactly one gets its session back. Only the code's own
+/// session is read (found through the code, then by its key), so the cost does not grow
+/// with the number of sessions open at once. On PostgreSQL that one session row is also
+/// key-share-locked (the lock the ballot's foreign key takes anyway), and closing a
+/// session locks it for update, so a close waits for the ballots in flight and no ballot
+/// commits after it.
 pub fn consume_code(
     conn: &mut DbConn,
     hash: &str,
 ) -> ApiResult<Option<(i64, ParticipantCategory)>> {
     macro_rules! consume {
-        ($conn:expr, $open_sessions:expr) => {
+        ($conn:expr, $open_session:expr) => {
             diesel::update(voting_codes::table)
                 .filter(voting_codes::code_hash.eq(hash))
                 .filter(voting_codes::state.eq(CodeState::Unused))
-                .filter(voting_codes::session_id.eq_any($open_sessions))
+                .filter(voting_codes::session_id.eq_any($open_session))
                 .set(voting_codes::state.eq(CodeState::Used))
                 .returning((voting_codes::session_id, voting_codes::category))
                 .get_result::<(i64, ParticipantCategory)>($conn)
                 .optional()
         };
     }
-    let open_sessions = sessions::table
+    // The inner read of the code is aliased: diesel would otherwise take it for the
+    // outer UPDATE's own table.
+    let code = diesel::alias!(voting_codes as code);
+    let codes_session = code
+        .filter(code.field(voting_codes::code_hash).eq(hash))
+        .select(code.field(voting_codes::session_id))
+        .single_value();
+    let open_session = sessions::table
+        .filter(sessions::id.nullable().eq(codes_session))
         .filter(sessions::status.eq(SessionStatus::Open))
         .select(sessions::id);
     Ok(match conn {
-        DbConn::Pg(pg) => consume!(pg, open_sessions.for_key_share())?,
+        DbConn::Pg(pg) => consume!(pg, open_session.for_key_share())?,
         // SQLite's writers are serialized whole: a close cannot interleave.
-        DbConn::Sqlite(sqlite) => consume!(sqlite, open_sessions)?,
+        DbConn::Sqlite(sqlite) => consume!(sqlite, open_session)?,
     })
 }
 

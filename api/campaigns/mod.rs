@@ -222,7 +222,8 @@ async fn step(
     action: CampaignAction,
     prepare: impl FnOnce(&mut DbConn, &CampaignRow) -> ApiResult<StepChanges> + Send + 'static,
 ) -> ApiResult<web::Json<Campaign>> {
-    let campaign = db::write(&state.pool, move |conn| {
+    // Closing closes the open sessions: after the ballots already cast, not before them.
+    let campaign = db::write_after_grouped(&state.pool, move |conn| {
         let (campaign, owner) = authorized(conn, &actor, id, Action::ManageCampaigns)?;
         let from = campaign.status;
         let to = rules::step(from, action)?;

@@ -2,7 +2,10 @@
 //! manager picks the backend from the URL scheme, embedded migrations for both, and the
 //! helpers every area uses to run queries off the actix workers.
 
+mod group_commit;
 pub mod schema;
+
+pub use group_commit::GroupCommit;
 
 use std::fmt;
 use std::ops::Deref;
@@ -43,6 +46,7 @@ impl DbConn {
 pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
     sqlite_writer: Option<Arc<FairMutex<()>>>,
+    group_commit: Option<GroupCommit>,
 }
 
 impl Deref for Pool {
@@ -156,11 +160,21 @@ impl fmt::Debug for DatabaseUrl {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    synchronous: Synchronous,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        Self {
+            url,
+            synchronous: Synchronous::default(),
+        }
+    }
+
+    /// SQLite's durability setting for every connection this manager opens.
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
     }
 
     fn establish(&self) -> Result<DbConn, ConnectError> {
@@ -178,13 +192,14 @@ impl ConnectionManager {
                 let mut conn = SqliteConnection::establish(path)?;
                 // WAL lets readers run beside the one writer; busy_timeout makes writers
                 // queue instead of failing; foreign keys are off by default in SQLite.
-                conn.batch_execute(
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = NORMAL;
+                     PRAGMA synchronous = {};
                      PRAGMA foreign_keys = ON;
                      PRAGMA busy_timeout = 10000;
                      PRAGMA wal_autocheckpoint = 10000;",
-                )?;
+                    self.synchronous.pragma()
+                ))?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -247,17 +262,58 @@ impl ManageConnection for ConnectionManager {
 pub struct PoolOptions {
     pub max_size: u32,
     pub connection_timeout: Duration,
+    pub sqlite: SqliteTuning,
+}
+
+/// SQLite's `synchronous` setting in WAL mode: what a commit waits for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Synchronous {
+    /// Every commit syncs the log to disk: an acknowledged write survives a power cut.
+    #[default]
+    Full,
+    /// Commits only reach the operating system; the log is synced at checkpoints. Survives
+    /// a crash of the server, but a power cut can lose the last acknowledged writes.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// How the SQLite backend writes ballots: durability and group commit.
+#[derive(Debug, Clone)]
+pub struct SqliteTuning {
+    pub synchronous: Synchronous,
+    /// Most ballots committed in one transaction.
+    pub batch_size: usize,
+    /// Ballots that may wait for the writer; one more is answered 503.
+    pub queue_capacity: usize,
+}
+
+impl Default for SqliteTuning {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            batch_size: 64,
+            queue_capacity: 1024,
+        }
+    }
 }
 
 /// Connects once (so an unreachable database is reported with the driver's own message),
 /// runs pending migrations, then builds the pool.
 pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, ConnectError> {
-    let manager = ConnectionManager::new(url.clone());
+    let manager = ConnectionManager::new(url.clone()).with_synchronous(options.sqlite.synchronous);
     let mut first = manager.connect()?;
     run_migrations(&mut first)?;
     drop(first);
     let sqlite = url.backend() == Backend::Sqlite;
-    let checkpoints = manager.clone();
+    let side_connections = manager.clone();
     let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         // Keep the pool full: a request should never wait for a connection to be opened.
@@ -266,12 +322,26 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
         .test_on_check_out(false)
         .build(manager)
         .map_err(|e| ConnectError(e.to_string()))?;
+    let sqlite_writer = sqlite.then(|| Arc::new(FairMutex::new(())));
+    let group_commit = match &sqlite_writer {
+        Some(turn) => Some(
+            GroupCommit::start(
+                side_connections.clone(),
+                turn.clone(),
+                options.sqlite.queue_capacity,
+                options.sqlite.batch_size,
+            )
+            .map_err(|e| ConnectError(format!("cannot start the writer thread: {e}")))?,
+        ),
+        None => None,
+    };
     let pool = Pool {
         inner,
-        sqlite_writer: sqlite.then(|| Arc::new(FairMutex::new(()))),
+        sqlite_writer,
+        group_commit,
     };
     if sqlite {
-        spawn_checkpointer(&pool, checkpoints);
+        spawn_checkpointer(&pool, side_connections);
     }
     Ok(pool)
 }
@@ -418,6 +488,34 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Runs a small write (a ballot) in one transaction. On SQLite it joins the group commit:
+/// the writer thread commits it with the others waiting, under its own savepoint, and this
+/// answers once its batch is durable; a full queue is 503 at once. On PostgreSQL it is
+/// [`write`].
+pub async fn write_grouped<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    match &pool.group_commit {
+        Some(group) => group.write(f).await,
+        None => write(pool, f).await,
+    }
+}
+
+/// [`write`], after every grouped write queued before it is settled: closing a session
+/// comes after the ballots already cast, not before them.
+pub async fn write_after_grouped<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    if let Some(group) = &pool.group_commit {
+        group.settle().await?;
+    }
+    write(pool, f).await
 }
 
 /// Runs `f` in a write transaction that is always rolled back: a dry run that reports

@@ -576,7 +576,8 @@ async fn close_session(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Session>> {
     let id = id.into_inner();
-    let session = db::write(&state.pool, move |conn| {
+    // After the ballots already cast (queued for the writer), not before them.
+    let session = db::write_after_grouped(&state.pool, move |conn| {
         let Loaded { session, org, .. } = authorized(conn, &actor, id, Action::RunSessions)?;
         let to = rules::close(session.status)?;
         move_status(conn, &session, to)?;

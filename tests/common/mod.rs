@@ -218,6 +218,9 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         metrics_bind: None,
         metrics_token: None,
         import_max_rows: 50_000,
+        sqlite_synchronous: Default::default(),
+        sqlite_batch: 64,
+        sqlite_queue: 1024,
     }
 }
 
@@ -325,6 +328,7 @@ impl TestApp {
                 PoolOptions {
                     max_size: settings.db_pool_size,
                     connection_timeout: std::time::Duration::from_secs(10),
+                    sqlite: Default::default(),
                 },
             );
             tokio_block(move || pingyi::db::connect(&url, &options).expect("connect and migrate"))

@@ -1,0 +1,390 @@
+//! Group commit for SQLite: one writer thread takes small writes (ballots) from a bounded
+//! queue and commits as many as are waiting, up to a batch size, in one transaction. Each
+//! write runs under its own `SAVEPOINT`, so one that fails rolls back alone and gets its own
+//! error; every caller is answered only after the batch's `COMMIT` returned, that is once
+//! its write is durable (`synchronous = FULL` syncs the log on every commit).
+//!
+//! There is no waiting window: while one batch commits, the next one gathers in the queue,
+//! so a single client pays no delay and a burst shares its syncs.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::{Connection as _, SqliteConnection};
+use parking_lot::FairMutex;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{ConnectionManager, DbConn};
+use crate::error::ApiError;
+use diesel::r2d2::ManageConnection as _;
+
+/// The sending side of the queue; cloned into every pool handle. The writer thread stops
+/// when the last one is dropped.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Box<dyn Queued>>,
+}
+
+/// A write waiting in the queue, with its answer once its batch is settled.
+trait Queued: Send {
+    /// Runs the write inside the batch's transaction, keeping its value for the answer.
+    fn run(&mut self, conn: &mut DbConn) -> Result<(), ApiError>;
+    /// The write failed and its savepoint was rolled back.
+    fn fail(&mut self, error: ApiError);
+    /// Answers the caller: its own outcome if the batch committed, else `lost`.
+    fn answer(self: Box<Self>, lost: Option<ApiError>);
+}
+
+struct Entry<T, F> {
+    write: Option<F>,
+    outcome: Option<Result<T, ApiError>>,
+    reply: oneshot::Sender<Result<T, ApiError>>,
+}
+
+impl<T, F> Queued for Entry<T, F>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send,
+    T: Send,
+{
+    fn run(&mut self, conn: &mut DbConn) -> Result<(), ApiError> {
+        let write = self
+            .write
+            .take()
+            .ok_or_else(|| ApiError::internal("a queued write ran twice"))?;
+        // A panic must not take the writer thread (and every later write) with it.
+        match catch_unwind(AssertUnwindSafe(|| write(conn))) {
+            Ok(Ok(value)) => {
+                self.outcome = Some(Ok(value));
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
+            Err(panic) => Err(ApiError::internal(panic_message(&panic))),
+        }
+    }
+
+    fn fail(&mut self, error: ApiError) {
+        self.outcome = Some(Err(error));
+    }
+
+    fn answer(self: Box<Self>, lost: Option<ApiError>) {
+        let outcome = match (lost, self.outcome) {
+            (Some(e), _) => Err(e),
+            (None, Some(outcome)) => outcome,
+            (None, None) => Err(ApiError::internal("a queued write was not run")),
+        };
+        // The caller may have gone (client disconnected): nothing to tell.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("a queued write panicked: {text}")
+}
+
+impl GroupCommit {
+    /// Starts the writer thread on a connection of its own. It takes the pool's writer
+    /// turn for each batch, so other writes interleave between batches in fair order.
+    pub fn start(
+        manager: ConnectionManager,
+        writer_turn: Arc<FairMutex<()>>,
+        capacity: usize,
+        batch_size: usize,
+    ) -> std::io::Result<Self> {
+        let (queue, mut incoming) = mpsc::channel::<Box<dyn Queued>>(capacity.max(1));
+        let batch_size = batch_size.max(1);
+        std::thread::Builder::new()
+            .name("sqlite-group-commit".into())
+            .spawn(move || {
+                let mut conn = None;
+                let mut batch = Vec::with_capacity(batch_size);
+                // Ends when every sender is gone.
+                while let Some(first) = incoming.blocking_recv() {
+                    batch.push(first);
+                    while batch.len() < batch_size {
+                        match incoming.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let _turn = writer_turn.lock();
+                    commit_batch(&manager, &mut conn, &mut batch);
+                }
+            })?;
+        Ok(Self { queue })
+    }
+
+    /// Queues a write and waits for its batch to be committed. A full queue answers 503
+    /// with `Retry-After` at once instead of waiting without bound.
+    pub async fn write<T, F>(&self, write: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let entry = Box::new(Entry {
+            write: Some(write),
+            outcome: None,
+            reply,
+        });
+        self.queue.try_send(entry).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ApiError::queue_full(),
+            mpsc::error::TrySendError::Closed(_) => ApiError::pool("the writer thread stopped"),
+        })?;
+        answer
+            .await
+            .map_err(|_| ApiError::pool("the writer thread stopped"))?
+    }
+
+    /// Waits until every write queued before this call is committed or refused: a change
+    /// that must come after them (closing a session after the ballots already cast) calls
+    /// this first. It waits for room in the queue rather than failing when it is full.
+    pub async fn settle(&self) -> Result<(), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let marker = Box::new(Entry {
+            write: Some(|_: &mut DbConn| Ok(())),
+            outcome: None,
+            reply,
+        });
+        self.queue
+            .send(marker)
+            .await
+            .map_err(|_| ApiError::pool("the writer thread stopped"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::pool("the writer thread stopped"))?
+    }
+}
+
+/// Runs one batch in one transaction, each write under its own savepoint, and answers
+/// every caller once the outcome is known.
+fn commit_batch(
+    manager: &ConnectionManager,
+    slot: &mut Option<DbConn>,
+    batch: &mut Vec<Box<dyn Queued>>,
+) {
+    let lost = match run_batch(manager, slot, batch) {
+        Ok(()) => None,
+        Err(cause) => {
+            tracing::error!(error = %cause, writes = batch.len(), "a batch of writes was lost");
+            // The connection may be left inside a transaction: open a new one next time.
+            *slot = None;
+            Some(cause)
+        }
+    };
+    for entry in batch.drain(..) {
+        entry.answer(
+            lost.as_ref()
+                .map(|_| ApiError::pool("the write could not be committed")),
+        );
+    }
+}
+
+fn run_batch(
+    manager: &ConnectionManager,
+    slot: &mut Option<DbConn>,
+    batch: &mut [Box<dyn Queued>],
+) -> Result<(), String> {
+    let conn = match slot {
+        Some(conn) => conn,
+        None => slot.insert(manager.connect().map_err(|e| e.to_string())?),
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    for entry in batch.iter_mut() {
+        // A nested transaction is a savepoint: a failing write rolls back alone.
+        if let Err(e) = conn.transaction(|conn| entry.run(conn)) {
+            // Only the savepoint may have ended; if the batch's own transaction is gone
+            // too, nothing of the batch can be trusted.
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite(conn)?)
+                .transaction_depth()
+                .map_err(|e| e.to_string())?;
+            if depth.map(u32::from) != Some(1) {
+                return Err(format!("the batch's transaction ended early: {e}"));
+            }
+            entry.fail(e);
+        }
+    }
+    let sqlite = sqlite(conn)?;
+    if let Err(e) = AnsiTransactionManager::commit_transaction(sqlite) {
+        let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+        return Err(e.to_string());
+    }
+    Ok(())
+}
+
+fn sqlite(conn: &mut DbConn) -> Result<&mut SqliteConnection, String> {
+    match conn {
+        DbConn::Sqlite(sqlite) => Ok(sqlite),
+        DbConn::Pg(_) => Err("group commit runs on SQLite only".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc as std_mpsc;
+
+    use actix_web::http::StatusCode;
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    /// A writer on a fresh SQLite file with a one-column table, and a connection to read it.
+    fn writer(capacity: usize, batch_size: usize) -> (GroupCommit, DbConn, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ConnectionManager::new(DatabaseUrl::Sqlite(dir.path().join("t.db")));
+        let mut reader = manager.connect().unwrap();
+        reader
+            .batch_execute("CREATE TABLE t (x INTEGER NOT NULL)")
+            .unwrap();
+        let group = GroupCommit::start(manager, Arc::new(FairMutex::new(())), capacity, batch_size)
+            .unwrap();
+        (group, reader, dir)
+    }
+
+    fn insert(x: i64) -> impl FnOnce(&mut DbConn) -> Result<i64, ApiError> + Send + 'static {
+        move |conn| {
+            diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})")).execute(conn)?;
+            Ok(x)
+        }
+    }
+
+    fn stored(conn: &mut DbConn) -> Vec<i64> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            x: i64,
+        }
+        diesel::sql_query("SELECT x FROM t ORDER BY x")
+            .load::<Row>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.x)
+            .collect()
+    }
+
+    /// Occupies the writer thread inside a batch until the returned sender is dropped, so
+    /// that the writes queued meanwhile form the next batch together.
+    async fn hold_the_writer(group: &GroupCommit) -> std_mpsc::Sender<()> {
+        let (release, held) = std_mpsc::channel::<()>();
+        let (started, running) = oneshot::channel::<()>();
+        let blocker = group.clone();
+        actix_web::rt::spawn(async move {
+            blocker
+                .write(move |_| {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+        });
+        running.await.unwrap();
+        release
+    }
+
+    #[actix_web::test]
+    async fn a_failing_write_rolls_back_alone_and_the_rest_of_its_batch_commits() {
+        let (group, mut reader, _dir) = writer(16, 16);
+        let release = hold_the_writer(&group).await;
+        let failing = |conn: &mut DbConn| -> Result<i64, ApiError> {
+            diesel::sql_query("INSERT INTO t (x) VALUES (2)").execute(conn)?;
+            Err(ApiError::conflict(
+                crate::error::ErrorCode::CodeUsed,
+                "refused after writing",
+            ))
+        };
+        let answers = actix_web::rt::spawn({
+            let group = group.clone();
+            async move {
+                tokio::join!(
+                    group.write(insert(1)),
+                    group.write(failing),
+                    group.write(insert(3))
+                )
+            }
+        });
+        drop(release);
+        let (a, b, c) = answers.await.unwrap();
+        assert_eq!(a.unwrap(), 1);
+        assert_eq!(b.unwrap_err().status, StatusCode::CONFLICT);
+        assert_eq!(c.unwrap(), 3);
+        assert_eq!(stored(&mut reader), vec![1, 3]);
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_write_fails_alone() {
+        let (group, mut reader, _dir) = writer(16, 16);
+        let release = hold_the_writer(&group).await;
+        let panicking = |conn: &mut DbConn| -> Result<i64, ApiError> {
+            diesel::sql_query("INSERT INTO t (x) VALUES (2)").execute(conn)?;
+            panic!("a bug in a write")
+        };
+        let answers = actix_web::rt::spawn({
+            let group = group.clone();
+            async move {
+                tokio::join!(
+                    group.write(insert(1)),
+                    group.write(panicking),
+                    group.write(insert(3))
+                )
+            }
+        });
+        drop(release);
+        let (a, b, c) = answers.await.unwrap();
+        assert_eq!((a.unwrap(), c.unwrap()), (1, 3));
+        assert_eq!(b.unwrap_err().status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(stored(&mut reader), vec![1, 3]);
+        // The writer thread lives on.
+        assert_eq!(group.write(insert(4)).await.unwrap(), 4);
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_answers_503_with_retry_after_at_once() {
+        let (group, mut reader, _dir) = writer(2, 1);
+        let release = hold_the_writer(&group).await;
+        let waiting = actix_web::rt::spawn({
+            let group = group.clone();
+            async move { tokio::join!(group.write(insert(1)), group.write(insert(2))) }
+        });
+        // Let the two waiting writes reach the queue.
+        while group.queue.capacity() > 0 {
+            actix_web::rt::task::yield_now().await;
+        }
+        let refused = group.write(insert(3)).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.extra.and_then(|e| e.retry_after), Some(1));
+        drop(release);
+        let (a, b) = waiting.await.unwrap();
+        assert_eq!((a.unwrap(), b.unwrap()), (1, 2));
+        assert_eq!(stored(&mut reader), vec![1, 2]);
+    }
+
+    #[actix_web::test]
+    async fn settling_waits_for_every_write_queued_before() {
+        let (group, mut reader, _dir) = writer(16, 16);
+        let release = hold_the_writer(&group).await;
+        let queued = actix_web::rt::spawn({
+            let group = group.clone();
+            async move { group.write(insert(7)).await }
+        });
+        while group.queue.capacity() == 16 {
+            actix_web::rt::task::yield_now().await;
+        }
+        let settled = actix_web::rt::spawn({
+            let group = group.clone();
+            async move { group.settle().await }
+        });
+        drop(release);
+        settled.await.unwrap().unwrap();
+        assert_eq!(stored(&mut reader), vec![7]);
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+    }
+}
