@@ -335,21 +335,32 @@ async fn set_up(
         sessions as i64,
         "bulk scheduling numbers the sessions consecutively"
     );
-    let per_session = codes.div_ceil(sessions) + 1;
+    let per_session = codes.div_ceil(sessions);
     let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
     let issued: Vec<(Vec<String>, Arc<String>)> =
         in_parallel(ids.clone(), SET_UP_WIDTH, move |session_id| {
             let (client, base, token) = (client.clone(), base.clone(), token.clone());
             async move {
                 let t = Some(token.as_str());
-                let issued = call(
-                    &client,
-                    "POST",
-                    format!("{base}/api/v1/sessions/{session_id}/voting-codes"),
-                    t,
-                    json!({"category": "party_member", "count": per_session}),
-                )
-                .await;
+                // At most 1,000 codes a batch.
+                let mut codes: Vec<String> = Vec::with_capacity(per_session);
+                while codes.len() < per_session {
+                    let issued = call(
+                        &client,
+                        "POST",
+                        format!("{base}/api/v1/sessions/{session_id}/voting-codes"),
+                        t,
+                        json!({"category": "party_member", "count": (per_session - codes.len()).min(1000)}),
+                    )
+                    .await;
+                    codes.extend(
+                        issued["codes"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|c| c.as_str().unwrap().to_owned()),
+                    );
+                }
                 call(
                     &client,
                     "POST",
@@ -358,13 +369,7 @@ async fn set_up(
                     json!({}),
                 )
                 .await;
-                let mut codes: Vec<String> = issued["codes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| c.as_str().unwrap().to_owned())
-                    .collect();
-                // One code is spent on reading the form (reading does not use it up).
+                // Reading the form does not use the code up.
                 let form = call(
                     &client,
                     "POST",
@@ -373,7 +378,6 @@ async fn set_up(
                     json!({"code": codes[0]}),
                 )
                 .await;
-                codes.truncate(per_session);
                 (codes, Arc::new(ratings_json(&ballot_ratings(&form))))
             }
         })

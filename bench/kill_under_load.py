@@ -29,7 +29,10 @@ import threading
 import time
 
 ADMIN_PASSWORD = "kill-under-load-admin-password"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+# Random per run, kept across the restart (the codes' hashes depend on the code key).
+JWT_KEY = os.urandom(24).hex()
+CODE_KEY = os.urandom(24).hex()
+PG_ADMIN = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
 def free_port():
@@ -69,8 +72,8 @@ class Server:
             DATABASE_URL=self.database_url,
             PINGYI_BIND=f"127.0.0.1:{self.port}",
             PINGYI_ADMIN_PASSWORD=ADMIN_PASSWORD,
-            PINGYI_JWT_SECRET="kill-under-load-jwt-secret-0123456789abcdef",
-            PINGYI_CODE_SECRET="kill-under-load-code-secret-0123456789abcdef",
+            PINGYI_JWT_SECRET=JWT_KEY,
+            PINGYI_CODE_SECRET=CODE_KEY,
             PINGYI_LOG="warn",
         )
         log = open(os.path.join(self.workdir, "server.log"), "ab")

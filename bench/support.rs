@@ -26,6 +26,11 @@ pub fn fresh_database(postgres: &str, sqlite: bool) -> (DatabaseUrl, Box<dyn std
     struct DropDb(String, String);
     impl Drop for DropDb {
         fn drop(&mut self) {
+            // BENCH_KEEP=1 keeps the database to look into afterwards (EXPLAIN, psql).
+            if std::env::var_os("BENCH_KEEP").is_some() {
+                eprintln!("kept database {}", self.1);
+                return;
+            }
             if let Ok(mut c) = PgConnection::establish(&self.0) {
                 let _ =
                     c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
