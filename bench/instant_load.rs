@@ -453,6 +453,10 @@ fn figures(args: &Args, base: &str, pool: &Pool, desk: &Desk) -> String {
         days = DAYS - 1
     ))
     .unwrap();
+    // The cases were written around the queries: count them as the queries would.
+    conn.batch_execute(pingyi::instant::queries::RECOUNT_CASES_SQL)
+        .unwrap();
+    conn.batch_execute("ANALYZE instant_case_counts").unwrap();
     let ratings = points.len() * DAYS * per_day;
     eprintln!(
         "figures: {ratings} ratings stored in {:.0} s",

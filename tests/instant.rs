@@ -140,12 +140,45 @@ impl Desk {
     }
 }
 
+/// The case counters agree with the cases they count, row for row (both ways).
+async fn assert_case_counters_agree(app: &TestApp) {
+    let pool = app.pool.clone();
+    let differing = tokio_block(move || {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        let recount = pingyi::instant::queries::RECOUNT_CASES_SQL;
+        let from_cases = &recount[recount.find("SELECT").unwrap()..recount.rfind(';').unwrap()];
+        let counters = "SELECT point_id, opened_on, status, due_on, on_time, org_id, cases FROM instant_case_counts WHERE cases <> 0";
+        let mut conn = pool.get().unwrap();
+        let mut differing = 0;
+        for (a, b) in [(counters, from_cases), (from_cases, counters)] {
+            differing += diesel::sql_query(format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({a} EXCEPT {b}) d"
+            ))
+            .get_result::<N>(&mut *conn)
+            .unwrap()
+            .n;
+        }
+        differing
+    })
+    .await;
+    assert_eq!(differing, 0, "case counters differ from the cases");
+}
+
 async fn execute(app: &TestApp, sql: String) {
     let pool = app.pool.clone();
     tokio_block(move || {
+        use diesel::connection::SimpleConnection;
         use diesel::RunQueryDsl;
         let mut conn = pool.get().unwrap();
         diesel::sql_query(sql).execute(&mut *conn).unwrap();
+        // The statement went around the queries: count the cases again.
+        conn.batch_execute(pingyi::instant::queries::RECOUNT_CASES_SQL)
+            .unwrap();
     })
     .await;
 }
@@ -890,6 +923,7 @@ db_test!(appeals_are_decided_by_an_org_admin_from_above, |app| {
     assert_eq!(after["total"]["verified"]["levels"]["dissatisfied"], 0);
     assert_eq!(after["bad_reviews"]["upheld"], 1);
     assert_eq!(after["bad_reviews"]["in_handling"], 1);
+    assert_case_counters_agree(&app).await;
 });
 
 db_test!(monthly_figures_match_a_hand_count, |app| {
@@ -1132,6 +1166,7 @@ db_test!(
             pingyi::demo::load(&mut conn).unwrap();
         })
         .await;
+        assert_case_counters_agree(&app).await;
         let desk =
             crate::common::fixtures::login(&app, "demo.desk", pingyi::demo::DEMO_PASSWORD).await;
         let college =

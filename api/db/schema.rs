@@ -557,6 +557,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    instant_case_counts (point_id, opened_on, status, due_on, on_time) {
+        point_id -> BigInt,
+        opened_on -> Date,
+        status -> Text,
+        due_on -> Date,
+        on_time -> Bool,
+        org_id -> BigInt,
+        cases -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     people,
@@ -596,6 +608,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instant_ratings,
     instant_rating_items,
     instant_counts,
+    instant_case_counts,
     instant_cases,
     calendar_years,
     calendar_days,

@@ -1,0 +1,1 @@
+DROP TABLE instant_case_counts;
