@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::{DatabaseUrl, Pool, PoolOptions, SqliteTuning};
+use pingyi::db::{DatabaseUrl, Pool, PoolOptions, SqliteTuning, Synchronous};
 use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -72,9 +72,16 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
         metrics_bind: None,
         metrics_token: None,
         import_max_rows: 50_000,
-        sqlite_synchronous: Default::default(),
-        sqlite_batch: SqliteTuning::default().batch_size,
-        sqlite_queue: SqliteTuning::default().queue_capacity,
+        // The SQLite settings may be varied from the environment to measure what each trades.
+        sqlite_synchronous: match std::env::var("PINGYI_SQLITE_SYNCHRONOUS").as_deref() {
+            Ok("normal") => Synchronous::Normal,
+            _ => Synchronous::Full,
+        },
+        sqlite_batch: env_number("PINGYI_SQLITE_BATCH", SqliteTuning::default().batch_size),
+        sqlite_queue: env_number(
+            "PINGYI_SQLITE_QUEUE",
+            SqliteTuning::default().queue_capacity,
+        ),
     };
     let pool = pingyi::db::connect(
         url,
@@ -93,6 +100,13 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
             .block_on(async move { pingyi::serve(listener, shared).unwrap().await })
     });
     (base, pool)
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 pub fn client() -> awc::Client {
