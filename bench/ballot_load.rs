@@ -18,9 +18,8 @@
 mod support;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use clap::{Parser, ValueEnum};
@@ -32,7 +31,7 @@ use pingyi::db::schema::{ballots, sessions, voting_codes};
 use pingyi::db::{DatabaseUrl, DbConn, Pool};
 use pingyi::error::ApiError;
 use serde_json::{json, Value};
-use support::call;
+use support::{call, Level};
 
 #[derive(Parser, Debug)]
 #[command(about = "Ballot submission load driver: API throughput against same-run baselines")]
@@ -83,13 +82,6 @@ const MEMBERS: usize = 9;
 
 /// Calls in flight while setting up.
 const SET_UP_WIDTH: usize = 16;
-
-struct Level {
-    concurrency: usize,
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
 
 /// What the clients cast: codes, each with the ratings of its session's form.
 struct Workload {
@@ -447,64 +439,14 @@ fn ratings_json(ratings: &[Value]) -> String {
     serde_json::to_string(ratings).unwrap()
 }
 
-async fn submit(client: &awc::Client, base: &str, code: &str, ratings_json: &str) -> Duration {
-    let body = format!("{{\"code\":\"{code}\",\"ratings\":{ratings_json}}}");
-    let started = Instant::now();
-    let mut res = client
-        .post(format!("{base}/api/v1/ballots"))
-        .insert_header(("Content-Type", "application/json"))
-        .send_body(body)
-        .await
-        .expect("ballot sent");
-    let body = res.body().await.unwrap();
-    assert_eq!(
-        res.status().as_u16(),
-        201,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    started.elapsed()
-}
-
 /// `concurrency` clients submit the ballots as fast as answers come back.
 async fn load(base: &str, concurrency: usize, codes: Vec<(String, Arc<String>)>) -> Level {
-    let codes = Arc::new(codes);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (codes, next, base) = (codes.clone(), next.clone(), base.to_owned());
-            actix_web::rt::spawn(async move {
-                let client = support::client();
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((code, ratings)) = codes.get(i) else {
-                        break;
-                    };
-                    latencies.push(submit(&client, &base, code, ratings).await);
-                }
-                latencies
-            })
-        })
+    let bodies = codes
+        .iter()
+        .map(|(code, ratings)| format!("{{\"code\":\"{code}\",\"ratings\":{ratings}}}"))
         .collect();
-    let mut latencies = Vec::new();
-    for w in workers {
-        latencies.extend(w.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    let (p50_ms, p99_ms) = support::percentiles(&mut latencies);
-    let level = Level {
-        concurrency,
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50_ms,
-        p99_ms,
-    };
-    eprintln!(
-        "API c={concurrency}: {:.0} ballots/s, p50 {:.1} ms, p99 {:.1} ms",
-        level.per_second, level.p50_ms, level.p99_ms
-    );
-    level
+    let url = format!("{base}/api/v1/ballots");
+    support::load(&url, concurrency, bodies, "ballots").await
 }
 
 /// `count` codes named `bench-1`… spread over the workload's sessions as the API's are

@@ -14,8 +14,6 @@
 #[path = "support.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
@@ -24,7 +22,7 @@ use diesel::prelude::*;
 use pingyi::db::{DatabaseUrl, Pool};
 use pingyi::instant::model::InstantLevel;
 use serde_json::{json, Value};
-use support::{call, client, percentiles};
+use support::{call, client, Level};
 
 #[derive(Parser, Debug)]
 #[command(about = "Instant evaluation load driver: API against same-run baselines")]
@@ -66,13 +64,6 @@ enum Which {
     Sqlite,
     Postgres,
     Both,
-}
-
-struct Level {
-    concurrency: usize,
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
 }
 
 /// The figures' month: October 2026, days 1 to 30.
@@ -230,62 +221,14 @@ async fn set_up(client: &awc::Client, base: &str, points: usize, tickets: usize)
     }
 }
 
-async fn rate(client: &awc::Client, base: &str, ticket: &str) -> Duration {
-    let body = format!("{{\"ticket\":\"{ticket}\",\"level\":\"satisfied\"}}");
-    let started = Instant::now();
-    let mut res = client
-        .post(format!("{base}/api/v1/instant-ratings"))
-        .insert_header(("Content-Type", "application/json"))
-        .send_body(body)
-        .await
-        .expect("rating sent");
-    let answer = res.body().await.unwrap();
-    assert_eq!(
-        res.status().as_u16(),
-        201,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    started.elapsed()
-}
-
 /// `concurrency` clients rate with the tickets as fast as answers come back.
 async fn load(base: &str, concurrency: usize, tickets: Vec<String>) -> Level {
-    let tickets = Arc::new(tickets);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (tickets, next, base) = (tickets.clone(), next.clone(), base.to_owned());
-            actix_web::rt::spawn(async move {
-                let client = client();
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(ticket) = tickets.get(i) else { break };
-                    latencies.push(rate(&client, &base, ticket).await);
-                }
-                latencies
-            })
-        })
+    let bodies = tickets
+        .iter()
+        .map(|ticket| format!("{{\"ticket\":\"{ticket}\",\"level\":\"satisfied\"}}"))
         .collect();
-    let mut latencies = Vec::new();
-    for w in workers {
-        latencies.extend(w.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    let (p50_ms, p99_ms) = percentiles(&mut latencies);
-    let level = Level {
-        concurrency,
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50_ms,
-        p99_ms,
-    };
-    eprintln!(
-        "API c={concurrency}: {:.0} ratings/s, p50 {p50_ms:.1} ms, p99 {p99_ms:.1} ms",
-        level.per_second
-    );
-    level
+    let url = format!("{base}/api/v1/instant-ratings");
+    support::load(&url, concurrency, bodies, "ratings").await
 }
 
 /// `n` tickets named `bench-1` … spread over the desk's points.

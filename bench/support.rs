@@ -5,7 +5,9 @@
 
 use std::net::TcpListener;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -213,4 +215,71 @@ pub fn percentiles(latencies: &mut [Duration]) -> (f64, f64) {
 pub struct Id {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub id: i64,
+}
+
+/// One concurrency level of a load run.
+pub struct Level {
+    pub concurrency: usize,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// POSTs one JSON body that must be answered 201; how long the answer took.
+async fn post_created(client: &awc::Client, url: &str, body: String) -> Duration {
+    let started = Instant::now();
+    let mut res = client
+        .post(url)
+        .insert_header(("Content-Type", "application/json"))
+        .send_body(body)
+        .await
+        .expect("request sent");
+    let answer = res.body().await.unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    started.elapsed()
+}
+
+/// `concurrency` clients POST the bodies (serialized beforehand: the client's own work is
+/// not what is measured) to `url` as fast as answers come back, each answered 201.
+pub async fn load(url: &str, concurrency: usize, bodies: Vec<String>, what: &str) -> Level {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (bodies, next, url) = (bodies.clone(), next.clone(), url.to_owned());
+            actix_web::rt::spawn(async move {
+                let client = client();
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break };
+                    latencies.push(post_created(&client, &url, body.clone()).await);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let (p50_ms, p99_ms) = percentiles(&mut latencies);
+    let level = Level {
+        concurrency,
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms,
+        p99_ms,
+    };
+    eprintln!(
+        "API c={concurrency}: {:.0} {what}/s, p50 {p50_ms:.1} ms, p99 {p99_ms:.1} ms",
+        level.per_second
+    );
+    level
 }

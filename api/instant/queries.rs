@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Text};
 
 use super::model::*;
+use super::rules;
 use crate::auth::policy::{subtree_upper_bound, Scope};
 use crate::db::schema::{
     instant_case_counts, instant_cases, instant_counts, instant_rating_items, instant_ratings,
@@ -381,44 +382,58 @@ pub fn insert_case(conn: &mut DbConn, c: &NewCase<'_>) -> ApiResult<i64> {
         ))
         .returning(instant_cases::id)
         .get_result(conn)?;
-    count_case(conn, id, 1)?;
+    // Counted from what was just written, not read back.
+    let case = CaseCounted {
+        point_id: c.rating.point_id,
+        org_id: c.rating.org_id,
+        opened_on: c.rating.day,
+        status,
+        follow_up_due_on: c.follow_up_due_on,
+        resolve_due_on: c.resolve_due_on,
+        resolved_on: None,
+    };
+    count_case(conn, &case, 1)?;
     Ok(id)
 }
 
 /// Adds `delta` to the counter row of a case as it is stored now: +1 when it opens, and
 /// around each step −1 before and +1 after (a step may change its status, due day and
 /// whether it was resolved on time).
-fn count_case(conn: &mut DbConn, id: i64, delta: i64) -> ApiResult<()> {
-    // The due day of a follow-up without one: never reached (`'9999-12-31'` in SQL).
-    const FAR_FUTURE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
-    let (point_id, org_id, opened_on, status, follow_up_due_on, resolve_due_on, resolved_on) =
-        instant_cases::table
-            .find(id)
-            .select((
-                instant_cases::point_id,
-                instant_cases::org_id,
-                instant_cases::opened_on,
-                instant_cases::status,
-                instant_cases::follow_up_due_on,
-                instant_cases::resolve_due_on,
-                instant_cases::resolved_on,
-            ))
-            .first::<(
-                i64,
-                i64,
-                NaiveDate,
-                CaseStatus,
-                Option<NaiveDate>,
-                NaiveDate,
-                Option<NaiveDate>,
-            )>(conn)?;
-    // The same keys as the migration that first filled the counters.
-    let due_on = match status {
-        // No follow-up day: never overdue (as `rules::is_overdue`).
-        CaseStatus::AwaitingFollowUp => follow_up_due_on.unwrap_or(FAR_FUTURE),
-        _ => resolve_due_on,
-    };
-    let on_time = resolved_on.is_some_and(|day| day <= resolve_due_on);
+/// What a case's counter row depends on.
+#[derive(Queryable, Selectable, Clone, Copy)]
+#[diesel(table_name = instant_cases)]
+struct CaseCounted {
+    point_id: i64,
+    org_id: i64,
+    opened_on: NaiveDate,
+    status: CaseStatus,
+    follow_up_due_on: Option<NaiveDate>,
+    resolve_due_on: NaiveDate,
+    resolved_on: Option<NaiveDate>,
+}
+
+/// The counted fields of a case as stored now.
+fn counted(conn: &mut DbConn, id: i64) -> ApiResult<CaseCounted> {
+    Ok(instant_cases::table
+        .find(id)
+        .select(CaseCounted::as_select())
+        .first(conn)?)
+}
+
+fn count_case(conn: &mut DbConn, case: &CaseCounted, delta: i64) -> ApiResult<()> {
+    let CaseCounted {
+        point_id,
+        org_id,
+        opened_on,
+        status,
+        ..
+    } = *case;
+    let (due_on, on_time) = rules::case_counter_key(
+        status,
+        case.follow_up_due_on,
+        case.resolve_due_on,
+        case.resolved_on,
+    );
     macro_rules! upsert {
         ($c:expr) => {
             diesel::insert_into(instant_case_counts::table)
@@ -519,7 +534,8 @@ pub fn move_case(
 ) -> ApiResult<bool> {
     // Out of the counter row it is in now, into the one it is in after (the same one
     // when the step did not happen).
-    count_case(conn, id, -1)?;
+    let before = counted(conn, id)?;
+    count_case(conn, &before, -1)?;
     let moved = diesel::update(
         instant_cases::table
             .filter(instant_cases::id.eq(id))
@@ -531,7 +547,8 @@ pub fn move_case(
         changes,
     ))
     .execute(conn)?;
-    count_case(conn, id, 1)?;
+    let after = counted(conn, id)?;
+    count_case(conn, &after, 1)?;
     Ok(moved == 1)
 }
 

@@ -387,6 +387,24 @@ pub fn is_overdue(row: &CaseRow, today: NaiveDate) -> bool {
     }
 }
 
+/// The key of a case's counter row besides its point, day and status: the day it falls
+/// due (the follow-up's while awaiting it, else the resolution's; a follow-up without a
+/// day never falls due, as in [`is_overdue`]) and whether it was resolved on time. The
+/// migration that first filled the counters and `queries::RECOUNT_CASES_SQL` say the same.
+pub fn case_counter_key(
+    status: CaseStatus,
+    follow_up_due_on: Option<NaiveDate>,
+    resolve_due_on: NaiveDate,
+    resolved_on: Option<NaiveDate>,
+) -> (NaiveDate, bool) {
+    const NEVER: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
+    let due_on = match status {
+        CaseStatus::AwaitingFollowUp => follow_up_due_on.unwrap_or(NEVER),
+        _ => resolve_due_on,
+    };
+    (due_on, resolved_on.is_some_and(|day| day <= resolve_due_on))
+}
+
 pub fn resolved_on_time(row: &CaseRow) -> Option<bool> {
     row.resolved_on.map(|d| d <= row.resolve_due_on)
 }
@@ -506,6 +524,33 @@ mod tests {
             dissatisfied: levels[3],
             very_dissatisfied: levels[4],
         }
+    }
+
+    #[test]
+    fn a_case_is_counted_under_the_day_it_falls_due_and_whether_it_was_on_time() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
+        let never = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        use CaseStatus::*;
+        assert_eq!(
+            case_counter_key(AwaitingFollowUp, Some(day(2)), day(8), None),
+            (day(2), false)
+        );
+        assert_eq!(
+            case_counter_key(AwaitingFollowUp, None, day(8), None),
+            (never, false)
+        );
+        assert_eq!(
+            case_counter_key(InHandling, Some(day(2)), day(8), None),
+            (day(8), false)
+        );
+        assert_eq!(
+            case_counter_key(Resolved, Some(day(2)), day(8), Some(day(8))),
+            (day(8), true)
+        );
+        assert_eq!(
+            case_counter_key(Resolved, None, day(8), Some(day(9))),
+            (day(8), false)
+        );
     }
 
     #[test]
