@@ -82,9 +82,13 @@ pub struct Settings {
     #[arg(long, env = "PINGYI_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
-    /// Largest accepted request body, in bytes (CSV imports included).
+    /// Largest accepted JSON request body, in bytes.
     #[arg(long, env = "PINGYI_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
+
+    /// Largest CSV file an import accepts, in bytes (a city's roster is tens of megabytes).
+    #[arg(long, env = "PINGYI_IMPORT_LIMIT", default_value_t = crate::http::ImportLimit::DEFAULT, global = true)]
+    pub import_limit: usize,
 
     /// Database connections in the pool.
     #[arg(long, env = "PINGYI_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=512), global = true)]
@@ -141,6 +145,16 @@ pub struct Settings {
     /// with `Retry-After`.
     #[arg(long, env = "PINGYI_SQLITE_QUEUE", default_value_t = SqliteTuning::default().queue_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
     pub sqlite_queue: usize,
+
+    /// SQLite only: page cache of each database connection, in MiB (an upper bound, filled as
+    /// pages are read). The writer needs room for every page a batch of ballots changes.
+    #[arg(long, env = "PINGYI_SQLITE_CACHE_MIB", default_value_t = SqliteTuning::default().cache_mib, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16_384), global = true)]
+    pub sqlite_cache_mib: usize,
+
+    /// PostgreSQL only: connections that commit waiting ballots together, each batch in one
+    /// transaction (0: each ballot is its own transaction on the pool).
+    #[arg(long, env = "PINGYI_PG_WRITERS", default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64), global = true)]
+    pub postgres_writers: usize,
 }
 
 /// An IP network: an address and a prefix length (a bare address is the /32 or /128).
@@ -220,7 +234,9 @@ impl Settings {
                 synchronous: self.sqlite_synchronous,
                 batch_size: self.sqlite_batch,
                 queue_capacity: self.sqlite_queue,
+                cache_mib: self.sqlite_cache_mib,
             },
+            postgres_writers: self.postgres_writers,
         }
     }
 

@@ -122,6 +122,7 @@ pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
             .app_data(shared.route_table.clone())
             .app_data(http::json_config(settings.body_limit))
             .app_data(web::Data::new(http::BodyLimit(settings.body_limit)))
+            .app_data(web::Data::new(http::ImportLimit(settings.import_limit)))
             .app_data(http::payload_config(settings.body_limit))
             .app_data(http::path_config())
             .app_data(http::query_config())

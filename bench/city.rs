@@ -90,6 +90,7 @@ fn main() {
             max_size: 8,
             connection_timeout: Duration::from_secs(60),
             sqlite: Default::default(),
+            postgres_writers: 0,
         },
     )
     .expect("connect and migrate");
@@ -486,6 +487,7 @@ fn serve(url: &DatabaseUrl, pool: pingyi::db::Pool) -> String {
         code_secret: None,
         public_url: None,
         body_limit: 1024 * 1024,
+        import_limit: pingyi::http::ImportLimit::DEFAULT,
         db_pool_size: 8,
         workers: None,
         trusted_proxies: vec![],
@@ -495,6 +497,8 @@ fn serve(url: &DatabaseUrl, pool: pingyi::db::Pool) -> String {
         sqlite_synchronous: Default::default(),
         sqlite_batch: 64,
         sqlite_queue: 1024,
+        sqlite_cache_mib: 64,
+        postgres_writers: 0,
     };
     let shared = pingyi::Shared::bootstrap(pool, settings).expect("bootstrap");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

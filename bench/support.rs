@@ -68,6 +68,7 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
         code_secret: None,
         public_url: None,
         body_limit: 1024 * 1024,
+        import_limit: pingyi::http::ImportLimit::DEFAULT,
         db_pool_size: pool_size,
         workers: None,
         trusted_proxies: vec![],
@@ -84,13 +85,15 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
             "PINGYI_SQLITE_QUEUE",
             SqliteTuning::default().queue_capacity,
         ),
+        sqlite_cache_mib: env_number("PINGYI_SQLITE_CACHE_MIB", SqliteTuning::default().cache_mib),
+        postgres_writers: env_number("PINGYI_PG_WRITERS", 0),
     };
     let pool = pingyi::db::connect(
         url,
         &PoolOptions {
             max_size: pool_size,
             connection_timeout: Duration::from_secs(30),
-            sqlite: settings.pool_options().sqlite,
+            ..settings.pool_options()
         },
     )
     .expect("connect and migrate");

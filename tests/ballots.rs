@@ -737,75 +737,92 @@ db_test!(
 db_test!(
     a_burst_keeps_each_ballots_own_answer_and_a_close_comes_after_the_ballots_it_accepted,
     |app| {
-        let m = Meeting::set_up(&app).await;
-        let codes = m.issue(&app, m.session, "party_member", 30).await;
-        m.open(&app, m.session).await;
-        let form = ballot_form(&app, &codes[0]).await;
-        let good = full_ratings(&form, 0);
-        // A criterion of another subject type: refused inside the transaction, after the
-        // code was consumed (its savepoint rolls back).
-        let bad = json!([{"subject_id": form["subjects"][0]["id"], "criterion_id": 5, "level": "satisfied"}]);
-        // At once: ten codes twice, ten once, ten with a rating the session does not have.
-        // Under group commit they share transactions; each keeps its own answer.
-        let mut bodies = Vec::new();
-        for code in codes[..10].iter().chain(&codes[..20]) {
-            bodies.push(json!({"code": code, "ratings": good}));
-        }
-        for code in &codes[20..] {
-            bodies.push(json!({"code": code, "ratings": bad}));
-        }
-        let replies = join_all(
-            bodies
-                .iter()
-                .map(|body| app.post("/api/v1/ballots", None, body.clone())),
-        )
-        .await;
-        let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
-        assert_eq!((count(201), count(409), count(422)), (20, 10, 10));
-        for reply in replies.iter().filter(|r| r.status == 409) {
-            reply.assert_problem(409, "code_used");
-        }
-        assert_eq!(app.count("ballots").await, 20);
-        assert_eq!(m.turnout(&app).await["used"], 20);
-        // The refused ratings did not use their codes up.
+        burst_then_close(&app).await;
+    }
+);
+
+db_test!(
+    with_several_postgres_writers_a_burst_keeps_its_answers_and_the_close_its_place,
+    |app| {
+        // PostgreSQL: three connections commit batches of ballots side by side (SQLite keeps
+        // its one writer whatever the setting).
+        let app = TestApp::spawn_with(app.backend, |s| s.postgres_writers = 3).await;
+        burst_then_close(&app).await;
+    }
+);
+
+/// Thirty ballots at once (some twice, some refused inside their transaction), then forty
+/// more with a close sent among them.
+async fn burst_then_close(app: &TestApp) {
+    let m = Meeting::set_up(app).await;
+    let codes = m.issue(app, m.session, "party_member", 30).await;
+    m.open(app, m.session).await;
+    let form = ballot_form(app, &codes[0]).await;
+    let good = full_ratings(&form, 0);
+    // A criterion of another subject type: refused inside the transaction, after the
+    // code was consumed (its savepoint rolls back).
+    let bad =
+        json!([{"subject_id": form["subjects"][0]["id"], "criterion_id": 5, "level": "satisfied"}]);
+    // At once: ten codes twice, ten once, ten with a rating the session does not have.
+    // Under group commit they share transactions; each keeps its own answer.
+    let mut bodies = Vec::new();
+    for code in codes[..10].iter().chain(&codes[..20]) {
+        bodies.push(json!({"code": code, "ratings": good}));
+    }
+    for code in &codes[20..] {
+        bodies.push(json!({"code": code, "ratings": bad}));
+    }
+    let replies = join_all(
+        bodies
+            .iter()
+            .map(|body| app.post("/api/v1/ballots", None, body.clone())),
+    )
+    .await;
+    let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+    assert_eq!((count(201), count(409), count(422)), (20, 10, 10));
+    for reply in replies.iter().filter(|r| r.status == 409) {
+        reply.assert_problem(409, "code_used");
+    }
+    assert_eq!(app.count("ballots").await, 20);
+    assert_eq!(m.turnout(app).await["used"], 20);
+    // The refused ratings did not use their codes up.
+    app.post(
+        "/api/v1/ballots",
+        None,
+        json!({"code": codes[20], "ratings": good}),
+    )
+    .await
+    .assert_status(201);
+
+    // A close sent in the middle of a burst: every ballot is either cast (and counted
+    // in the results the close tallies) or refused because the session closed.
+    let burst = m.issue(app, m.session, "party_member", 40).await;
+    let ballots = join_all(burst.iter().map(|code| {
         app.post(
             "/api/v1/ballots",
             None,
-            json!({"code": codes[20], "ratings": good}),
+            json!({"code": code, "ratings": good}),
+        )
+    }));
+    let close = async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+        session_step(app, &m.admin, m.session, "close").await
+    };
+    let (replies, closed) = tokio::join!(ballots, close);
+    closed.assert_status(200);
+    let cast = replies.iter().filter(|r| r.status == 201).count();
+    for reply in replies.iter().filter(|r| r.status != 201) {
+        reply.assert_problem(409, "session_not_open");
+    }
+    let stored = app.count("ballots").await;
+    assert_eq!(stored, 21 + cast as i64);
+    assert_eq!(m.turnout(app).await["used"], stored);
+    let results = app
+        .get(
+            &format!("/api/v1/sessions/{}/results", m.session),
+            Some(&m.admin),
         )
         .await
-        .assert_status(201);
-
-        // A close sent in the middle of a burst: every ballot is either cast (and counted
-        // in the results the close tallies) or refused because the session closed.
-        let burst = m.issue(&app, m.session, "party_member", 40).await;
-        let ballots = join_all(burst.iter().map(|code| {
-            app.post(
-                "/api/v1/ballots",
-                None,
-                json!({"code": code, "ratings": good}),
-            )
-        }));
-        let close = async {
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
-            session_step(&app, &m.admin, m.session, "close").await
-        };
-        let (replies, closed) = tokio::join!(ballots, close);
-        closed.assert_status(200);
-        let cast = replies.iter().filter(|r| r.status == 201).count();
-        for reply in replies.iter().filter(|r| r.status != 201) {
-            reply.assert_problem(409, "session_not_open");
-        }
-        let stored = app.count("ballots").await;
-        assert_eq!(stored, 21 + cast as i64);
-        assert_eq!(m.turnout(&app).await["used"], stored);
-        let results = app
-            .get(
-                &format!("/api/v1/sessions/{}/results", m.session),
-                Some(&m.admin),
-            )
-            .await
-            .assert_status(200);
-        assert_eq!(results["ballots"], stored);
-    }
-);
+        .assert_status(200);
+    assert_eq!(results["ballots"], stored);
+}

@@ -215,3 +215,142 @@ db_test!(imports_stay_inside_the_importers_subtree, |app| {
     }
     assert_eq!(app.count("orgs").await, before);
 });
+
+/// The org found by (part of) its name, and the ids of its people by external id.
+async fn org_and_people(
+    app: &crate::common::TestApp,
+    token: &str,
+    name: &str,
+) -> (serde_json::Value, std::collections::HashMap<String, i64>) {
+    let query: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+    let orgs = app
+        .get(&format!("/api/v1/orgs?q={query}"), Some(token))
+        .await
+        .assert_status(200);
+    let org = orgs["items"][0].clone();
+    let people = app
+        .get(&format!("/api/v1/people?org_id={}", org["id"]), Some(token))
+        .await
+        .assert_status(200);
+    let ids = people["items"]
+        .as_array()
+        .expect("a page of people")
+        .iter()
+        .map(|p| {
+            (
+                p["external_id"].as_str().unwrap_or_default().to_owned(),
+                p["id"].as_i64().expect("an id"),
+            )
+        })
+        .collect();
+    (org, ids)
+}
+
+db_test!(
+    a_secretary_in_the_people_file_becomes_the_orgs_secretary,
+    |app| {
+        let admin = admin_token(&app).await;
+        let import = |file: String| {
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                app.post_raw(
+                    "/api/v1/imports/people",
+                    Some(&admin),
+                    "text/csv",
+                    file.as_bytes(),
+                )
+                .await
+            }
+        };
+        app.post_raw(
+            "/api/v1/imports/orgs",
+            Some(&admin),
+            "text/csv",
+            ORGS.as_bytes(),
+        )
+        .await
+        .assert_status(200);
+        import(PEOPLE.to_owned()).await.assert_status(200);
+        let (branch, ids) = org_and_people(&app, &admin, "第一党支部").await;
+        assert_eq!(branch["secretary_id"], ids["P1"], "{branch}");
+
+        // The same file again changes nothing.
+        let again = import(PEOPLE.to_owned()).await.assert_status(200);
+        assert_eq!(again["unchanged"], 3, "{again}");
+
+        // Two secretaries for one org: the second row is an error and nothing is written.
+        let header = "external_id,org_external_id,name,member_type,position,joined_on,phone\n";
+        let two = format!("{header}P1,B1,张三,full,secretary,,\nP2,B1,李四,full,secretary,,\n");
+        let problem = import(two).await.assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["line"], 3, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "position", "{problem}");
+        let (branch, _) = org_and_people(&app, &admin, "第一党支部").await;
+        assert_eq!(branch["secretary_id"], ids["P1"]);
+
+        // The roster names a new secretary (the old one listed first, as a member): both
+        // rows are updates and the org follows the file.
+        let handover =
+            format!("{header}P1,B1,张三,full,member,,\nP2,B1,李四,probationary,secretary,,\n");
+        let report = import(handover).await.assert_status(200);
+        assert_eq!(report["updated"], 2, "{report}");
+        let (branch, _) = org_and_people(&app, &admin, "第一党支部").await;
+        assert_eq!(branch["secretary_id"], ids["P2"]);
+
+        // Listed again as a member, the secretary stops being one.
+        let demoted = format!("{header}P2,B1,李四,probationary,member,,\n");
+        import(demoted).await.assert_status(200);
+        let (branch, _) = org_and_people(&app, &admin, "第一党支部").await;
+        assert!(branch["secretary_id"].is_null(), "{branch}");
+    }
+);
+
+db_test!(
+    imports_have_their_own_body_limit_answered_as_a_problem,
+    |app| {
+        let app = crate::common::TestApp::spawn_with(app.backend, |s| {
+            s.body_limit = 1024;
+            s.import_limit = 4096;
+        })
+        .await;
+        let admin = admin_token(&app).await;
+        let file = |rows: usize| {
+            let mut text =
+                String::from("external_id,parent_external_id,name,kind,domain,window_unit\n");
+            for i in 0..rows {
+                text.push_str(&format!(
+                    "R{i:03},,市委{i:03},committee,institution,false\n"
+                ));
+            }
+            text.into_bytes()
+        };
+        // Over the JSON limit but within the import limit.
+        let medium = file(30);
+        assert!(medium.len() > 1024 && medium.len() < 4096);
+        app.post_raw("/api/v1/imports/orgs", Some(&admin), "text/csv", &medium)
+            .await
+            .assert_status(200);
+        let large = file(200);
+        let problem = app
+            .post_raw("/api/v1/imports/orgs", Some(&admin), "text/csv", &large)
+            .await
+            .assert_problem(413, "payload_too_large");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("4 KiB"),
+            "the limit is named: {problem}"
+        );
+        assert_eq!(app.count("orgs").await, 30);
+        // Not UTF-8: a clear 400, not a 500.
+        app.post_raw(
+            "/api/v1/imports/orgs",
+            Some(&admin),
+            "text/csv",
+            b"\xff\xfe\x00",
+        )
+        .await
+        .assert_problem(400, "bad_request");
+    }
+);

@@ -1,8 +1,12 @@
-//! Group commit for SQLite: one writer thread takes small writes (ballots) from a bounded
-//! queue and commits as many as are waiting, up to a batch size, in one transaction. Each
-//! write runs under its own `SAVEPOINT`, so one that fails rolls back alone and gets its own
-//! error; every caller is answered only after the batch's `COMMIT` returned, that is once
-//! its write is durable (`synchronous = FULL` syncs the log on every commit).
+//! Group commit: writer threads take small writes (ballots) from one bounded queue and
+//! commit as many as are waiting, up to a batch size, in one transaction. Each write runs
+//! under its own `SAVEPOINT`, so one that fails rolls back alone and gets its own error;
+//! every caller is answered only after the batch's `COMMIT` returned, that is once its write
+//! is durable (SQLite at `synchronous = FULL` and PostgreSQL both sync the log on commit).
+//!
+//! SQLite runs one writer thread, which takes the pool's writer turn for each batch.
+//! PostgreSQL runs a few, each on its own connection: while one waits for its commit to
+//! reach the disk, another runs the next batch.
 //!
 //! There is no waiting window: while one batch commits, the next one gathers in the queue,
 //! so a single client pays no delay and a burst shares its syncs.
@@ -12,8 +16,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::{Connection as _, SqliteConnection};
-use parking_lot::FairMutex;
+use diesel::Connection as _;
+use parking_lot::{FairMutex, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{ConnectionManager, DbConn};
@@ -35,12 +39,37 @@ trait Queued: Send {
     fn fail(&mut self, error: ApiError);
     /// Answers the caller: its own outcome if the batch committed, else `lost`.
     fn answer(self: Box<Self>, lost: Option<ApiError>);
+    /// A settle marker: answered once every write taken before it is settled.
+    fn is_marker(&self) -> bool {
+        false
+    }
 }
 
 struct Entry<T, F> {
     write: Option<F>,
     outcome: Option<Result<T, ApiError>>,
     reply: oneshot::Sender<Result<T, ApiError>>,
+}
+
+/// What `settle` queues: it writes nothing.
+struct Marker {
+    reply: oneshot::Sender<Result<(), ApiError>>,
+}
+
+impl Queued for Marker {
+    fn run(&mut self, _: &mut DbConn) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    fn fail(&mut self, _: ApiError) {}
+
+    fn answer(self: Box<Self>, _: Option<ApiError>) {
+        let _ = self.reply.send(Ok(()));
+    }
+
+    fn is_marker(&self) -> bool {
+        true
+    }
 }
 
 impl<T, F> Queued for Entry<T, F>
@@ -89,34 +118,30 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread on a connection of its own. It takes the pool's writer
-    /// turn for each batch, so other writes interleave between batches in fair order.
+    /// Starts `writers` writer threads, each on a connection of its own. With a writer turn
+    /// (SQLite), a thread takes it for each batch, so other writes interleave between
+    /// batches in fair order.
     pub fn start(
         manager: ConnectionManager,
-        writer_turn: Arc<FairMutex<()>>,
+        writer_turn: Option<Arc<FairMutex<()>>>,
+        writers: usize,
         capacity: usize,
         batch_size: usize,
     ) -> std::io::Result<Self> {
-        let (queue, mut incoming) = mpsc::channel::<Box<dyn Queued>>(capacity.max(1));
-        let batch_size = batch_size.max(1);
-        std::thread::Builder::new()
-            .name("sqlite-group-commit".into())
-            .spawn(move || {
-                let mut conn = None;
-                let mut batch = Vec::with_capacity(batch_size);
-                // Ends when every sender is gone.
-                while let Some(first) = incoming.blocking_recv() {
-                    batch.push(first);
-                    while batch.len() < batch_size {
-                        match incoming.try_recv() {
-                            Ok(next) => batch.push(next),
-                            Err(_) => break,
-                        }
-                    }
-                    let _turn = writer_turn.lock();
-                    commit_batch(&manager, &mut conn, &mut batch);
-                }
-            })?;
+        let (queue, incoming) = mpsc::channel::<Box<dyn Queued>>(capacity.max(1));
+        let shared = Arc::new(Writers {
+            incoming: Mutex::new(incoming),
+            in_flight: RwLock::new(()),
+            manager,
+            writer_turn,
+            batch_size: batch_size.max(1),
+        });
+        for n in 0..writers.max(1) {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("group-commit-{n}"))
+                .spawn(move || shared.run())?;
+        }
         Ok(Self { queue })
     }
 
@@ -147,11 +172,7 @@ impl GroupCommit {
     /// this first. It waits for room in the queue rather than failing when it is full.
     pub async fn settle(&self) -> Result<(), ApiError> {
         let (reply, answer) = oneshot::channel();
-        let marker = Box::new(Entry {
-            write: Some(|_: &mut DbConn| Ok(())),
-            outcome: None,
-            reply,
-        });
+        let marker = Box::new(Marker { reply });
         self.queue
             .send(marker)
             .await
@@ -159,6 +180,62 @@ impl GroupCommit {
         answer
             .await
             .map_err(|_| ApiError::pool("the writer thread stopped"))?
+    }
+}
+
+/// What the writer threads share: the queue's receiving end, taken by one thread at a time,
+/// and a lock each holds (shared) while it has a batch in hand, which a settle marker takes
+/// alone to know that every write taken before it is settled.
+struct Writers {
+    incoming: Mutex<mpsc::Receiver<Box<dyn Queued>>>,
+    in_flight: RwLock<()>,
+    manager: ConnectionManager,
+    writer_turn: Option<Arc<FairMutex<()>>>,
+    batch_size: usize,
+}
+
+impl Writers {
+    /// One writer thread's loop; it ends when every sender is gone.
+    fn run(&self) {
+        let mut conn = None;
+        let mut batch = Vec::with_capacity(self.batch_size);
+        loop {
+            let in_flight = {
+                let mut incoming = self.incoming.lock();
+                let Some(first) = incoming.blocking_recv() else {
+                    return;
+                };
+                // Taken before the receiver is let go: a marker dequeued after this batch
+                // finds it in flight.
+                let in_flight = self.in_flight.read();
+                batch.push(first);
+                while batch.len() < self.batch_size {
+                    match incoming.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                in_flight
+            };
+            let markers: Vec<_> = {
+                let (markers, writes): (Vec<_>, Vec<_>) =
+                    batch.drain(..).partition(|entry| entry.is_marker());
+                batch.extend(writes);
+                markers
+            };
+            if !batch.is_empty() {
+                let _turn = self.writer_turn.as_ref().map(|turn| turn.lock());
+                commit_batch(&self.manager, &mut conn, &mut batch);
+            }
+            drop(in_flight);
+            if !markers.is_empty() {
+                // Waits for the other threads' batches taken before the markers.
+                let _settled = self.in_flight.write();
+                for marker in markers {
+                    marker.answer(None);
+                }
+            }
+        }
     }
 }
 
@@ -195,34 +272,72 @@ fn run_batch(
         Some(conn) => conn,
         None => slot.insert(manager.connect().map_err(|e| e.to_string())?),
     };
-    AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")
-        .map_err(|e| e.to_string())?;
+    // SQLite: take the write lock at once rather than at the first write.
+    let begin = match conn {
+        DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConn::Pg(_) => "BEGIN",
+    };
+    with_manager(conn, |status| status.begin(begin)).map_err(|e| e.to_string())?;
     for entry in batch.iter_mut() {
         // A nested transaction is a savepoint: a failing write rolls back alone.
         if let Err(e) = conn.transaction(|conn| entry.run(conn)) {
             // Only the savepoint may have ended; if the batch's own transaction is gone
             // too, nothing of the batch can be trusted.
-            let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite(conn)?)
-                .transaction_depth()
-                .map_err(|e| e.to_string())?;
-            if depth.map(u32::from) != Some(1) {
+            let depth = with_manager(conn, |status| status.depth()).map_err(|e| e.to_string())?;
+            if depth != Some(1) {
                 return Err(format!("the batch's transaction ended early: {e}"));
             }
             entry.fail(e);
         }
     }
-    let sqlite = sqlite(conn)?;
-    if let Err(e) = AnsiTransactionManager::commit_transaction(sqlite) {
-        let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+    if let Err(e) = with_manager(conn, |status| status.commit()) {
+        let _ = with_manager(conn, |status| status.rollback());
         return Err(e.to_string());
     }
     Ok(())
 }
 
-fn sqlite(conn: &mut DbConn) -> Result<&mut SqliteConnection, String> {
+/// The outermost transaction of a batch, on either backend's own connection.
+enum Outer<'a> {
+    Sqlite(&'a mut diesel::SqliteConnection),
+    Pg(&'a mut diesel::PgConnection),
+}
+
+impl Outer<'_> {
+    fn begin(&mut self, sql: &str) -> diesel::QueryResult<()> {
+        match self {
+            Outer::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(*c, sql),
+            Outer::Pg(c) => AnsiTransactionManager::begin_transaction_sql(*c, sql),
+        }
+    }
+
+    fn depth(&mut self) -> diesel::QueryResult<Option<u32>> {
+        let status = match self {
+            Outer::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(*c),
+            Outer::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(*c),
+        };
+        Ok(status.transaction_depth()?.map(u32::from))
+    }
+
+    fn commit(&mut self) -> diesel::QueryResult<()> {
+        match self {
+            Outer::Sqlite(c) => AnsiTransactionManager::commit_transaction(*c),
+            Outer::Pg(c) => AnsiTransactionManager::commit_transaction(*c),
+        }
+    }
+
+    fn rollback(&mut self) -> diesel::QueryResult<()> {
+        match self {
+            Outer::Sqlite(c) => AnsiTransactionManager::rollback_transaction(*c),
+            Outer::Pg(c) => AnsiTransactionManager::rollback_transaction(*c),
+        }
+    }
+}
+
+fn with_manager<T>(conn: &mut DbConn, f: impl FnOnce(&mut Outer<'_>) -> T) -> T {
     match conn {
-        DbConn::Sqlite(sqlite) => Ok(sqlite),
-        DbConn::Pg(_) => Err("group commit runs on SQLite only".into()),
+        DbConn::Sqlite(c) => f(&mut Outer::Sqlite(c)),
+        DbConn::Pg(c) => f(&mut Outer::Pg(c)),
     }
 }
 
@@ -239,14 +354,23 @@ mod tests {
 
     /// A writer on a fresh SQLite file with a one-column table, and a connection to read it.
     fn writer(capacity: usize, batch_size: usize) -> (GroupCommit, DbConn, tempfile::TempDir) {
+        writers(Some(Arc::new(FairMutex::new(()))), 1, capacity, batch_size)
+    }
+
+    /// `count` writer threads, taking `turn` for each batch if there is one.
+    fn writers(
+        turn: Option<Arc<FairMutex<()>>>,
+        count: usize,
+        capacity: usize,
+        batch_size: usize,
+    ) -> (GroupCommit, DbConn, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let manager = ConnectionManager::new(DatabaseUrl::Sqlite(dir.path().join("t.db")));
         let mut reader = manager.connect().unwrap();
         reader
             .batch_execute("CREATE TABLE t (x INTEGER NOT NULL)")
             .unwrap();
-        let group = GroupCommit::start(manager, Arc::new(FairMutex::new(())), capacity, batch_size)
-            .unwrap();
+        let group = GroupCommit::start(manager, turn, count, capacity, batch_size).unwrap();
         (group, reader, dir)
     }
 
@@ -382,6 +506,36 @@ mod tests {
             let group = group.clone();
             async move { group.settle().await }
         });
+        drop(release);
+        settled.await.unwrap().unwrap();
+        assert_eq!(stored(&mut reader), vec![7]);
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+    }
+
+    #[actix_web::test]
+    async fn with_several_writers_settling_waits_for_the_other_writers_batches() {
+        // No writer turn, as on PostgreSQL: three threads on three connections.
+        let (group, mut reader, _dir) = writers(None, 3, 16, 1);
+        // The first thread holds SQLite's write lock inside a batch; the second takes the
+        // next write and waits for that lock; the third takes the marker.
+        let release = hold_the_writer(&group).await;
+        let queued = actix_web::rt::spawn({
+            let group = group.clone();
+            async move { group.write(insert(7)).await }
+        });
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        while group.queue.capacity() < 16 {
+            actix_web::rt::task::yield_now().await;
+        }
+        let settled = actix_web::rt::spawn({
+            let group = group.clone();
+            async move { group.settle().await }
+        });
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !settled.is_finished(),
+            "settled while another thread still held a write taken before"
+        );
         drop(release);
         settled.await.unwrap().unwrap();
         assert_eq!(stored(&mut reader), vec![7]);

@@ -161,6 +161,7 @@ impl fmt::Debug for DatabaseUrl {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     synchronous: Synchronous,
+    cache_mib: usize,
 }
 
 impl ConnectionManager {
@@ -168,7 +169,14 @@ impl ConnectionManager {
         Self {
             url,
             synchronous: Synchronous::default(),
+            cache_mib: SqliteTuning::default().cache_mib,
         }
+    }
+
+    /// SQLite's page cache for every connection this manager opens, in MiB.
+    pub fn with_cache_mib(mut self, cache_mib: usize) -> Self {
+        self.cache_mib = cache_mib;
+        self
     }
 
     /// SQLite's durability setting for every connection this manager opens.
@@ -191,14 +199,19 @@ impl ConnectionManager {
                 })?;
                 let mut conn = SqliteConnection::establish(path)?;
                 // WAL lets readers run beside the one writer; busy_timeout makes writers
-                // queue instead of failing; foreign keys are off by default in SQLite.
+                // queue instead of failing; foreign keys are off by default in SQLite. The
+                // cache is an upper bound (a negative size is KiB): SQLite's 2 MiB default
+                // is smaller than what a batch of ballots dirties, so it would spill pages
+                // to the log mid-transaction and read them back.
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = {};
                      PRAGMA foreign_keys = ON;
                      PRAGMA busy_timeout = 10000;
-                     PRAGMA wal_autocheckpoint = 10000;",
-                    self.synchronous.pragma()
+                     PRAGMA wal_autocheckpoint = 10000;
+                     PRAGMA cache_size = -{};",
+                    self.synchronous.pragma(),
+                    self.cache_mib * 1024
                 ))?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -263,6 +276,9 @@ pub struct PoolOptions {
     pub max_size: u32,
     pub connection_timeout: Duration,
     pub sqlite: SqliteTuning,
+    /// PostgreSQL: connections that commit waiting ballots together (0: none, each ballot
+    /// is its own transaction on the pool).
+    pub postgres_writers: usize,
 }
 
 /// SQLite's `synchronous` setting in WAL mode: what a commit waits for.
@@ -293,6 +309,8 @@ pub struct SqliteTuning {
     pub batch_size: usize,
     /// Ballots that may wait for the writer; one more is answered 503.
     pub queue_capacity: usize,
+    /// Page cache of each connection, in MiB (filled only as pages are used).
+    pub cache_mib: usize,
 }
 
 impl Default for SqliteTuning {
@@ -301,6 +319,7 @@ impl Default for SqliteTuning {
             synchronous: Synchronous::Full,
             batch_size: 64,
             queue_capacity: 1024,
+            cache_mib: 64,
         }
     }
 }
@@ -308,7 +327,9 @@ impl Default for SqliteTuning {
 /// Connects once (so an unreachable database is reported with the driver's own message),
 /// runs pending migrations, then builds the pool.
 pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, ConnectError> {
-    let manager = ConnectionManager::new(url.clone()).with_synchronous(options.sqlite.synchronous);
+    let manager = ConnectionManager::new(url.clone())
+        .with_synchronous(options.sqlite.synchronous)
+        .with_cache_mib(options.sqlite.cache_mib);
     let mut first = manager.connect()?;
     run_migrations(&mut first)?;
     drop(first);
@@ -323,15 +344,22 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
         .build(manager)
         .map_err(|e| ConnectError(e.to_string()))?;
     let sqlite_writer = sqlite.then(|| Arc::new(FairMutex::new(())));
-    let group_commit = match &sqlite_writer {
-        Some(turn) => Some(
+    // SQLite: one writer thread taking the writer's turn. PostgreSQL: `postgres_writers`
+    // threads on connections of their own, or none (each ballot its own transaction).
+    let writers = match &sqlite_writer {
+        Some(turn) => Some((Some(turn.clone()), 1)),
+        None => (options.postgres_writers > 0).then_some((None, options.postgres_writers)),
+    };
+    let group_commit = match writers {
+        Some((turn, count)) => Some(
             GroupCommit::start(
                 side_connections.clone(),
-                turn.clone(),
+                turn,
+                count,
                 options.sqlite.queue_capacity,
                 options.sqlite.batch_size,
             )
-            .map_err(|e| ConnectError(format!("cannot start the writer thread: {e}")))?,
+            .map_err(|e| ConnectError(format!("cannot start the writer threads: {e}")))?,
         ),
         None => None,
     };
@@ -556,6 +584,31 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_connections_get_the_settings_they_were_given() {
+        #[derive(diesel::QueryableByName)]
+        struct Pragma {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            value: i64,
+        }
+        let pragma = |conn: &mut DbConn, name: &str| -> i64 {
+            diesel::sql_query(format!("SELECT {name} AS value FROM pragma_{name}"))
+                .get_result::<Pragma>(conn)
+                .unwrap()
+                .value
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = ConnectionManager::new(DatabaseUrl::Sqlite(dir.path().join("t.db")))
+            .with_cache_mib(8)
+            .with_synchronous(Synchronous::Full)
+            .connect()
+            .unwrap();
+        // A negative cache size is in KiB; FULL is 2.
+        assert_eq!(pragma(&mut conn, "cache_size"), -8 * 1024);
+        assert_eq!(pragma(&mut conn, "synchronous"), 2);
+        assert_eq!(pragma(&mut conn, "foreign_keys"), 1);
+    }
 
     #[test]
     fn accepts_the_two_schemes() {

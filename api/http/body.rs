@@ -52,12 +52,8 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for JsonBody<T> {
             .app_data::<web::Data<BodyLimit>>()
             .map_or(FALLBACK_LIMIT, |l| l.0);
         let content_type_ok = is_json(req);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let declared_length = super::declared_length(req);
+        let payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
                 return Err(ApiError::new(
@@ -66,22 +62,32 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for JsonBody<T> {
                     "Send the body as JSON with Content-Type: application/json.",
                 ));
             }
-            if declared_length.is_some_and(|n| n > limit) {
-                return Err(super::too_large());
-            }
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(format!("The body could not be read: {e}."))
-                })?;
-                if bytes.len() + chunk.len() > limit {
-                    return Err(super::too_large());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_limited(payload, declared_length, limit).await?;
             parse(&bytes).map(JsonBody)
         })
     }
+}
+
+/// Reads a whole body of at most `limit` bytes; a larger one (declared or sent) is a 413
+/// that names the limit.
+pub(super) async fn read_limited(
+    mut payload: Payload,
+    declared_length: Option<usize>,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    if declared_length.is_some_and(|n| n > limit) {
+        return Err(super::too_large(limit));
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}.")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(super::too_large(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// The body limit, registered as app data by the server.

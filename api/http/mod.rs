@@ -2,11 +2,13 @@
 //! handlers that answer problem+json, the 404/405 fallback, pagination and `Created`.
 
 mod body;
+mod csv;
 mod fallback;
 mod middleware;
 mod pagination;
 
 pub use body::{parse as parse_body, use_document as use_document_for_bodies, BodyLimit, JsonBody};
+pub use csv::{CsvBody, ImportLimit};
 pub use fallback::{fallback, RouteTable};
 pub use middleware::{observe, RequestId, REQUEST_ID};
 pub use pagination::{Page, PageQuery};
@@ -22,7 +24,7 @@ use crate::error::{ApiError, ErrorCode};
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
-        .error_handler(|err, _req| json_error(err).into())
+        .error_handler(move |err, _req| json_error(err, limit).into())
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -37,20 +39,42 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
     web::PayloadConfig::new(limit)
 }
 
-fn too_large() -> ApiError {
+/// A body over `limit` bytes: the answer names the limit.
+fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::PayloadTooLarge,
-        "The request body is larger than this endpoint accepts.",
+        format!(
+            "The request body is larger than the {} this endpoint accepts.",
+            size_text(limit)
+        ),
     )
 }
 
-pub fn json_error(err: JsonPayloadError) -> ApiError {
+/// A size as people write it: `64 MiB`, `4 KiB`, or `1500 bytes`.
+fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The `Content-Length` the client declared, if any: a body over the limit is refused
+/// before it is read.
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+pub fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            too_large()
+            too_large(limit)
         }
-        JsonPayloadError::Payload(PayloadError::Overflow) => too_large(),
+        JsonPayloadError::Payload(PayloadError::Overflow) => too_large(limit),
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
@@ -233,5 +257,14 @@ mod client_tests {
         );
         assert_eq!(resolve_client(peer, &trusted, &hops(&[])), "127.0.0.1");
         assert_eq!(resolve_client(peer, &[], &hops(&["1.1.1.1"])), "127.0.0.1");
+    }
+
+    #[test]
+    fn limits_are_named_as_people_write_them() {
+        use super::size_text;
+        assert_eq!(size_text(64 << 20), "64 MiB");
+        assert_eq!(size_text(4096), "4 KiB");
+        assert_eq!(size_text(1500), "1500 bytes");
+        assert_eq!(size_text((1 << 20) + 1024), "1025 KiB");
     }
 }

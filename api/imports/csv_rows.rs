@@ -299,7 +299,30 @@ pub fn parse_people(text: &str) -> (Vec<PersonRecord>, Vec<FieldError>) {
         records.iter().map(|r| (r.line, r.external_id.as_str())),
         &mut errors,
     );
+    second_secretaries(&records, &mut errors);
     (records, errors)
+}
+
+/// An org has one secretary: a row naming another for an org that already has one in
+/// the file is an error.
+fn second_secretaries(records: &[PersonRecord], errors: &mut Vec<FieldError>) {
+    let mut first_secretary: HashMap<&str, u64> = HashMap::new();
+    for record in records
+        .iter()
+        .filter(|r| r.position == Some(Position::Secretary))
+    {
+        if let Some(first) = first_secretary.insert(&record.org_external_id, record.line) {
+            errors.push(FieldError::at_line(
+                record.line,
+                "position",
+                format!(
+                    "{} already has a secretary on line {first}; an org has one",
+                    record.org_external_id
+                ),
+            ));
+            first_secretary.insert(&record.org_external_id, first);
+        }
+    }
 }
 
 fn duplicate_ids<'a>(ids: impl Iterator<Item = (u64, &'a str)>, errors: &mut Vec<FieldError>) {
@@ -359,5 +382,25 @@ mod tests {
                 (3, "external_id")
             ]
         );
+    }
+
+    #[test]
+    fn an_org_gets_one_secretary_per_file() {
+        let text = "external_id,org_external_id,name,member_type,position,joined_on,phone\n\
+                    P1,B1,张三,full,secretary,,\n\
+                    P2,B2,李四,full,secretary,,\n\
+                    P3,B1,王五,full,secretary,,\n\
+                    P4,B1,赵六,full,deputy_secretary,,\n\
+                    P5,B1,钱七,full,secretary,,\n";
+        let (records, errors) = parse_people(text);
+        assert_eq!(records.len(), 5);
+        let found: Vec<(u64, &str, bool)> = errors
+            .iter()
+            .map(|e| {
+                let names_first = e.message.contains("line 2");
+                (e.line.unwrap(), e.field.as_str(), names_first)
+            })
+            .collect();
+        assert_eq!(found, vec![(4, "position", true), (6, "position", true)]);
     }
 }

@@ -7,16 +7,16 @@ pub mod rules;
 
 use std::collections::HashMap;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{post, web, HttpRequest};
+use actix_web::{post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::csv_rows::{OrgRecord, PersonRecord};
 pub use self::model::{ImportQuery, ImportReport};
-use self::rules::{Outcome, RowError, Tally};
+use self::rules::{Outcome, RowError, SecretaryChange, Tally};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::error::{ApiResult, FieldError};
+use crate::http::CsvBody;
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
 use crate::people::model::PersonRow;
@@ -26,30 +26,6 @@ use crate::types::now;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(import_orgs).service(import_people);
-}
-
-fn require_csv(req: &HttpRequest) -> ApiResult<()> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_lowercase();
-    // Generated clients that cannot send text/csv send the same bytes as octet-stream.
-    if ["text/csv", "application/csv", "application/octet-stream"].contains(&essence.as_str()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::UnsupportedMediaType,
-            "Send the file as Content-Type: text/csv (UTF-8, with a header row), or as application/octet-stream.",
-        ))
-    }
 }
 
 /// The same CSV file as raw bytes, for clients that send files as `application/octet-stream`.
@@ -65,14 +41,12 @@ type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>) -> ApiResult<ImportReport>;
 async fn import<R: Send + 'static>(
     actor: Actor,
     state: &AppState,
-    req: &HttpRequest,
     query: &ImportQuery,
-    body: &str,
+    file: CsvBody,
     parse: Parse<R>,
     apply: Apply<R>,
 ) -> ApiResult<web::Json<ImportReport>> {
-    require_csv(req)?;
-    let (records, errors) = parse(body);
+    let (records, errors) = parse(&file.0);
     if !errors.is_empty() {
         return Err(rules::rows_failed(errors));
     }
@@ -102,7 +76,7 @@ async fn import<R: Send + 'static>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
-        (status = 413, description = "The body is too large, or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -111,16 +85,14 @@ async fn import<R: Send + 'static>(
 async fn import_orgs(
     actor: Actor,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<ImportQuery>,
-    body: String,
+    file: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
     import(
         actor,
         &state,
-        &req,
         &query,
-        &body,
+        file,
         csv_rows::parse_orgs,
         apply_orgs,
     )
@@ -326,7 +298,7 @@ fn audit_org(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
-        (status = 413, description = "The body is too large, or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -335,16 +307,14 @@ fn audit_org(
 async fn import_people(
     actor: Actor,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<ImportQuery>,
-    body: String,
+    file: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
     import(
         actor,
         &state,
-        &req,
         &query,
-        &body,
+        file,
         csv_rows::parse_people,
         apply_people,
     )
@@ -373,10 +343,31 @@ fn apply_person(
     org_cache: &mut HashMap<String, Option<OrgRow>>,
 ) -> Result<Outcome, RowError> {
     let org = managed_org(conn, actor, &record.org_external_id, org_cache)?;
-    match people_queries::find_by_external_id(conn, &record.external_id)? {
-        None => create_person(conn, actor, record, &org),
-        Some(existing) => update_person(conn, actor, record, existing, &org),
+    let (person_id, outcome) = match people_queries::find_by_external_id(conn, &record.external_id)?
+    {
+        None => create_person(conn, actor, record, &org)?,
+        Some(existing) => update_person(conn, actor, record, existing, &org)?,
+    };
+    let change = rules::secretary_change(record.position, person_id, org.secretary_id);
+    if change == SecretaryChange::Keep {
+        return Ok(outcome);
     }
+    let summary = if change == SecretaryChange::Appoint {
+        org_queries::set_secretary(conn, org.id, person_id)?;
+        format!("secretary by import: {}", record.name)
+    } else {
+        people_queries::clear_secretary(conn, person_id)?;
+        format!("no longer secretary by import: {}", record.name)
+    };
+    crate::orgs::record(conn, actor, "org.update", ("org", org.id), org.id, summary)?;
+    // Later rows of the file see the org as it now is.
+    if let Some(Some(cached)) = org_cache.get_mut(&record.org_external_id) {
+        cached.secretary_id = (change == SecretaryChange::Appoint).then_some(person_id);
+    }
+    Ok(match outcome {
+        Outcome::Unchanged => Outcome::Updated,
+        changed => changed,
+    })
 }
 
 /// The row's org (looked up once per file): visible, and managed by the actor.
@@ -415,12 +406,13 @@ fn managed_org(
     Ok(org)
 }
 
+/// Creates the row's person: their id and `Created`.
 fn create_person(
     conn: &mut DbConn,
     actor: &Actor,
     record: &PersonRecord,
     org: &OrgRow,
-) -> Result<Outcome, RowError> {
+) -> Result<(i64, Outcome), RowError> {
     let person = people_queries::insert(
         conn,
         people_queries::NewPerson {
@@ -435,16 +427,17 @@ fn create_person(
     )?;
     let summary = format!("imported {}", person.name);
     audit_person(conn, actor, person.id, org, summary)?;
-    Ok(Outcome::Created)
+    Ok((person.id, Outcome::Created))
 }
 
+/// Brings a stored person in line with the row: their id and what changed.
 fn update_person(
     conn: &mut DbConn,
     actor: &Actor,
     record: &PersonRecord,
     existing: PersonRow,
     org: &OrgRow,
-) -> Result<Outcome, RowError> {
+) -> Result<(i64, Outcome), RowError> {
     let current_path = org_queries::path_of(conn, existing.org_id)?;
     if !actor.allows(Action::ManageOrgs, &current_path) {
         return Err(RowError::row(
@@ -462,11 +455,11 @@ fn update_person(
         changed = true;
     }
     if !changed {
-        return Ok(Outcome::Unchanged);
+        return Ok((existing.id, Outcome::Unchanged));
     }
     let summary = format!("updated by import: {}", record.name);
     audit_person(conn, actor, existing.id, org, summary)?;
-    Ok(Outcome::Updated)
+    Ok((existing.id, Outcome::Updated))
 }
 
 fn audit_person(

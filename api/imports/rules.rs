@@ -9,7 +9,7 @@ use super::csv_rows::{OrgRecord, PersonRecord};
 use super::model::ImportReport;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::orgs::model::{OrgChanges, OrgRow};
-use crate::people::model::{PersonChanges, PersonRow, PersonStatus};
+use crate::people::model::{PersonChanges, PersonRow, PersonStatus, Position};
 
 /// What an import row did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +180,31 @@ pub fn person_changes(record: &PersonRecord, at: NaiveDateTime) -> PersonChanges
     }
 }
 
+/// What an imported person row does to its org's secretary (`secretary_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretaryChange {
+    /// The row names the person secretary and the org has another one, or none.
+    Appoint,
+    /// The person is the org's secretary but the row gives another position.
+    Remove,
+    Keep,
+}
+
+/// The org's secretary follows the roster: a row with `position=secretary` makes the person
+/// the secretary; the secretary listed with any other position stops being one.
+pub fn secretary_change(
+    position: Option<Position>,
+    person_id: i64,
+    org_secretary: Option<i64>,
+) -> SecretaryChange {
+    let is_secretary = org_secretary == Some(person_id);
+    match (position == Some(Position::Secretary), is_secretary) {
+        (true, false) => SecretaryChange::Appoint,
+        (false, true) => SecretaryChange::Remove,
+        _ => SecretaryChange::Keep,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +324,21 @@ mod tests {
         let changes = person_changes(&person, now);
         assert_eq!(changes.status, Some(PersonStatus::Active));
         assert_eq!(changes.external_id, None);
+    }
+
+    #[test]
+    fn the_orgs_secretary_follows_the_roster() {
+        use SecretaryChange::*;
+        let secretary = Some(Position::Secretary);
+        assert_eq!(secretary_change(secretary, 7, None), Appoint);
+        assert_eq!(secretary_change(secretary, 7, Some(8)), Appoint);
+        assert_eq!(secretary_change(secretary, 7, Some(7)), Keep);
+        assert_eq!(secretary_change(Some(Position::Member), 7, Some(7)), Remove);
+        assert_eq!(secretary_change(None, 7, Some(7)), Remove);
+        assert_eq!(
+            secretary_change(Some(Position::DeputySecretary), 7, Some(8)),
+            Keep
+        );
+        assert_eq!(secretary_change(None, 7, None), Keep);
     }
 }

@@ -12,7 +12,7 @@ use awc::http::{Method, StatusCode};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::{DatabaseUrl, Pool, PoolOptions};
+use pingyi::db::{DatabaseUrl, Pool};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -212,6 +212,7 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         code_secret: None,
         public_url: None,
         body_limit: 64 * 1024,
+        import_limit: pingyi::http::ImportLimit::DEFAULT,
         db_pool_size: 8,
         workers: Some(2),
         trusted_proxies: vec![],
@@ -221,6 +222,8 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         sqlite_synchronous: Default::default(),
         sqlite_batch: 64,
         sqlite_queue: 1024,
+        sqlite_cache_mib: 64,
+        postgres_writers: 0,
     }
 }
 
@@ -323,14 +326,7 @@ impl TestApp {
         let mut settings = test_settings(url);
         adjust(&mut settings);
         let pool = {
-            let (url, options) = (
-                settings.database_url.clone(),
-                PoolOptions {
-                    max_size: settings.db_pool_size,
-                    connection_timeout: std::time::Duration::from_secs(10),
-                    sqlite: Default::default(),
-                },
-            );
+            let (url, options) = (settings.database_url.clone(), settings.pool_options());
             tokio_block(move || pingyi::db::connect(&url, &options).expect("connect and migrate"))
                 .await
         };
