@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::db::{DatabaseUrl, PoolOptions, SqliteTuning, Synchronous};
+use crate::db::{DatabaseUrl, PoolOptions, Synchronous, WriteTuning};
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -137,23 +137,23 @@ pub struct Settings {
     )]
     pub sqlite_synchronous: Synchronous,
 
-    /// SQLite only: most ballots committed together in one transaction (group commit).
-    #[arg(long, env = "PINGYI_SQLITE_BATCH", default_value_t = SqliteTuning::default().batch_size, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), global = true)]
-    pub sqlite_batch: usize,
+    /// Group commit: most ballots committed together in one transaction.
+    #[arg(long, env = "PINGYI_COMMIT_BATCH", default_value_t = WriteTuning::default().batch_size, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), global = true)]
+    pub commit_batch: usize,
 
-    /// SQLite only: ballots that may wait for the writer; past it a ballot is answered 503
+    /// Group commit: ballots that may wait for a writer; past it a ballot is answered 503
     /// with `Retry-After`.
-    #[arg(long, env = "PINGYI_SQLITE_QUEUE", default_value_t = SqliteTuning::default().queue_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
-    pub sqlite_queue: usize,
+    #[arg(long, env = "PINGYI_COMMIT_QUEUE", default_value_t = WriteTuning::default().queue_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
+    pub commit_queue: usize,
 
     /// SQLite only: page cache of each database connection, in MiB (an upper bound, filled as
     /// pages are read). The writer needs room for every page a batch of ballots changes.
-    #[arg(long, env = "PINGYI_SQLITE_CACHE_MIB", default_value_t = SqliteTuning::default().cache_mib, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16_384), global = true)]
+    #[arg(long, env = "PINGYI_SQLITE_CACHE_MIB", default_value_t = WriteTuning::default().cache_mib, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16_384), global = true)]
     pub sqlite_cache_mib: usize,
 
     /// PostgreSQL only: connections that commit waiting ballots together, each batch in one
     /// transaction (0: each ballot is its own transaction on the pool).
-    #[arg(long, env = "PINGYI_PG_WRITERS", default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64), global = true)]
+    #[arg(long, env = "PINGYI_PG_WRITERS", default_value_t = crate::db::DEFAULT_POSTGRES_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64), global = true)]
     pub postgres_writers: usize,
 }
 
@@ -230,10 +230,10 @@ impl Settings {
         PoolOptions {
             max_size: self.db_pool_size,
             connection_timeout: Duration::from_secs(10),
-            sqlite: SqliteTuning {
+            writes: WriteTuning {
                 synchronous: self.sqlite_synchronous,
-                batch_size: self.sqlite_batch,
-                queue_capacity: self.sqlite_queue,
+                batch_size: self.commit_batch,
+                queue_capacity: self.commit_queue,
                 cache_mib: self.sqlite_cache_mib,
             },
             postgres_writers: self.postgres_writers,

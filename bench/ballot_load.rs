@@ -52,7 +52,7 @@ struct Args {
     #[arg(long, default_value_t = 2000)]
     sessions: usize,
     /// Ballots per transaction in SQLite's batched direct loop (the server's batch size).
-    #[arg(long, default_value_t = pingyi::db::SqliteTuning::default().batch_size)]
+    #[arg(long, default_value_t = pingyi::db::WriteTuning::default().batch_size)]
     batch: usize,
     /// A PostgreSQL server where the user may create databases.
     #[arg(
@@ -127,6 +127,9 @@ fn run_backend(args: &Args, backend: Which) -> String {
             if args.scenario != Scenario::Both && args.scenario != scenario {
                 continue;
             }
+            // A fresh client: the last one's kept-alive connections sat idle through the
+            // direct loops, and the server has closed them since.
+            let client = support::client();
             let workload = match scenario {
                 Scenario::OneSession => set_up(&client, &base, &token, 1, needed).await,
                 _ => set_up(&client, &base, &token, args.sessions, needed).await,

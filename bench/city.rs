@@ -89,8 +89,8 @@ fn main() {
         &PoolOptions {
             max_size: 8,
             connection_timeout: Duration::from_secs(60),
-            sqlite: Default::default(),
-            postgres_writers: 0,
+            writes: Default::default(),
+            postgres_writers: pingyi::db::DEFAULT_POSTGRES_WRITERS,
         },
     )
     .expect("connect and migrate");
@@ -495,10 +495,10 @@ fn serve(url: &DatabaseUrl, pool: pingyi::db::Pool) -> String {
         metrics_token: None,
         import_max_rows: 50_000,
         sqlite_synchronous: Default::default(),
-        sqlite_batch: 64,
-        sqlite_queue: 1024,
+        commit_batch: 64,
+        commit_queue: 1024,
         sqlite_cache_mib: 64,
-        postgres_writers: 0,
+        postgres_writers: pingyi::db::DEFAULT_POSTGRES_WRITERS,
     };
     let shared = pingyi::Shared::bootstrap(pool, settings).expect("bootstrap");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::{DatabaseUrl, Pool, PoolOptions, SqliteTuning, Synchronous};
+use pingyi::db::{DatabaseUrl, Pool, PoolOptions, Synchronous, WriteTuning};
 use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -80,13 +80,10 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
             Ok("normal") => Synchronous::Normal,
             _ => Synchronous::Full,
         },
-        sqlite_batch: env_number("PINGYI_SQLITE_BATCH", SqliteTuning::default().batch_size),
-        sqlite_queue: env_number(
-            "PINGYI_SQLITE_QUEUE",
-            SqliteTuning::default().queue_capacity,
-        ),
-        sqlite_cache_mib: env_number("PINGYI_SQLITE_CACHE_MIB", SqliteTuning::default().cache_mib),
-        postgres_writers: env_number("PINGYI_PG_WRITERS", 0),
+        commit_batch: env_number("PINGYI_COMMIT_BATCH", WriteTuning::default().batch_size),
+        commit_queue: env_number("PINGYI_COMMIT_QUEUE", WriteTuning::default().queue_capacity),
+        sqlite_cache_mib: env_number("PINGYI_SQLITE_CACHE_MIB", WriteTuning::default().cache_mib),
+        postgres_writers: env_number("PINGYI_PG_WRITERS", pingyi::db::DEFAULT_POSTGRES_WRITERS),
     };
     let pool = pingyi::db::connect(
         url,

@@ -216,6 +216,22 @@ db_test!(imports_stay_inside_the_importers_subtree, |app| {
     assert_eq!(app.count("orgs").await, before);
 });
 
+/// POSTs a CSV file to `/imports/{what}`.
+async fn import_csv(
+    app: &crate::common::TestApp,
+    token: &str,
+    what: &str,
+    file: &str,
+) -> crate::common::Reply {
+    app.post_raw(
+        &format!("/api/v1/imports/{what}"),
+        Some(token),
+        "text/csv",
+        file.as_bytes(),
+    )
+    .await
+}
+
 /// The org found by (part of) its name, and the ids of its people by external id.
 async fn org_and_people(
     app: &crate::common::TestApp,
@@ -251,26 +267,12 @@ db_test!(
     |app| {
         let admin = admin_token(&app).await;
         let import = |file: String| {
-            let app = &app;
-            let admin = admin.clone();
-            async move {
-                app.post_raw(
-                    "/api/v1/imports/people",
-                    Some(&admin),
-                    "text/csv",
-                    file.as_bytes(),
-                )
-                .await
-            }
+            let (app, admin) = (&app, admin.clone());
+            async move { import_csv(app, &admin, "people", &file).await }
         };
-        app.post_raw(
-            "/api/v1/imports/orgs",
-            Some(&admin),
-            "text/csv",
-            ORGS.as_bytes(),
-        )
-        .await
-        .assert_status(200);
+        import_csv(&app, &admin, "orgs", ORGS)
+            .await
+            .assert_status(200);
         import(PEOPLE.to_owned()).await.assert_status(200);
         let (branch, ids) = org_and_people(&app, &admin, "第一党支部").await;
         assert_eq!(branch["secretary_id"], ids["P1"], "{branch}");
@@ -352,5 +354,50 @@ db_test!(
         )
         .await
         .assert_problem(400, "bad_request");
+    }
+);
+
+db_test!(
+    a_bulk_import_refreshes_the_statistics_of_what_it_filled,
+    |app| {
+        let admin = admin_token(&app).await;
+        import_csv(&app, &admin, "orgs", ORGS)
+            .await
+            .assert_status(200);
+        let mut people =
+            String::from("external_id,org_external_id,name,member_type,position,joined_on,phone\n");
+        for i in 0..pingyi::imports::rules::BULK_ROWS {
+            people.push_str(&format!("P{i:04},B1,党员{i:04},full,member,,\n"));
+        }
+        let report = app
+            .post_raw(
+                "/api/v1/imports/people",
+                Some(&admin),
+                "text/csv",
+                people.as_bytes(),
+            )
+            .await
+            .assert_status(200);
+        assert_eq!(report["created"], pingyi::imports::rules::BULK_ROWS);
+        if app.backend == crate::common::Backend::Postgres {
+            // `last_analyze` is set by an explicit ANALYZE only (autovacuum sets its own column).
+            let analyzed = |table: &'static str| app.count(table);
+            assert_eq!(
+                analyzed(
+                    "pg_stat_user_tables WHERE relname = 'people' AND last_analyze IS NOT NULL"
+                )
+                .await,
+                1,
+                "the bulk import analyzed people"
+            );
+            assert_eq!(
+                analyzed(
+                    "pg_stat_user_tables WHERE relname = 'sessions' AND last_analyze IS NOT NULL"
+                )
+                .await,
+                0,
+                "tables it did not fill are left to autovacuum"
+            );
+        }
     }
 );

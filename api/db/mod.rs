@@ -169,7 +169,7 @@ impl ConnectionManager {
         Self {
             url,
             synchronous: Synchronous::default(),
-            cache_mib: SqliteTuning::default().cache_mib,
+            cache_mib: WriteTuning::default().cache_mib,
         }
     }
 
@@ -275,11 +275,15 @@ impl ManageConnection for ConnectionManager {
 pub struct PoolOptions {
     pub max_size: u32,
     pub connection_timeout: Duration,
-    pub sqlite: SqliteTuning,
+    pub writes: WriteTuning,
     /// PostgreSQL: connections that commit waiting ballots together (0: none, each ballot
     /// is its own transaction on the pool).
     pub postgres_writers: usize,
 }
+
+/// PostgreSQL's ballot writers by default: at 64 clients they commit 121–128% of what
+/// pgbench does with one transaction per ballot (90% without them); see bench/README.md.
+pub const DEFAULT_POSTGRES_WRITERS: usize = 4;
 
 /// SQLite's `synchronous` setting in WAL mode: what a commit waits for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -301,9 +305,10 @@ impl Synchronous {
     }
 }
 
-/// How the SQLite backend writes ballots: durability and group commit.
+/// How ballots are written: group commit's batch and queue (both databases), and SQLite's
+/// durability and page cache.
 #[derive(Debug, Clone)]
-pub struct SqliteTuning {
+pub struct WriteTuning {
     pub synchronous: Synchronous,
     /// Most ballots committed in one transaction.
     pub batch_size: usize,
@@ -313,7 +318,7 @@ pub struct SqliteTuning {
     pub cache_mib: usize,
 }
 
-impl Default for SqliteTuning {
+impl Default for WriteTuning {
     fn default() -> Self {
         Self {
             synchronous: Synchronous::Full,
@@ -328,8 +333,8 @@ impl Default for SqliteTuning {
 /// runs pending migrations, then builds the pool.
 pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, ConnectError> {
     let manager = ConnectionManager::new(url.clone())
-        .with_synchronous(options.sqlite.synchronous)
-        .with_cache_mib(options.sqlite.cache_mib);
+        .with_synchronous(options.writes.synchronous)
+        .with_cache_mib(options.writes.cache_mib);
     let mut first = manager.connect()?;
     run_migrations(&mut first)?;
     drop(first);
@@ -356,8 +361,8 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, Connect
                 side_connections.clone(),
                 turn,
                 count,
-                options.sqlite.queue_capacity,
-                options.sqlite.batch_size,
+                options.writes.queue_capacity,
+                options.writes.batch_size,
             )
             .map_err(|e| ConnectError(format!("cannot start the writer threads: {e}")))?,
         ),
@@ -502,6 +507,21 @@ where
     .map_err(ApiError::internal)?
 }
 
+/// Refreshes PostgreSQL's statistics of `tables` after a bulk write, so that plans fit the
+/// new data at once rather than when autovacuum gets there (a committee's people list took
+/// 115 ms instead of 4 ms after a city's roster was loaded). Nothing on SQLite, whose
+/// `ANALYZE` would hold the one write lock while it reads every index.
+pub async fn analyze(pool: &Pool, tables: &'static [&'static str]) -> Result<(), ApiError> {
+    if pool.sqlite_writer.is_some() {
+        return Ok(());
+    }
+    read(pool, move |conn| {
+        conn.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+        Ok(())
+    })
+    .await
+}
+
 /// Runs a write in one transaction on a pooled connection, off the async workers.
 pub async fn write<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
@@ -518,10 +538,13 @@ where
     .map_err(ApiError::internal)?
 }
 
-/// Runs a small write (a ballot) in one transaction. On SQLite it joins the group commit:
-/// the writer thread commits it with the others waiting, under its own savepoint, and this
-/// answers once its batch is durable; a full queue is 503 at once. On PostgreSQL it is
-/// [`write`].
+/// Runs a small write (a ballot) in one transaction, joining the group commit: a writer
+/// thread commits it with the others waiting, under its own savepoint, and this answers once
+/// its batch is durable; a full queue is 503 at once. Without group commit it is [`write`].
+///
+/// Only for writes that take no exclusive lock on a row other grouped writes also change (a
+/// ballot consumes its own code): on PostgreSQL several writers commit batches side by side,
+/// and two batches locking shared rows in different orders would deadlock.
 pub async fn write_grouped<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
@@ -530,6 +553,20 @@ where
     match &pool.group_commit {
         Some(group) => group.write(f).await,
         None => write(pool, f).await,
+    }
+}
+
+/// A small write that may change rows other writes change too (a counter): grouped on
+/// SQLite, whose one writer thread takes no lock order to get wrong, and its own transaction
+/// on PostgreSQL (see [`write_grouped`]).
+pub async fn write_small<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    match &pool.group_commit {
+        Some(group) if pool.sqlite_writer.is_some() => group.write(f).await,
+        _ => write(pool, f).await,
     }
 }
 

@@ -80,8 +80,8 @@ pub(super) async fn read_limited(
     }
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}.")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("The body could not be read: {e}.")))?;
         if bytes.len() + chunk.len() > limit {
             return Err(super::too_large(limit));
         }

@@ -45,6 +45,7 @@ async fn import<R: Send + 'static>(
     file: CsvBody,
     parse: Parse<R>,
     apply: Apply<R>,
+    filled: &'static [&'static str],
 ) -> ApiResult<web::Json<ImportReport>> {
     let (records, errors) = parse(&file.0);
     if !errors.is_empty() {
@@ -58,6 +59,9 @@ async fn import<R: Send + 'static>(
         db::write(&state.pool, write).await?
     };
     report.dry_run = query.dry_run;
+    if rules::is_bulk(&report) {
+        db::analyze(&state.pool, filled).await?;
+    }
     Ok(web::Json(report))
 }
 
@@ -95,6 +99,7 @@ async fn import_orgs(
         file,
         csv_rows::parse_orgs,
         apply_orgs,
+        &["orgs", "audit_events"],
     )
     .await
 }
@@ -317,6 +322,7 @@ async fn import_people(
         file,
         csv_rows::parse_people,
         apply_people,
+        &["people", "memberships", "orgs", "audit_events"],
     )
     .await
 }

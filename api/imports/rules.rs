@@ -180,6 +180,15 @@ pub fn person_changes(record: &PersonRecord, at: NaiveDateTime) -> PersonChanges
     }
 }
 
+/// Rows written from which an import counts as bulk, and the tables it filled get fresh
+/// statistics (PostgreSQL).
+pub const BULK_ROWS: u32 = 1_000;
+
+/// Whether an import wrote enough rows to change the plans over its tables.
+pub fn is_bulk(report: &ImportReport) -> bool {
+    !report.dry_run && report.created + report.updated >= BULK_ROWS
+}
+
 /// What an imported person row does to its org's secretary (`secretary_id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretaryChange {
@@ -340,5 +349,19 @@ mod tests {
             Keep
         );
         assert_eq!(secretary_change(None, 7, None), Keep);
+    }
+
+    #[test]
+    fn only_imports_that_wrote_many_rows_are_bulk() {
+        let report = |created, updated, dry_run| ImportReport {
+            created,
+            updated,
+            dry_run,
+            ..Default::default()
+        };
+        assert!(is_bulk(&report(BULK_ROWS, 0, false)));
+        assert!(is_bulk(&report(400, 600, false)));
+        assert!(!is_bulk(&report(BULK_ROWS - 1, 0, false)));
+        assert!(!is_bulk(&report(5_000, 0, true)));
     }
 }

@@ -789,6 +789,7 @@ async fn rating_form(
         (status = 404, description = "`invalid_ticket`, `invalid_point`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`ticket_used` (already rated), `ticket_expired`, `point_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many unknown tickets, or open ratings, from this client; see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: too many writes are waiting (or the database is unreachable); nothing was recorded and the ticket stays unused, try again after `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/instant-ratings")]
@@ -818,7 +819,8 @@ async fn submit_rating(
         }
         Credential::Ticket { .. } => None,
     };
-    let recorded = db::write(&state.pool, move |conn| {
+    // A rating is a ballot's size, but it adds to counters other ratings add to.
+    let recorded = db::write_small(&state.pool, move |conn| {
         ratings::rate(conn, &credential, &body)
     })
     .await;

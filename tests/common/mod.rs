@@ -220,10 +220,10 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         metrics_token: None,
         import_max_rows: 50_000,
         sqlite_synchronous: Default::default(),
-        sqlite_batch: 64,
-        sqlite_queue: 1024,
+        commit_batch: 64,
+        commit_queue: 1024,
         sqlite_cache_mib: 64,
-        postgres_writers: 0,
+        postgres_writers: pingyi::db::DEFAULT_POSTGRES_WRITERS,
     }
 }
 

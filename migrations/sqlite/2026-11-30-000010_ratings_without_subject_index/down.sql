@@ -1,0 +1,1 @@
+CREATE INDEX ratings_subject ON ratings (subject_id);
