@@ -401,3 +401,39 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    the_command_line_imports_a_file_and_refuses_a_bad_one,
+    |app| {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |what: &str, text: &str, extra: &[&str]| {
+            let path = dir.path().join(format!("{what}.csv"));
+            std::fs::write(&path, text).unwrap();
+            std::process::Command::new(env!("CARGO_BIN_EXE_pingyi"))
+                .arg("import")
+                .arg(what)
+                .arg(&path)
+                .args(extra)
+                .env("DATABASE_URL", app.settings.database_url.to_string())
+                .env("PINGYI_LOG", "warn")
+                .output()
+                .expect("the binary runs")
+        };
+        admin_token(&app).await;
+        let rehearsed = run("orgs", ORGS, &["--dry-run"]);
+        assert!(rehearsed.status.success(), "{rehearsed:?}");
+        assert_eq!(app.count("orgs").await, 0);
+        let imported = run("orgs", ORGS, &[]);
+        let stdout = String::from_utf8_lossy(&imported.stdout);
+        assert!(imported.status.success(), "{imported:?}");
+        assert!(stdout.contains("4 created"), "{stdout}");
+        assert_eq!(app.count("orgs").await, 4);
+
+        let bad = format!("{PEOPLE}P9,NOPE,赵六,full,,,\n");
+        let refused = run("people", &bad, &[]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success());
+        assert!(stderr.contains("line 5, org_external_id"), "{stderr}");
+        assert_eq!(app.count("people").await, 0);
+    }
+);

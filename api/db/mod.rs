@@ -515,11 +515,15 @@ pub async fn analyze(pool: &Pool, tables: &'static [&'static str]) -> Result<(),
     if pool.sqlite_writer.is_some() {
         return Ok(());
     }
-    read(pool, move |conn| {
-        conn.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
-        Ok(())
-    })
-    .await
+    read(pool, move |conn| analyze_on(conn, tables)).await
+}
+
+/// [`analyze`] on a connection of one's own (nothing on SQLite).
+pub fn analyze_on(conn: &mut DbConn, tables: &[&str]) -> Result<(), ApiError> {
+    if let DbConn::Pg(pg) = conn {
+        pg.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+    }
+    Ok(())
 }
 
 /// Runs a write in one transaction on a pooled connection, off the async workers.
@@ -528,11 +532,20 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    on_writer_turn(pool, move |conn| write_transaction(conn, f)).await
+}
+
+/// Runs `f` on a pooled connection in the writer's turn (SQLite), off the async workers.
+async fn on_writer_turn<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
     let pool = pool.clone();
     actix_web::web::block(move || {
         let _turn = pool.writer_turn();
         let mut conn = pool.get().map_err(ApiError::pool)?;
-        write_transaction(&mut conn, f)
+        f(&mut conn)
     })
     .await
     .map_err(ApiError::internal)?
@@ -590,6 +603,14 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    on_writer_turn(pool, move |conn| rehearse_on(conn, f)).await
+}
+
+/// [`rehearse`] on a connection of one's own (the command line).
+pub fn rehearse_on<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     enum Outcome<T> {
         RolledBack(T),
         Failed(ApiError),
@@ -599,23 +620,15 @@ where
             Outcome::Failed(e.into())
         }
     }
-    let pool = pool.clone();
-    let outcome = actix_web::web::block(move || {
-        let _turn = pool.writer_turn();
-        let mut conn = pool.get().map_err(ApiError::pool)?;
-        let result: Result<(), Outcome<T>> = write_transaction(&mut conn, |conn| match f(conn) {
-            Ok(value) => Err(Outcome::RolledBack(value)),
-            Err(e) => Err(Outcome::Failed(e)),
-        });
-        match result {
-            Err(Outcome::RolledBack(value)) => Ok(value),
-            Err(Outcome::Failed(e)) => Err(e),
-            Ok(()) => Err(ApiError::internal("a rehearsal committed")),
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    outcome
+    let result: Result<(), Outcome<T>> = write_transaction(conn, |conn| match f(conn) {
+        Ok(value) => Err(Outcome::RolledBack(value)),
+        Err(e) => Err(Outcome::Failed(e)),
+    });
+    match result {
+        Err(Outcome::RolledBack(value)) => Ok(value),
+        Err(Outcome::Failed(e)) => Err(e),
+        Ok(()) => Err(ApiError::internal("a rehearsal committed")),
+    }
 }
 
 #[cfg(test)]

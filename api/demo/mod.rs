@@ -122,15 +122,19 @@ pub fn ensure_empty(conn: &mut DbConn, force: bool) -> ApiResult<()> {
 
 pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
     db::write_transaction(conn, |conn| {
-        let mut admin = Actor::administrator(queries::an_administrator(conn)?, "demo loader");
+        let mut admin = Actor::administrator(
+            crate::users::queries::an_administrator(conn)?,
+            "demo loader",
+        );
         admin.request_id = "demo".into();
         let (org_records, errors) = csv_rows::parse_orgs(ORGS_CSV);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
         let branches = branch_sizes(&org_records);
-        let org_report = imports::apply_orgs(conn, &admin, org_records)?;
-        let people_report = imports::apply_people(conn, &admin, people_records(&branches))?;
+        let org_report = imports::apply_orgs(conn, &admin, org_records, &|_| {})?;
+        let people_report =
+            imports::apply_people(conn, &admin, people_records(&branches), &|_| {})?;
         for (external_id, _) in &branches {
             appoint_first_person(conn, external_id)?;
         }

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::csv_rows::{OrgRecord, PersonRecord};
 pub use self::model::{ImportQuery, ImportReport};
-use self::rules::{Outcome, RowError, SecretaryChange, Tally};
+use self::rules::{Outcome, Progress, RowError, SecretaryChange, Tally};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{ApiResult, FieldError};
@@ -33,26 +33,108 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[schema(value_type = String, format = Binary)]
 pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
 
-type Parse<R> = fn(&str) -> (Vec<R>, Vec<FieldError>);
-type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>) -> ApiResult<ImportReport>;
+type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>, Progress) -> ApiResult<ImportReport>;
+type Write = dyn FnOnce(&mut DbConn, &Actor, Progress) -> ApiResult<ImportReport> + Send;
+
+/// What a CSV file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileKind {
+    Orgs,
+    People,
+}
+
+/// A file whose every row was parsed and checked, ready to be written.
+pub struct CheckedFile {
+    pub rows: u64,
+    kind: FileKind,
+    write: Box<Write>,
+}
+
+impl CheckedFile {
+    /// Writes the rows (inside the caller's transaction), telling `progress` as they go.
+    pub fn write(
+        self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        progress: Progress,
+    ) -> ApiResult<ImportReport> {
+        (self.write)(conn, actor, progress)
+    }
+
+    /// The tables a bulk write of this file fills (their statistics are refreshed after).
+    pub fn filled(&self) -> &'static [&'static str] {
+        match self.kind {
+            FileKind::Orgs => &["orgs", "audit_events"],
+            FileKind::People => &["people", "memberships", "orgs", "audit_events"],
+        }
+    }
+}
+
+/// Parses and checks every row of a file, without the database: a bad row is a 422 naming
+/// its line, more rows than `max_rows` a 413.
+pub fn check_file(kind: FileKind, text: &str, max_rows: usize) -> ApiResult<CheckedFile> {
+    match kind {
+        FileKind::Orgs => checked(kind, csv_rows::parse_orgs(text), max_rows, apply_orgs),
+        FileKind::People => checked(kind, csv_rows::parse_people(text), max_rows, apply_people),
+    }
+}
+
+fn checked<R: Send + 'static>(
+    kind: FileKind,
+    (records, errors): (Vec<R>, Vec<FieldError>),
+    max_rows: usize,
+    apply: Apply<R>,
+) -> ApiResult<CheckedFile> {
+    if !errors.is_empty() {
+        return Err(rules::rows_failed(errors));
+    }
+    rules::check_row_count(records.len(), max_rows)?;
+    Ok(CheckedFile {
+        rows: records.len() as u64,
+        kind,
+        write: Box::new(move |conn, actor, progress| apply(conn, actor, records, progress)),
+    })
+}
+
+/// Imports a whole file outside any request (the command line), in one transaction:
+/// rolled back for a dry run or on any row's error. `progress` hears (rows done, rows).
+pub fn import_file(
+    conn: &mut DbConn,
+    actor: &Actor,
+    kind: FileKind,
+    text: &str,
+    dry_run: bool,
+    max_rows: usize,
+    progress: &dyn Fn(u64, u64),
+) -> ApiResult<ImportReport> {
+    let file = check_file(kind, text, max_rows)?;
+    let (rows, filled) = (file.rows, file.filled());
+    progress(0, rows);
+    let write = |conn: &mut DbConn| file.write(conn, actor, &|done| progress(done, rows));
+    let mut report = if dry_run {
+        db::rehearse_on(conn, write)?
+    } else {
+        db::write_transaction(conn, write)?
+    };
+    report.dry_run = dry_run;
+    if rules::is_bulk(&report) {
+        db::analyze_on(conn, filled)?;
+    }
+    Ok(report)
+}
 
 /// Checks the file, then writes it in one transaction (rolled back for a dry run, or on
 /// any row's error).
-async fn import<R: Send + 'static>(
+async fn import(
     actor: Actor,
     state: &AppState,
     query: &ImportQuery,
     file: CsvBody,
-    parse: Parse<R>,
-    apply: Apply<R>,
-    filled: &'static [&'static str],
+    kind: FileKind,
 ) -> ApiResult<web::Json<ImportReport>> {
-    let (records, errors) = parse(&file.0);
-    if !errors.is_empty() {
-        return Err(rules::rows_failed(errors));
-    }
-    rules::check_row_count(records.len(), state.settings.import_max_rows)?;
-    let write = move |conn: &mut DbConn| apply(conn, &actor, records);
+    let file = check_file(kind, &file.0, state.settings.import_max_rows)?;
+    let filled = file.filled();
+    let write = move |conn: &mut DbConn| file.write(conn, &actor, &|_| {});
     let mut report = if query.dry_run {
         db::rehearse(&state.pool, write).await?
     } else {
@@ -92,16 +174,7 @@ async fn import_orgs(
     query: web::Query<ImportQuery>,
     file: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
-    import(
-        actor,
-        &state,
-        &query,
-        file,
-        csv_rows::parse_orgs,
-        apply_orgs,
-        &["orgs", "audit_events"],
-    )
-    .await
+    import(actor, &state, &query, file, FileKind::Orgs).await
 }
 
 /// Writes org rows, parents first (the tree is locked meanwhile).
@@ -109,10 +182,11 @@ pub fn apply_orgs(
     conn: &mut DbConn,
     actor: &Actor,
     records: Vec<OrgRecord>,
+    progress: Progress,
 ) -> ApiResult<ImportReport> {
     db::lock_tree(conn)?;
     let (ordered, cyclic) = rules::parents_first(records);
-    let mut tally = Tally::default();
+    let mut tally = Tally::new(progress);
     for record in cyclic {
         let cycle = RowError::row("parent_external_id", "the parents form a cycle");
         tally.add(record.line, Err(cycle))?;
@@ -315,16 +389,7 @@ async fn import_people(
     query: web::Query<ImportQuery>,
     file: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
-    import(
-        actor,
-        &state,
-        &query,
-        file,
-        csv_rows::parse_people,
-        apply_people,
-        &["people", "memberships", "orgs", "audit_events"],
-    )
-    .await
+    import(actor, &state, &query, file, FileKind::People).await
 }
 
 /// Writes people rows, in file order.
@@ -332,8 +397,9 @@ pub fn apply_people(
     conn: &mut DbConn,
     actor: &Actor,
     records: Vec<PersonRecord>,
+    progress: Progress,
 ) -> ApiResult<ImportReport> {
-    let mut tally = Tally::default();
+    let mut tally = Tally::new(progress);
     let mut org_cache: HashMap<String, Option<OrgRow>> = HashMap::new();
     for record in records {
         let result = apply_person(conn, actor, &record, &mut org_cache);

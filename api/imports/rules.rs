@@ -41,16 +41,31 @@ impl From<ApiError> for RowError {
     }
 }
 
+/// Told how many rows are done after each one (a progress bar, a job's counter).
+pub type Progress<'a> = &'a dyn Fn(u64);
+
 /// The outcomes of the rows so far.
-#[derive(Debug, Default)]
-pub struct Tally {
+pub struct Tally<'a> {
     report: ImportReport,
     errors: Vec<FieldError>,
+    progress: Progress<'a>,
+    done: u64,
 }
 
-impl Tally {
+impl<'a> Tally<'a> {
+    pub fn new(progress: Progress<'a>) -> Self {
+        Tally {
+            report: ImportReport::default(),
+            errors: Vec::new(),
+            progress,
+            done: 0,
+        }
+    }
+
     /// Counts a row; a database failure ends the import.
     pub fn add(&mut self, line: u64, result: Result<Outcome, RowError>) -> Result<(), ApiError> {
+        self.done += 1;
+        (self.progress)(self.done);
         match result {
             Ok(Outcome::Created) => self.report.created += 1,
             Ok(Outcome::Updated) => self.report.updated += 1,
@@ -254,8 +269,21 @@ mod tests {
     }
 
     #[test]
+    fn the_tally_tells_its_progress_row_by_row() {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let progress = |done| seen.borrow_mut().push(done);
+        let mut tally = Tally::new(&progress);
+        tally.add(2, Ok(Outcome::Created)).unwrap();
+        tally
+            .add(3, Err(RowError::row("name", "is empty")))
+            .unwrap();
+        tally.add(4, Ok(Outcome::Unchanged)).unwrap();
+        assert_eq!(*seen.borrow(), vec![1, 2, 3]);
+    }
+
+    #[test]
     fn tally_counts_rows_and_reports_errors_by_line() {
-        let mut tally = Tally::default();
+        let mut tally = Tally::new(&|_| {});
         tally.add(2, Ok(Outcome::Created)).unwrap();
         tally.add(3, Ok(Outcome::Unchanged)).unwrap();
         tally.add(4, Ok(Outcome::Updated)).unwrap();
@@ -265,7 +293,7 @@ mod tests {
             (1, 1, 1)
         );
 
-        let mut tally = Tally::default();
+        let mut tally = Tally::new(&|_| {});
         tally.add(5, Err(RowError::row("name", "bad"))).unwrap();
         tally.add(3, Err(RowError::row("kind", "worse"))).unwrap();
         let failed = tally.finish().unwrap_err();
@@ -273,7 +301,7 @@ mod tests {
         assert_eq!(lines, vec![Some(3), Some(5)]);
         assert_eq!(failed.detail, "Some rows are invalid; nothing was written.");
 
-        let mut tally = Tally::default();
+        let mut tally = Tally::new(&|_| {});
         let stop = tally.add(2, Err(RowError::Failed(ApiError::internal("down"))));
         assert!(stop.is_err());
     }

@@ -247,3 +247,13 @@ pub fn refuse_last_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
     }
     Ok(())
 }
+
+/// The id of an administrator (the first granted), for work done outside any request.
+pub fn an_administrator(conn: &mut DbConn) -> ApiResult<i64> {
+    grants::table
+        .filter(grants::role.eq(Role::Admin))
+        .select(grants::user_id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::internal("no administrator: start the server once first"))
+}
