@@ -12,6 +12,10 @@ use crate::error::{ApiError, ErrorCode};
 #[derive(Debug, Clone, Copy)]
 pub struct ImportLimit(pub usize);
 
+impl ImportLimit {
+    pub const DEFAULT: usize = 64 << 20;
+}
+
 /// A CSV file sent as `text/csv` (or `application/octet-stream`), decoded as UTF-8.
 pub struct CsvBody(pub String);
 
@@ -29,18 +33,15 @@ impl FromRequest for CsvBody {
         Box::pin(async move {
             media_type?;
             let bytes = super::body::read_limited(payload, declared_length, limit).await?;
-            String::from_utf8(bytes.to_vec()).map(CsvBody).map_err(|e| {
+            // Taken over without a copy: a roster can be tens of megabytes.
+            String::from_utf8(Vec::from(bytes)).map(CsvBody).map_err(|e| {
                 ApiError::bad_request(format!(
-                    "The file is not UTF-8 text (byte {} is not): save it as CSV UTF-8.",
+                    "The file is not UTF-8 text (the byte at offset {} is not): save it as CSV UTF-8.",
                     e.utf8_error().valid_up_to()
                 ))
             })
         })
     }
-}
-
-impl ImportLimit {
-    pub const DEFAULT: usize = 64 << 20;
 }
 
 fn require_csv(req: &HttpRequest) -> Result<(), ApiError> {
