@@ -100,7 +100,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
     /// For CSV imports: the line of the file (the header is line 1); null otherwise.
     pub line: Option<u64>,

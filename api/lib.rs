@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod imports;
 pub mod instant;
+pub mod jobs;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
@@ -49,6 +50,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(orgs::routes)
         .configure(people::routes)
         .configure(imports::routes)
+        .configure(jobs::routes)
         .configure(templates::routes)
         .configure(campaigns::routes)
         .configure(sessions::routes)

@@ -28,6 +28,7 @@ use crate::error::PROBLEM_JSON;
         (name = "orgs", description = "The organization tree (党组织): committees, general branches, branches."),
         (name = "people", description = "Party members (党员) with their membership history."),
         (name = "imports", description = "CSV imports of orgs and people: idempotent, all-or-nothing, with a dry run."),
+        (name = "jobs", description = "Background jobs: large imports (or with `Prefer: respond-async`) answer 202 and run here; state, progress and outcome."),
         (name = "campaigns", description = "Evaluation campaigns (评议活动) and their criteria templates (测评标准)."),
         (name = "sessions", description = "Evaluation meetings (评议会): schedule, subjects, open and close."),
         (name = "voting", description = "Voting codes (评议码), ballot forms and anonymous ballots, paper ballots, turnout."),
@@ -503,6 +504,8 @@ mod tests {
             ("CaseStatus", round_trip::<CaseStatus>),
             ("FollowUpResult", round_trip::<FollowUpResult>),
             ("AppealDecision", round_trip::<AppealDecision>),
+            ("JobKind", round_trip::<crate::jobs::JobKind>),
+            ("JobState", round_trip::<crate::jobs::JobState>),
         ];
         let doc = serde_json::to_value(document()).unwrap();
         let schemas = doc["components"]["schemas"].as_object().unwrap();

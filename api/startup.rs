@@ -65,6 +65,15 @@ impl Shared {
                     "tallied sessions closed before tallies existed"
                 );
             }
+            let interrupted = crate::jobs::queries::fail_interrupted(&mut conn).map_err(|e| {
+                format!("cannot close interrupted jobs: {}", e.detail_with_fields())
+            })?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    jobs = interrupted,
+                    "jobs interrupted by a restart marked failed"
+                );
+            }
         }
         let openapi = openapi::document();
         http::use_document_for_bodies(&openapi);
@@ -84,6 +93,7 @@ impl Shared {
             code_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),
             ticket_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),
             open_ratings_by_client: FailureThrottle::new(10, Duration::from_secs(60 * 60)),
+            running_jobs: Default::default(),
         };
         Ok(Self {
             route_table: web::Data::new(RouteTable::from_openapi(&openapi)),

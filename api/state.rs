@@ -27,4 +27,6 @@ pub struct AppState {
     pub ticket_failures_by_address: FailureThrottle,
     /// Open-QR ratings (no ticket) per client address and point: every one counts.
     pub open_ratings_by_client: FailureThrottle,
+    /// Progress of the background jobs running in this process.
+    pub running_jobs: crate::jobs::RunningJobs,
 }

@@ -405,7 +405,8 @@ async fn set_up(
 
 async fn import(client: &awc::Client, base: &str, token: &str, what: &str, csv: String) {
     let mut res = client
-        .post(format!("{base}/api/v1/imports/{what}"))
+        // wait=true: the meeting day's files are large enough to run as jobs otherwise.
+        .post(format!("{base}/api/v1/imports/{what}?wait=true"))
         .insert_header(("Authorization", format!("Bearer {token}")))
         .insert_header(("Content-Type", "text/csv"))
         .send_body(csv)

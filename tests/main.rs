@@ -12,6 +12,7 @@ mod campaigns;
 mod foundation;
 mod imports;
 mod instant;
+mod jobs;
 mod orgs;
 mod people;
 mod records;

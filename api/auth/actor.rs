@@ -98,6 +98,11 @@ impl Actor {
             .check()
     }
 
+    /// A background job is seen by the one who started it, and by administrators.
+    pub fn may_see_job(&self, started_by: i64) -> bool {
+        started_by == self.user_id || self.grants.decide_global().is_allowed()
+    }
+
     /// Whether the actor may see the account `user_id`, homed at `home_path`.
     pub fn may_see_account(&self, user_id: i64, home_path: Option<&str>) -> bool {
         self.grants

@@ -569,6 +569,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        state -> Text,
+        dry_run -> Bool,
+        rows_done -> BigInt,
+        rows_total -> Nullable<BigInt>,
+        result -> Nullable<Text>,
+        errors -> Nullable<Text>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     people,

@@ -7,7 +7,7 @@ pub mod rules;
 
 use std::collections::HashMap;
 
-use actix_web::{post, web};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::csv_rows::{OrgRecord, PersonRecord};
@@ -127,11 +127,19 @@ pub fn import_file(
 /// any row's error).
 async fn import(
     actor: Actor,
-    state: &AppState,
+    state: web::Data<AppState>,
+    req: &HttpRequest,
     query: &ImportQuery,
     file: CsvBody,
     kind: FileKind,
-) -> ApiResult<web::Json<ImportReport>> {
+) -> ApiResult<HttpResponse> {
+    let prefer = req.headers().get("Prefer").and_then(|v| v.to_str().ok());
+    let lines = file.0.lines().count().saturating_sub(1);
+    if crate::jobs::rules::runs_as_job(prefer, lines, query.wait) {
+        let preferred = crate::jobs::rules::runs_as_job(prefer, 0, false);
+        return crate::jobs::start_import(state, actor, kind, file.0, query.dry_run, preferred)
+            .await;
+    }
     let file = check_file(kind, &file.0, state.settings.import_max_rows)?;
     let filled = file.filled();
     let write = move |conn: &mut DbConn| file.write(conn, &actor, &|_| {});
@@ -144,14 +152,14 @@ async fn import(
     if rules::is_bulk(&report) {
         db::analyze(&state.pool, filled).await?;
     }
-    Ok(web::Json(report))
+    Ok(HttpResponse::Ok().json(report))
 }
 
 /// Import orgs from CSV: `external_id,parent_external_id,name,kind,domain,window_unit`.
 /// Parents are found by external id, in the file (in any order) or already stored.
 #[utoipa::path(
     tag = "imports",
-    params(ImportQuery),
+    params(ImportQuery, ("Prefer" = Option<String>, Header, description = "`respond-async` (RFC 7240): answer 202 with a job at once")),
     request_body(
         description = "A UTF-8 CSV file with a header row: `external_id,parent_external_id,name,kind,domain,window_unit`",
         content(
@@ -162,6 +170,8 @@ async fn import(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
+        (status = 202, description = "Accepted as a job (more than 10,000 rows, or `Prefer: respond-async`, without `wait=true`): follow `Location` to `GET /jobs/{id}`", body = crate::jobs::Job,
+            headers(("Location" = String, description = "`/api/v1/jobs/{id}`"), ("Preference-Applied" = String, description = "`respond-async` when it was asked for"))),
         (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -171,10 +181,11 @@ async fn import(
 async fn import_orgs(
     actor: Actor,
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<ImportQuery>,
     file: CsvBody,
-) -> ApiResult<web::Json<ImportReport>> {
-    import(actor, &state, &query, file, FileKind::Orgs).await
+) -> ApiResult<HttpResponse> {
+    import(actor, state, &req, &query, file, FileKind::Orgs).await
 }
 
 /// Writes org rows, parents first (the tree is locked meanwhile).
@@ -366,7 +377,7 @@ fn audit_org(
 /// A person whose org changes is moved, keeping the history.
 #[utoipa::path(
     tag = "imports",
-    params(ImportQuery),
+    params(ImportQuery, ("Prefer" = Option<String>, Header, description = "`respond-async` (RFC 7240): answer 202 with a job at once")),
     request_body(
         description = "A UTF-8 CSV file with a header row: `external_id,org_external_id,name,member_type,position,joined_on,phone`",
         content(
@@ -377,6 +388,8 @@ fn audit_org(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
+        (status = 202, description = "Accepted as a job (more than 10,000 rows, or `Prefer: respond-async`, without `wait=true`): follow `Location` to `GET /jobs/{id}`", body = crate::jobs::Job,
+            headers(("Location" = String, description = "`/api/v1/jobs/{id}`"), ("Preference-Applied" = String, description = "`respond-async` when it was asked for"))),
         (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -386,10 +399,11 @@ fn audit_org(
 async fn import_people(
     actor: Actor,
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<ImportQuery>,
     file: CsvBody,
-) -> ApiResult<web::Json<ImportReport>> {
-    import(actor, &state, &query, file, FileKind::People).await
+) -> ApiResult<HttpResponse> {
+    import(actor, state, &req, &query, file, FileKind::People).await
 }
 
 /// Writes people rows, in file order.

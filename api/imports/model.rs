@@ -3,7 +3,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::FieldError;
 
-#[derive(Debug, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"created": 12, "updated": 1, "unchanged": 30, "dry_run": false, "errors": []}))]
 pub struct ImportReport {
     pub created: u32,
@@ -22,4 +22,8 @@ pub struct ImportQuery {
     /// Check and count, write nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Answer when the import is finished even when it is large or `Prefer: respond-async`
+    /// was sent (otherwise such an import answers 202 with its job).
+    #[serde(default)]
+    pub wait: bool,
 }

@@ -363,8 +363,23 @@ impl TestApp {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Reply {
+        self.request_with(method, path, token, body, &[]).await
+    }
+
+    /// [`Self::request`] with extra headers.
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let method_name = method.clone();
         let mut req = self.client.request(method, self.url(path));
+        for &(name, value) in headers {
+            req = req.insert_header((name, value));
+        }
         if let Some(token) = token {
             req = req.insert_header(("Authorization", format!("Bearer {token}")));
         }

@@ -1,0 +1,246 @@
+//! Background jobs: large CSV imports run after the request is answered 202, with their
+//! state and progress kept where `GET /jobs/{id}` reads them.
+
+pub mod model;
+pub mod queries;
+pub mod rules;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+use parking_lot::Mutex;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use self::model::{Job, JobKind, JobListQuery, JobRow, JobState};
+use crate::auth::Actor;
+use crate::db;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::{Page, PageQuery};
+use crate::imports::{self, FileKind, ImportReport};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_job).service(list_jobs);
+}
+
+/// Rows written so far by the jobs running in this process (the database has them only
+/// once the job's one transaction is over).
+#[derive(Default)]
+pub struct RunningJobs(Mutex<HashMap<i64, Arc<AtomicU64>>>);
+
+impl RunningJobs {
+    fn start(&self, id: i64) -> Arc<AtomicU64> {
+        let counter = Arc::new(AtomicU64::new(0));
+        self.0.lock().insert(id, counter.clone());
+        counter
+    }
+
+    fn end(&self, id: i64) {
+        self.0.lock().remove(&id);
+    }
+
+    fn rows_done(&self, id: i64) -> Option<i64> {
+        let counter = self.0.lock().get(&id).cloned()?;
+        i64::try_from(counter.load(Ordering::Relaxed)).ok()
+    }
+}
+
+/// A job as its owner sees it, with the live progress of a running one.
+fn job_of(row: JobRow, running: &RunningJobs) -> ApiResult<Job> {
+    let parse = |text: &Option<String>| -> ApiResult<Option<serde_json::Value>> {
+        text.as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(ApiError::internal)
+    };
+    let result: Option<ImportReport> = parse(&row.result)?
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let errors: Vec<FieldError> = parse(&row.errors)?
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    let rows_done = match row.state {
+        JobState::Writing => running.rows_done(row.id).unwrap_or(row.rows_done),
+        _ => row.rows_done,
+    };
+    Ok(Job {
+        id: row.id,
+        kind: row.kind,
+        state: row.state,
+        dry_run: row.dry_run,
+        rows_done,
+        rows_total: row.rows_total,
+        result,
+        errors,
+        created_at: row.created_at,
+        finished_at: row.finished_at,
+    })
+}
+
+/// Accepts an import as a job and answers 202 with `Location` at once; the job reads the
+/// file, then writes it in one transaction (rolled back on any row's error or for a dry
+/// run), counting its rows as it goes.
+pub async fn start_import(
+    state: web::Data<AppState>,
+    actor: Actor,
+    kind: FileKind,
+    text: String,
+    dry_run: bool,
+    preferred: bool,
+) -> ApiResult<HttpResponse> {
+    let job_kind = match kind {
+        FileKind::Orgs => JobKind::ImportOrgs,
+        FileKind::People => JobKind::ImportPeople,
+    };
+    let user = actor.user_id;
+    let row = db::write(&state.pool, move |conn| {
+        queries::insert(conn, job_kind, dry_run, user)
+    })
+    .await?;
+    let id = row.id;
+    let job = job_of(row, &state.running_jobs)?;
+    actix_web::rt::spawn(run_import(state, actor, id, kind, text, dry_run));
+    let mut answer = HttpResponse::Accepted();
+    answer.insert_header((header::LOCATION, format!("/api/v1/jobs/{id}")));
+    if preferred {
+        answer.insert_header(("Preference-Applied", "respond-async"));
+    }
+    Ok(answer.json(job))
+}
+
+async fn run_import(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: i64,
+    kind: FileKind,
+    text: String,
+    dry_run: bool,
+) {
+    let outcome = import_steps(&state, &actor, id, kind, text, dry_run).await;
+    state.running_jobs.end(id);
+    let rows_done = match &outcome {
+        Ok(report) => i64::from(report.created + report.updated + report.unchanged),
+        Err(_) => 0,
+    };
+    let outcome = outcome.map_err(|e| rules::errors_of(&e));
+    let recorded = db::write(&state.pool, move |conn| {
+        queries::finish(conn, id, &outcome, rows_done)
+    })
+    .await;
+    if let Err(e) = recorded {
+        tracing::error!(job = id, error = %e.detail, "a job's outcome could not be recorded");
+    }
+}
+
+async fn import_steps(
+    state: &web::Data<AppState>,
+    actor: &Actor,
+    id: i64,
+    kind: FileKind,
+    text: String,
+    dry_run: bool,
+) -> ApiResult<ImportReport> {
+    advance(state, id, JobState::Validating, None).await?;
+    let max_rows = state.settings.import_max_rows;
+    // Reading every row is CPU work and holds no lock.
+    let file = web::block(move || imports::check_file(kind, &text, max_rows))
+        .await
+        .map_err(ApiError::internal)??;
+    let rows = i64::try_from(file.rows).unwrap_or(i64::MAX);
+    advance(state, id, JobState::Writing, Some(rows)).await?;
+    let counter = state.running_jobs.start(id);
+    let filled = file.filled();
+    let actor = actor.clone();
+    let write = move |conn: &mut db::DbConn| {
+        file.write(conn, &actor, &|done| counter.store(done, Ordering::Relaxed))
+    };
+    let mut report = if dry_run {
+        db::rehearse(&state.pool, write).await?
+    } else {
+        db::write(&state.pool, write).await?
+    };
+    report.dry_run = dry_run;
+    if crate::imports::rules::is_bulk(&report) {
+        db::analyze(&state.pool, filled).await?;
+    }
+    Ok(report)
+}
+
+async fn advance(
+    state: &web::Data<AppState>,
+    id: i64,
+    to: JobState,
+    rows_total: Option<i64>,
+) -> ApiResult<()> {
+    db::write(&state.pool, move |conn| {
+        queries::advance(conn, id, to, rows_total)
+    })
+    .await
+}
+
+/// A job you started: its state, rows done of rows in all, and once over its result or
+/// its errors. Jobs survive a restart; one a restart interrupted is `failed` and wrote
+/// nothing.
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = i64, Path, description = "The job's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 404, description = "No such job of yours", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/jobs/{id}")]
+async fn get_job(
+    actor: Actor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<web::Json<Job>> {
+    let id = path.into_inner();
+    let row = db::read(&state.pool, move |conn| queries::get(conn, id))
+        .await?
+        .filter(|row| actor.may_see_job(row.created_by))
+        .ok_or_else(ApiError::not_found)?;
+    Ok(web::Json(job_of(row, &state.running_jobs)?))
+}
+
+/// Your jobs, newest first (`mine=false`: everyone's, for administrators).
+#[utoipa::path(
+    tag = "jobs",
+    params(JobListQuery, PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Jobs, newest first", body = Page<Job>),
+        (status = 403, description = "`mine=false` without being an administrator", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/jobs")]
+async fn list_jobs(
+    actor: Actor,
+    state: web::Data<AppState>,
+    filter: web::Query<JobListQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<Job>>> {
+    let page = page.into_inner().checked()?;
+    let created_by = if filter.mine.unwrap_or(true) {
+        Some(actor.user_id)
+    } else {
+        actor.authorize_global()?;
+        None
+    };
+    let (rows, total) = db::read(&state.pool, move |conn| {
+        queries::list(conn, created_by, &page)
+    })
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|row| job_of(row, &state.running_jobs))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(web::Json(Page::new(items, total, &page)))
+}
