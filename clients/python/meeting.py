@@ -361,6 +361,7 @@ def main() -> None:
         import_people.sync(
             client=api,
             body=File(payload=io.BytesIO(csv_text.encode()), file_name="people.csv", mime_type="text/csv"),
+            wait=True,
         ),
         ImportReport,
         "import people",
