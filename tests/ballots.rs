@@ -741,16 +741,6 @@ db_test!(
     }
 );
 
-db_test!(
-    with_several_postgres_writers_a_burst_keeps_its_answers_and_the_close_its_place,
-    |app| {
-        // PostgreSQL: three connections commit batches of ballots side by side (SQLite keeps
-        // its one writer whatever the setting).
-        let app = TestApp::spawn_with(app.backend, |s| s.postgres_writers = 3).await;
-        burst_then_close(&app).await;
-    }
-);
-
 /// Thirty ballots at once (some twice, some refused inside their transaction), then forty
 /// more with a close sent among them.
 async fn burst_then_close(app: &TestApp) {

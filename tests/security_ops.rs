@@ -278,7 +278,11 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
         );
     }
     assert!(!compose.contains("change-me"));
-    assert!(!compose.contains("postgres://pingyi:pingyi@"));
+    assert!(
+        !compose.contains("postgres://pingyi:"),
+        "no password inside a URL"
+    );
+    assert!(compose.contains("PGPASSWORD: ${PINGYI_DB_PASSWORD:?"));
     assert!(compose.contains(r#"["CMD", "/usr/local/bin/pingyi", "healthcheck"]"#));
     let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
     for entry in [

@@ -281,9 +281,12 @@ pub struct PoolOptions {
     pub postgres_writers: usize,
 }
 
-/// PostgreSQL's ballot writers by default: at 64 clients they commit 121–128% of what
-/// pgbench does with one transaction per ballot (90% without them); see bench/README.md.
-pub const DEFAULT_POSTGRES_WRITERS: usize = 4;
+/// PostgreSQL's ballot writers by default: none. Four commit 107–131% of pgbench's rate at
+/// 64 clients (bench/README.md), but a code cast twice at the same moment can land in two
+/// batches that then wait on each other's code rows, and PostgreSQL ends one of them as a
+/// deadlock (that ballot fails). Until a writer retries a deadlocked write, batches stay
+/// opt-in; one writer alone is slower than no grouping (36–55% of pgbench).
+pub const DEFAULT_POSTGRES_WRITERS: usize = 0;
 
 /// SQLite's `synchronous` setting in WAL mode: what a commit waits for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -136,7 +136,7 @@ async fn import(
     let prefer = req.headers().get("Prefer").and_then(|v| v.to_str().ok());
     let lines = file.0.lines().count().saturating_sub(1);
     if crate::jobs::rules::runs_as_job(prefer, lines, query.wait) {
-        let preferred = crate::jobs::rules::runs_as_job(prefer, 0, false);
+        let preferred = crate::jobs::rules::prefers_async(prefer);
         return crate::jobs::start_import(state, actor, kind, file.0, query.dry_run, preferred)
             .await;
     }

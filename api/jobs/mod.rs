@@ -50,18 +50,16 @@ impl RunningJobs {
 
 /// A job as its owner sees it, with the live progress of a running one.
 fn job_of(row: JobRow, running: &RunningJobs) -> ApiResult<Job> {
-    let parse = |text: &Option<String>| -> ApiResult<Option<serde_json::Value>> {
-        text.as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(ApiError::internal)
-    };
-    let result: Option<ImportReport> = parse(&row.result)?
-        .map(serde_json::from_value)
+    let result: Option<ImportReport> = row
+        .result
+        .as_deref()
+        .map(serde_json::from_str)
         .transpose()
         .map_err(ApiError::internal)?;
-    let errors: Vec<FieldError> = parse(&row.errors)?
-        .map(serde_json::from_value)
+    let errors: Vec<FieldError> = row
+        .errors
+        .as_deref()
+        .map(serde_json::from_str)
         .transpose()
         .map_err(ApiError::internal)?
         .unwrap_or_default();

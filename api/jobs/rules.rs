@@ -8,12 +8,16 @@ pub const ASYNC_ROWS: usize = 10_000;
 /// Whether an import runs as a job: asked for with `Prefer: respond-async` (RFC 7240) or
 /// larger than [`ASYNC_ROWS`], unless `?wait=true`.
 pub fn runs_as_job(prefer: Option<&str>, lines: usize, wait: bool) -> bool {
-    let asked = prefer.is_some_and(|header| {
+    !wait && (prefers_async(prefer) || lines > ASYNC_ROWS)
+}
+
+/// Whether a `Prefer` header asks for `respond-async` (then the 202 says it was applied).
+pub fn prefers_async(prefer: Option<&str>) -> bool {
+    prefer.is_some_and(|header| {
         header
             .split(',')
             .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
-    });
-    !wait && (asked || lines > ASYNC_ROWS)
+    })
 }
 
 /// A failed job's errors: the rows' own, or one about the whole file.
