@@ -217,7 +217,7 @@ pub enum LogFormat {
 impl Settings {
     /// The default of `PINGYI_IMPORT_MAX_ROWS`.
     pub fn default_import_max_rows() -> usize {
-        50_000
+        1_000_000
     }
 
     pub fn public_url(&self) -> String {

@@ -74,7 +74,10 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
         trusted_proxies: vec![],
         metrics_bind: None,
         metrics_token: None,
-        import_max_rows: 50_000,
+        import_max_rows: env_number(
+            "PINGYI_IMPORT_MAX_ROWS",
+            Settings::default_import_max_rows(),
+        ),
         // The SQLite settings may be varied from the environment to measure what each trades.
         sqlite_synchronous: match std::env::var("PINGYI_SQLITE_SYNCHRONOUS").as_deref() {
             Ok("normal") => Synchronous::Normal,

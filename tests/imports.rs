@@ -437,3 +437,72 @@ db_test!(
         assert_eq!(app.count("people").await, 0);
     }
 );
+
+db_test!(
+    a_roster_larger_than_one_statement_is_written_in_batches,
+    |app| {
+        let admin = admin_token(&app).await;
+        import_csv(&app, &admin, "orgs", ORGS)
+            .await
+            .assert_status(200);
+        let header = "external_id,org_external_id,name,member_type,position,joined_on,phone\n";
+        // 2,500 people over three statements' worth of rows; B1's secretary comes in the
+        // first thousand, G1's in the third.
+        let roster = |extra: &str| {
+            let mut file = header.to_owned();
+            for i in 0..2500 {
+                let org = if i % 2 == 0 { "B1" } else { "G1" };
+                let position = match i {
+                    10 | 2201 => "secretary",
+                    _ => "member",
+                };
+                file.push_str(&format!("R{i},{org},党员{i},full,{position},,\n"));
+            }
+            file.push_str(extra);
+            file
+        };
+        let audited = app.count("audit_events").await;
+        let report = import_csv(&app, &admin, "people", &roster(""))
+            .await
+            .assert_status(200);
+        assert_eq!(report["created"], 2500, "{report}");
+        assert_eq!(app.count("people").await, 2500);
+        assert_eq!(app.count("memberships").await, 2500);
+        // One audit row a person, one an appointment.
+        assert_eq!(app.count("audit_events").await, audited + 2502);
+        for (branch, secretary) in [("第一党支部", "R10"), ("机关党总支", "R2201")] {
+            let (org, _) = org_and_people(&app, &admin, branch).await;
+            let person = app
+                .get(
+                    &format!("/api/v1/people/{}", org["secretary_id"]),
+                    Some(&admin),
+                )
+                .await
+                .assert_status(200);
+            assert_eq!(person["external_id"], secretary, "{branch}: {person}");
+        }
+
+        // The same file again writes nothing, not even an audit row.
+        let audited = app.count("audit_events").await;
+        let again = import_csv(&app, &admin, "people", &roster(""))
+            .await
+            .assert_status(200);
+        assert_eq!(again["unchanged"], 2500, "{again}");
+        assert_eq!(app.count("audit_events").await, audited);
+
+        // A renamed person, one moved to the other org, and a new one.
+        let mut file = roster("R2500,B1,新党员,probationary,,,\n");
+        file = file.replace("R3,G1,党员3,", "R3,G1,改名党员3,");
+        file = file.replace("R4,B1,党员4,", "R4,G1,党员4,");
+        let mixed = import_csv(&app, &admin, "people", &file)
+            .await
+            .assert_status(200);
+        assert_eq!(
+            (&mixed["created"], &mixed["updated"], &mixed["unchanged"]),
+            (&1.into(), &2.into(), &2498.into()),
+            "{mixed}"
+        );
+        // The move closed one membership and opened another.
+        assert_eq!(app.count("memberships").await, 2502);
+    }
+);

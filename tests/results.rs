@@ -309,8 +309,12 @@ impl City {
             )
             .await
             .assert_status(201);
+        let listed = app
+            .get(bulk["sessions"].as_str().unwrap(), Some(&admin))
+            .await
+            .assert_status(200);
         let mut sessions = BTreeMap::new();
-        for item in bulk["items"].as_array().unwrap() {
+        for item in listed["items"].as_array().unwrap() {
             let (name, _) = branches
                 .iter()
                 .find(|(_, id)| item["org_id"] == **id)

@@ -419,7 +419,10 @@ db_test!(imports_cap_their_rows, |app| {
     app.post_raw("/api/v1/imports/orgs", Some(&admin), "text/csv", &file(3))
         .await
         .assert_status(200);
-    assert_eq!(pingyi::config::Settings::default_import_max_rows(), 50_000);
+    assert_eq!(
+        pingyi::config::Settings::default_import_max_rows(),
+        1_000_000
+    );
 });
 
 /// A 50,000-row chain listed children first resolves in linear time (it took quadratic).

@@ -69,25 +69,61 @@ impl Writer<'static> {
     };
 }
 
+/// An audit row as it is inserted (`None` stored as NULL, so that rows batch on SQLite).
+#[derive(Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+struct NewEvent<'a> {
+    actor_id: Option<i64>,
+    action: &'a str,
+    target_type: &'a str,
+    target_id: Option<&'a str>,
+    org_id: Option<i64>,
+    at: chrono::NaiveDateTime,
+    request_id: Option<&'a str>,
+    summary: &'a str,
+}
+
+impl<'a> NewEvent<'a> {
+    fn of(writer: &Writer<'a>, event: &'a Event<'a>, at: chrono::NaiveDateTime) -> Self {
+        NewEvent {
+            actor_id: writer.actor_id,
+            action: event.action,
+            target_type: event.target_type,
+            target_id: event.target_id.as_deref(),
+            org_id: event.org_id,
+            at,
+            request_id: writer.request_id.filter(|r| !r.is_empty()),
+            summary: &event.summary,
+        }
+    }
+}
+
 /// Records an event inside the caller's transaction.
 pub fn record<'a>(
     conn: &mut DbConn,
     writer: impl Into<Writer<'a>>,
     event: Event<'_>,
 ) -> ApiResult<()> {
-    let writer = writer.into();
+    let row = NewEvent::of(&writer.into(), &event, crate::types::now());
     diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::actor_id.eq(writer.actor_id),
-            audit_events::action.eq(event.action),
-            audit_events::target_type.eq(event.target_type),
-            audit_events::target_id.eq(event.target_id),
-            audit_events::org_id.eq(event.org_id),
-            audit_events::at.eq(crate::types::now()),
-            audit_events::request_id.eq(writer.request_id.filter(|r| !r.is_empty())),
-            audit_events::summary.eq(event.summary),
-        ))
+        .values(&row)
         .execute(conn)?;
+    Ok(())
+}
+
+/// Records many events by one writer inside the caller's transaction, in multi-row
+/// statements (a bulk import writes one per row).
+pub fn record_many<'a>(
+    conn: &mut DbConn,
+    writer: impl Into<Writer<'a>>,
+    events: &[Event<'_>],
+) -> ApiResult<()> {
+    let writer = writer.into();
+    let at = crate::types::now();
+    for chunk in events.chunks(crate::db::ROWS_PER_STATEMENT) {
+        let rows: Vec<NewEvent<'_>> = chunk.iter().map(|e| NewEvent::of(&writer, e, at)).collect();
+        crate::insert_batch!(conn, audit_events::table, &rows)?;
+    }
     Ok(())
 }
 

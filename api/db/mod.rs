@@ -461,6 +461,11 @@ pub fn lock_tree(conn: &mut DbConn) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// parameters for rows of up to 30 columns, and large enough that a statement's round trip
+/// is small beside its rows.
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
 /// A multi-row INSERT. diesel's MultiConnection cannot express batch inserts, so this
 /// runs the same statement on the backend's own connection (inside the caller's
 /// transaction, which lives on that connection).
@@ -471,6 +476,24 @@ macro_rules! insert_batch {
         match $conn {
             $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
             $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    }};
+}
+
+/// A multi-row INSERT … RETURNING `$returning`, loaded as `$row` (as [`insert_batch!`]).
+#[macro_export]
+macro_rules! insert_batch_returning {
+    ($conn:expr, $table:expr, $rows:expr, $returning:expr, $row:ty) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table)
+                .values($rows)
+                .returning($returning)
+                .get_results::<$row>(c),
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table)
+                .values($rows)
+                .returning($returning)
+                .get_results::<$row>(c),
         }
     }};
 }

@@ -51,19 +51,23 @@ pub struct PersonRecord {
     pub phone: Option<String>,
 }
 
-/// One row's cells by column name, with the row's line for error messages.
+/// One row's cells, found by column name, with the row's line for error messages.
 struct Row<'a> {
     line: u64,
-    cells: HashMap<&'a str, String>,
+    record: &'a csv::StringRecord,
+    /// Where each wanted column is in the record.
+    positions: &'a [(&'a str, usize)],
     errors: &'a mut Vec<FieldError>,
 }
 
 impl Row<'_> {
     fn optional(&self, column: &str) -> Option<String> {
-        self.cells
-            .get(column)
-            .map(|v| v.trim().to_owned())
+        let &(_, at) = self.positions.iter().find(|(c, _)| *c == column)?;
+        self.record
+            .get(at)
+            .map(str::trim)
             .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     }
 
     fn required(&mut self, column: &str, max_len: usize) -> Option<String> {
@@ -108,14 +112,12 @@ impl Row<'_> {
 }
 
 /// Reads a CSV file with a header row; calls `each` for every data row.
-fn read_rows<'h>(
+fn read_rows(
     text: &str,
-    columns: &[&'h str],
+    columns: &[&str],
     errors: &mut Vec<FieldError>,
     mut each: impl FnMut(Row<'_>),
-) where
-    'h: 'h,
-{
+) {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
@@ -140,43 +142,39 @@ fn read_rows<'h>(
         ));
         return;
     }
-    for result in reader.records() {
-        match result {
-            Ok(record) => {
+    // Where a header repeats a name, its last column counts.
+    let positions: Vec<(&str, usize)> = columns
+        .iter()
+        .filter_map(|&c| Some((c, headers.iter().rposition(|h| h == c)?)))
+        .collect();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
                 // PostgreSQL cannot store NUL, and no name needs a control character.
-                let mut controls: Vec<FieldError> = headers
-                    .iter()
-                    .zip(record.iter())
-                    .filter(|(h, v)| {
-                        columns.contains(&h.as_str()) && v.chars().any(char::is_control)
-                    })
-                    .map(|(h, _)| {
-                        FieldError::at_line(
-                            line,
-                            h.clone(),
-                            "must not contain control characters (such as NUL)",
-                        )
-                    })
-                    .collect();
-                if !controls.is_empty() {
-                    errors.append(&mut controls);
+                let controls = positions.iter().filter(|&&(_, at)| {
+                    record
+                        .get(at)
+                        .is_some_and(|v| v.chars().any(char::is_control))
+                });
+                let before = errors.len();
+                for &(column, _) in controls {
+                    errors.push(FieldError::at_line(
+                        line,
+                        column,
+                        "must not contain control characters (such as NUL)",
+                    ));
+                }
+                if errors.len() > before {
                     continue;
                 }
-                let cells = headers
-                    .iter()
-                    .zip(record.iter())
-                    .filter_map(|(h, v)| {
-                        columns
-                            .iter()
-                            .find(|c| **c == h)
-                            .map(|c| (*c, v.to_owned()))
-                    })
-                    .collect();
                 let mut local = Vec::new();
                 each(Row {
                     line,
-                    cells,
+                    record: &record,
+                    positions: &positions,
                     errors: &mut local,
                 });
                 errors.extend(local);

@@ -13,13 +13,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use self::csv_rows::{OrgRecord, PersonRecord};
 pub use self::model::{ImportQuery, ImportReport};
 use self::rules::{Outcome, Progress, RowError, SecretaryChange, Tally};
+use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
-use crate::error::{ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::CsvBody;
 use crate::orgs::model::OrgRow;
 use crate::orgs::queries as org_queries;
-use crate::people::model::PersonRow;
+use crate::people::model::{PersonRow, Position};
 use crate::people::queries as people_queries;
 use crate::state::AppState;
 use crate::types::now;
@@ -172,7 +173,7 @@ async fn import(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
         (status = 202, description = "Accepted as a job (more than 10,000 rows, or `Prefer: respond-async`, without `wait=true`): follow `Location` to `GET /jobs/{id}`", body = crate::jobs::Job,
             headers(("Location" = String, description = "`/api/v1/jobs/{id}`"), ("Preference-Applied" = String, description = "`respond-async` when it was asked for"))),
-        (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 1,000,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -390,7 +391,7 @@ fn audit_org(
         (status = 200, description = "Imported (or, with dry_run, checked)", body = ImportReport),
         (status = 202, description = "Accepted as a job (more than 10,000 rows, or `Prefer: respond-async`, without `wait=true`): follow `Location` to `GET /jobs/{id}`", body = crate::jobs::Job,
             headers(("Location" = String, description = "`/api/v1/jobs/{id}`"), ("Preference-Applied" = String, description = "`respond-async` when it was asked for"))),
-        (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 50,000)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than `PINGYI_IMPORT_LIMIT` (default 64 MiB), or has more rows than `PINGYI_IMPORT_MAX_ROWS` (default 1,000,000)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither text/csv nor application/octet-stream", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rows with errors, as `{line, field, message}`; nothing was written", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -406,34 +407,151 @@ async fn import_people(
     import(actor, state, &req, &query, file, FileKind::People).await
 }
 
-/// Writes people rows, in file order.
+/// Writes people rows, in file order. What the rows meet in the database is read first in
+/// a few batched queries (not one per row), and new people go in multi-row inserts.
 pub fn apply_people(
     conn: &mut DbConn,
     actor: &Actor,
     records: Vec<PersonRecord>,
     progress: Progress,
 ) -> ApiResult<ImportReport> {
+    let mut roster = Roster::load(conn, &records)?;
     let mut tally = Tally::new(progress);
-    let mut org_cache: HashMap<String, Option<OrgRow>> = HashMap::new();
+    let mut new_people = NewPeople::default();
     for record in records {
-        let result = apply_person(conn, actor, &record, &mut org_cache);
-        tally.add(record.line, result)?;
+        let line = record.line;
+        let result = apply_person(conn, actor, record, &mut roster, &mut new_people);
+        tally.add(line, result)?;
+        if new_people.rows.len() >= db::ROWS_PER_STATEMENT {
+            new_people.write(conn, actor)?;
+        }
     }
+    new_people.write(conn, actor)?;
     tally.finish()
+}
+
+/// The stored orgs and people an import file names, by external id, and the paths of the
+/// orgs those people are in now.
+struct Roster {
+    orgs: HashMap<String, OrgRow>,
+    people: HashMap<String, PersonRow>,
+    paths: HashMap<i64, String>,
+}
+
+impl Roster {
+    fn load(conn: &mut DbConn, records: &[PersonRecord]) -> ApiResult<Self> {
+        let mut org_ids: Vec<&str> = records.iter().map(|r| r.org_external_id.as_str()).collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        let orgs = org_queries::find_by_external_ids(conn, &org_ids)?;
+        let person_ids: Vec<&str> = records.iter().map(|r| r.external_id.as_str()).collect();
+        let people = people_queries::find_by_external_ids(conn, &person_ids)?;
+        let mut paths: HashMap<i64, String> = orgs.iter().map(|o| (o.id, o.path.clone())).collect();
+        let mut elsewhere: Vec<i64> = people
+            .iter()
+            .map(|p| p.org_id)
+            .filter(|id| !paths.contains_key(id))
+            .collect();
+        elsewhere.sort_unstable();
+        elsewhere.dedup();
+        paths.extend(org_queries::paths_of(conn, &elsewhere)?);
+        let by_external_id = |external_id: &Option<String>| external_id.clone().unwrap_or_default();
+        Ok(Roster {
+            orgs: orgs
+                .into_iter()
+                .map(|o| (by_external_id(&o.external_id), o))
+                .collect(),
+            people: people
+                .into_iter()
+                .map(|p| (by_external_id(&p.external_id), p))
+                .collect(),
+            paths,
+        })
+    }
+
+    fn path_of(&self, org_id: i64) -> ApiResult<&str> {
+        self.paths
+            .get(&org_id)
+            .map(String::as_str)
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// Records a change of secretary for the rows that follow.
+    fn set_secretary(&mut self, org_external_id: &str, secretary: Option<i64>) {
+        if let Some(org) = self.orgs.get_mut(org_external_id) {
+            org.secretary_id = secretary;
+        }
+    }
+}
+
+/// People to create, waiting for their multi-row insert, each with the org they become
+/// secretary of.
+#[derive(Default)]
+struct NewPeople {
+    rows: Vec<people_queries::NewPersonRow>,
+    secretary_of: Vec<Option<i64>>,
+}
+
+impl NewPeople {
+    /// Inserts the waiting people, their memberships and appointments, and audits them.
+    fn write(&mut self, conn: &mut DbConn, actor: &Actor) -> ApiResult<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let ids = people_queries::insert_many(conn, &self.rows)?;
+        let mut events = Vec::with_capacity(self.rows.len());
+        for ((row, &id), secretary_of) in self.rows.iter().zip(&ids).zip(&self.secretary_of) {
+            let imported = format!("imported {}", row.name);
+            events.push(Event::new(
+                "person.import",
+                "person",
+                id,
+                Some(row.org_id),
+                imported,
+            ));
+            if let Some(org_id) = *secretary_of {
+                org_queries::set_secretary(conn, org_id, id)?;
+                let summary = format!("secretary by import: {}", row.name);
+                events.push(Event::new(
+                    "org.update",
+                    "org",
+                    org_id,
+                    Some(org_id),
+                    summary,
+                ));
+            }
+        }
+        audit::record_many(conn, actor, &events)?;
+        self.rows.clear();
+        self.secretary_of.clear();
+        Ok(())
+    }
 }
 
 fn apply_person(
     conn: &mut DbConn,
     actor: &Actor,
-    record: &PersonRecord,
-    org_cache: &mut HashMap<String, Option<OrgRow>>,
+    record: PersonRecord,
+    roster: &mut Roster,
+    new_people: &mut NewPeople,
 ) -> Result<Outcome, RowError> {
-    let org = managed_org(conn, actor, &record.org_external_id, org_cache)?;
-    let (person_id, outcome) = match people_queries::find_by_external_id(conn, &record.external_id)?
-    {
-        None => create_person(conn, actor, record, &org)?,
-        Some(existing) => update_person(conn, actor, record, existing, &org)?,
+    let org = managed_org(actor, &record.org_external_id, roster)?;
+    // A file names a person once: their stored row is taken, not copied.
+    let Some(existing) = roster.people.remove(&record.external_id) else {
+        let appointed = record.position == Some(Position::Secretary);
+        if appointed {
+            // Later rows see the org as it will be (no other row names a secretary for it).
+            roster.set_secretary(&record.org_external_id, None);
+        }
+        new_people.secretary_of.push(appointed.then_some(org.id));
+        new_people
+            .rows
+            .push(rules::new_person(record, org.id, now()));
+        return Ok(Outcome::Created);
     };
+    let current_path = roster.path_of(existing.org_id)?;
+    let outcome = update_person(conn, actor, &record, &existing, current_path, org.id)?;
+    let person_id = existing.id;
     let change = rules::secretary_change(record.position, person_id, org.secretary_id);
     if change == SecretaryChange::Keep {
         return Ok(outcome);
@@ -447,36 +565,33 @@ fn apply_person(
     };
     crate::orgs::record(conn, actor, "org.update", ("org", org.id), org.id, summary)?;
     // Later rows of the file see the org as it now is.
-    if let Some(Some(cached)) = org_cache.get_mut(&record.org_external_id) {
-        cached.secretary_id = (change == SecretaryChange::Appoint).then_some(person_id);
-    }
+    let secretary = (change == SecretaryChange::Appoint).then_some(person_id);
+    roster.set_secretary(&record.org_external_id, secretary);
     Ok(match outcome {
         Outcome::Unchanged => Outcome::Updated,
         changed => changed,
     })
 }
 
-/// The row's org (looked up once per file): visible, and managed by the actor.
-fn managed_org(
-    conn: &mut DbConn,
-    actor: &Actor,
-    external_id: &str,
-    org_cache: &mut HashMap<String, Option<OrgRow>>,
-) -> Result<OrgRow, RowError> {
-    let org = match org_cache.get(external_id) {
-        Some(cached) => cached.clone(),
-        None => {
-            let found = visible_by_external_id(conn, actor, external_id)?;
-            org_cache.insert(external_id.to_owned(), found.clone());
-            found
-        }
-    }
-    .ok_or_else(|| {
-        RowError::row(
-            "org_external_id",
-            format!("no such organization: {external_id}"),
-        )
-    })?;
+/// What a person row needs of its org.
+#[derive(Clone, Copy)]
+struct ManagedOrg {
+    id: i64,
+    secretary_id: Option<i64>,
+}
+
+/// The row's org: stored, visible, and managed by the actor.
+fn managed_org(actor: &Actor, external_id: &str, roster: &Roster) -> Result<ManagedOrg, RowError> {
+    let org = roster
+        .orgs
+        .get(external_id)
+        .filter(|o| actor.can_see(&o.path))
+        .ok_or_else(|| {
+            RowError::row(
+                "org_external_id",
+                format!("no such organization: {external_id}"),
+            )
+        })?;
     if !actor.allows(Action::ManageOrgs, &org.path) {
         return Err(RowError::row(
             "org_external_id",
@@ -489,72 +604,51 @@ fn managed_org(
             format!("the organization {external_id} is archived"),
         ));
     }
-    Ok(org)
+    Ok(ManagedOrg {
+        id: org.id,
+        secretary_id: org.secretary_id,
+    })
 }
 
-/// Creates the row's person: their id and `Created`.
-fn create_person(
-    conn: &mut DbConn,
-    actor: &Actor,
-    record: &PersonRecord,
-    org: &OrgRow,
-) -> Result<(i64, Outcome), RowError> {
-    let person = people_queries::insert(
-        conn,
-        people_queries::NewPerson {
-            org_id: org.id,
-            name: &record.name,
-            member_type: record.member_type,
-            position: record.position,
-            joined_on: record.joined_on,
-            external_id: Some(&record.external_id),
-            phone: record.phone.as_deref(),
-        },
-    )?;
-    let summary = format!("imported {}", person.name);
-    audit_person(conn, actor, person.id, org, summary)?;
-    Ok((person.id, Outcome::Created))
-}
-
-/// Brings a stored person in line with the row: their id and what changed.
+/// Brings a stored person in line with the row: what changed.
 fn update_person(
     conn: &mut DbConn,
     actor: &Actor,
     record: &PersonRecord,
-    existing: PersonRow,
-    org: &OrgRow,
-) -> Result<(i64, Outcome), RowError> {
-    let current_path = org_queries::path_of(conn, existing.org_id)?;
-    if !actor.allows(Action::ManageOrgs, &current_path) {
+    existing: &PersonRow,
+    current_path: &str,
+    org_id: i64,
+) -> Result<Outcome, RowError> {
+    if !actor.allows(Action::ManageOrgs, current_path) {
         return Err(RowError::row(
             "external_id",
             "already used by another person",
         ));
     }
     let mut changed = false;
-    if existing.org_id != org.id {
-        people_queries::move_to(conn, &existing, org.id)?;
+    if existing.org_id != org_id {
+        people_queries::move_to(conn, existing, org_id)?;
         changed = true;
     }
-    if !rules::same_person(&existing, record) {
+    if !rules::same_person(existing, record) {
         people_queries::update(conn, existing.id, &rules::person_changes(record, now()))?;
         changed = true;
     }
     if !changed {
-        return Ok((existing.id, Outcome::Unchanged));
+        return Ok(Outcome::Unchanged);
     }
     let summary = format!("updated by import: {}", record.name);
-    audit_person(conn, actor, existing.id, org, summary)?;
-    Ok((existing.id, Outcome::Updated))
+    audit_person(conn, actor, existing.id, org_id, summary)?;
+    Ok(Outcome::Updated)
 }
 
 fn audit_person(
     conn: &mut DbConn,
     actor: &Actor,
     person_id: i64,
-    org: &OrgRow,
+    org_id: i64,
     summary: String,
 ) -> ApiResult<()> {
     let target = ("person", person_id);
-    crate::orgs::record(conn, actor, "person.import", target, org.id, summary)
+    crate::orgs::record(conn, actor, "person.import", target, org_id, summary)
 }

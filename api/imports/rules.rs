@@ -10,6 +10,7 @@ use super::model::ImportReport;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::orgs::model::{OrgChanges, OrgRow};
 use crate::people::model::{PersonChanges, PersonRow, PersonStatus, Position};
+use crate::people::queries::NewPersonRow;
 
 /// What an import row did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +192,22 @@ pub fn person_changes(record: &PersonRecord, at: NaiveDateTime) -> PersonChanges
         external_id: None,
         phone: Some(record.phone.as_deref()),
         status: Some(PersonStatus::Active),
+        updated_at: at,
+    }
+}
+
+/// The stored row of a person the import creates in `org_id`.
+pub fn new_person(record: PersonRecord, org_id: i64, at: NaiveDateTime) -> NewPersonRow {
+    NewPersonRow {
+        org_id,
+        name: record.name,
+        member_type: record.member_type,
+        position: record.position,
+        joined_on: record.joined_on,
+        external_id: record.external_id,
+        phone: record.phone,
+        status: PersonStatus::Active,
+        created_at: at,
         updated_at: at,
     }
 }

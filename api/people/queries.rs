@@ -1,3 +1,5 @@
+use std::collections::{HashMap, HashSet};
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -6,7 +8,7 @@ use super::model::{
 };
 use crate::auth::Scope;
 use crate::db::schema::{memberships, orgs, people};
-use crate::db::{DbConn, MultiBackend};
+use crate::db::{DbConn, MultiBackend, ROWS_PER_STATEMENT};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 use crate::orgs::model::OrgRow;
@@ -31,6 +33,105 @@ pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Op
         .select(PersonRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The stored people with these external ids: looked up in batches when they are few, read
+/// in one pass over the table when they are a good part of it (a city's whole roster),
+/// which is several times faster than as many index lookups.
+pub fn find_by_external_ids(conn: &mut DbConn, external_ids: &[&str]) -> ApiResult<Vec<PersonRow>> {
+    let highest_id: Option<i64> = people::table
+        .select(diesel::dsl::max(people::id))
+        .first(conn)?;
+    let mut found = Vec::new();
+    if external_ids.len() as i64 * 4 >= highest_id.unwrap_or(0) {
+        let wanted: HashSet<&str> = external_ids.iter().copied().collect();
+        let every = people::table
+            .filter(people::external_id.is_not_null())
+            .select(PersonRow::as_select())
+            .load_iter::<PersonRow, diesel::connection::DefaultLoadingMode>(conn)?;
+        for person in every {
+            let person = person?;
+            if person
+                .external_id
+                .as_deref()
+                .is_some_and(|e| wanted.contains(e))
+            {
+                found.push(person);
+            }
+        }
+        return Ok(found);
+    }
+    for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<PersonRow> = people::table
+            .filter(people::external_id.eq_any(chunk))
+            .select(PersonRow::as_select())
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// A person row of a bulk insert (`None` stored as NULL, so that rows batch on SQLite).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = people, treat_none_as_default_value = false)]
+pub struct NewPersonRow {
+    pub org_id: i64,
+    pub name: String,
+    pub member_type: MemberType,
+    pub position: Option<Position>,
+    pub joined_on: Option<NaiveDate>,
+    pub external_id: String,
+    pub phone: Option<String>,
+    pub status: PersonStatus,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = memberships, treat_none_as_default_value = false)]
+struct NewMembership {
+    person_id: i64,
+    org_id: i64,
+    started_at: NaiveDateTime,
+}
+
+/// Inserts people and opens their first memberships in multi-row statements: the new ids,
+/// in the order of `rows`.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewPersonRow]) -> ApiResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let inserted = crate::insert_batch_returning!(
+            conn,
+            people::table,
+            chunk,
+            (people::id, people::external_id),
+            (i64, Option<String>)
+        )?;
+        // RETURNING promises no order: match the ids to the rows by external id.
+        let by_external_id: HashMap<String, i64> = inserted
+            .into_iter()
+            .filter_map(|(id, external_id)| Some((external_id?, id)))
+            .collect();
+        let chunk_ids = chunk
+            .iter()
+            .map(|row| by_external_id.get(&row.external_id).copied())
+            .collect::<Option<Vec<i64>>>()
+            .ok_or_else(|| {
+                ApiError::internal("a person inserted in a batch came back without its id")
+            })?;
+        let opened: Vec<NewMembership> = chunk
+            .iter()
+            .zip(&chunk_ids)
+            .map(|(row, &person_id)| NewMembership {
+                person_id,
+                org_id: row.org_id,
+                started_at: row.created_at,
+            })
+            .collect();
+        crate::insert_batch!(conn, memberships::table, &opened)?;
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
 }
 
 pub struct NewPerson<'a> {

@@ -8,6 +8,8 @@ pub mod model;
 pub mod queries;
 pub mod rules;
 
+use std::collections::HashMap;
+
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -201,7 +203,7 @@ async fn create_session(
     request_body = BulkCreateSessions,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The sessions created (possibly none)", body = BulkCreated),
+        (status = 201, description = "How many sessions were scheduled (possibly none) and where they are listed (also in `Location`)", body = BulkCreated),
         (status = 409, description = "`campaign_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -213,7 +215,7 @@ async fn bulk_create_sessions(
     body: JsonBody<BulkCreateSessions>,
 ) -> ApiResult<HttpResponse> {
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
-    let result = db::write(&state.pool, move |conn| {
+    let scheduled = db::write(&state.pool, move |conn| {
         let (campaign, owner) = campaign_for_sessions(conn, &actor, campaign_id)?;
         check_campaign_dates(&campaign, body.scheduled_at)?;
         let runnable = actor.scope_for(Action::RunSessions);
@@ -223,7 +225,7 @@ async fn bulk_create_sessions(
             ));
         }
         let candidates = queries::orgs_without_session(conn, campaign_id, &owner.path, &runnable)?;
-        let items = schedule_all(conn, campaign_id, &candidates, &body)?;
+        let scheduled = schedule_all(conn, campaign_id, &candidates, &body)?;
         audit::record(
             conn,
             &actor,
@@ -232,46 +234,78 @@ async fn bulk_create_sessions(
                 target_type: "campaign",
                 target_id: Some(campaign_id.to_string()),
                 org_id: Some(owner.id),
-                summary: format!("scheduled {} {} sessions", items.len(), body.kind),
+                summary: format!("scheduled {scheduled} {} sessions", body.kind),
             },
         )?;
-        Ok(BulkCreated {
-            created: items.len(),
-            items,
-        })
+        Ok(scheduled)
     })
     .await?;
-    // The new sessions are listed under their campaign.
+    // The new sessions are listed under their campaign; a city's thousands of sessions are
+    // not repeated in the answer.
+    let sessions = format!("/api/v1/sessions?campaign_id={campaign_id}");
     Ok(crate::http::created_at(
-        format!("/api/v1/sessions?campaign_id={campaign_id}"),
-        &result,
+        sessions.clone(),
+        &BulkCreated {
+            created: scheduled,
+            sessions,
+        },
     ))
 }
 
-/// Schedules a session for each of `orgs` that the kind of session covers.
+/// Schedules a session, with its subjects, for each of `orgs` that the kind of session
+/// covers, in multi-row statements: how many.
 fn schedule_all(
     conn: &mut DbConn,
     campaign_id: i64,
     orgs: &[OrgRow],
     body: &BulkCreateSessions,
-) -> ApiResult<Vec<Session>> {
-    let mut items = Vec::new();
-    for org in orgs
+) -> ApiResult<usize> {
+    let covered: Vec<&OrgRow> = orgs
         .iter()
         .filter(|o| rules::bulk_covers(body.kind, o.kind, o.window_unit))
-    {
-        let new = NewSession {
-            campaign_id,
-            org,
-            kind: body.kind,
-            scheduled_at: body.scheduled_at,
-            location: None,
-            observer_user_id: None,
-        };
-        let id = insert_session(conn, &new)?;
-        items.push(queries::load_out(conn, id)?);
+        .collect();
+    let at = now();
+    for chunk in covered.chunks(db::ROWS_PER_STATEMENT) {
+        let rows: Vec<queries::NewSessionRow> = chunk
+            .iter()
+            .map(|org| queries::NewSessionRow {
+                campaign_id,
+                org_id: org.id,
+                domain: org.domain,
+                kind: body.kind,
+                status: SessionStatus::Scheduled,
+                scheduled_at: body.scheduled_at.naive_utc(),
+                location: None,
+                observer_user_id: None,
+                created_at: at,
+                updated_at: at,
+            })
+            .collect();
+        let session_of: HashMap<i64, i64> = queries::insert_many(conn, &rows)?
+            .into_iter()
+            .map(|(session_id, org_id)| (org_id, session_id))
+            .collect();
+        let org_ids: Vec<i64> = chunk.iter().map(|o| o.id).collect();
+        let mut members: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+        for (org_id, person_id, name) in queries::active_members_of(conn, &org_ids)? {
+            members.entry(org_id).or_default().push((person_id, name));
+        }
+        let mut subjects = Vec::new();
+        for org in chunk {
+            let session_id = *session_of.get(&org.id).ok_or_else(|| {
+                ApiError::internal("a session inserted in a batch came back without its org")
+            })?;
+            let subject_org = SubjectOrg {
+                id: org.id,
+                name: &org.name,
+                secretary_id: org.secretary_id,
+            };
+            let of_org = members.get(&org.id).map_or(&[][..], Vec::as_slice);
+            subjects.extend(rules::subjects_for(session_id, &subject_org, of_org));
+        }
+        queries::insert_subjects(conn, &subjects)?;
     }
-    Ok(items)
+    Ok(covered.len())
 }
 
 /// The sessions the actor can see.

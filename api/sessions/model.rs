@@ -128,10 +128,12 @@ pub struct BulkCreateSessions {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"created": 1, "items": [{"id": 12, "campaign_id": 3, "org_id": 21, "org_name": "机电工程学院教工第一党支部", "kind": "branch_meeting", "status": "scheduled", "scheduled_at": "2012-01-05T06:30:00Z", "location": null, "observer_user_id": null, "expected_voters": null, "paper_forms": null, "opened_at": null, "closed_at": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z"}]}))]
+#[schema(example = json!({"created": 9899, "sessions": "/api/v1/sessions?campaign_id=3"}))]
 pub struct BulkCreated {
+    /// Sessions scheduled (possibly none).
     pub created: usize,
-    pub items: Vec<Session>,
+    /// Where they are listed (as the `Location` header).
+    pub sessions: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

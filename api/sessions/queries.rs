@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use super::model::{Session, SessionKind, SessionListQuery, SessionRow, SessionStatus, Subject};
 use crate::auth::{grants_of, Grants, Scope};
 use crate::db::schema::{orgs, people, session_subjects, sessions, users, voting_code_batches};
-use crate::db::{DbConn, MultiBackend};
+use crate::db::{DbConn, MultiBackend, ROWS_PER_STATEMENT};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
-use crate::orgs::model::{OrgRow, OrgStatus};
+use crate::orgs::model::{Domain, OrgRow, OrgStatus};
 use crate::orgs::queries::{self as org_queries, org_column_in_scope};
 use crate::people::model::PersonStatus;
 use crate::templates::model::SubjectType;
@@ -112,6 +112,38 @@ pub fn insert(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64> {
         .get_result(conn)?)
 }
 
+/// A session of a bulk scheduling, as inserted (`None` stored as NULL, so that rows batch
+/// on SQLite).
+#[derive(Insertable)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
+pub struct NewSessionRow {
+    pub campaign_id: i64,
+    pub org_id: i64,
+    pub domain: Domain,
+    pub kind: SessionKind,
+    pub status: SessionStatus,
+    pub scheduled_at: NaiveDateTime,
+    pub location: Option<String>,
+    pub observer_user_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts scheduled sessions in multi-row statements: (session id, org id) of each.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewSessionRow]) -> ApiResult<Vec<(i64, i64)>> {
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        inserted.extend(crate::insert_batch_returning!(
+            conn,
+            sessions::table,
+            chunk,
+            (sessions::id, sessions::org_id),
+            (i64, i64)
+        )?);
+    }
+    Ok(inserted)
+}
+
 /// What a change of a scheduled session writes.
 #[derive(AsChangeset)]
 #[diesel(table_name = sessions)]
@@ -172,7 +204,7 @@ pub fn observer_grants(conn: &mut DbConn, user_id: i64) -> ApiResult<Option<Gran
 
 /// A subject to put on a session's ballots.
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = session_subjects)]
+#[diesel(table_name = session_subjects, treat_none_as_default_value = false)]
 pub struct NewSubject {
     pub session_id: i64,
     pub subject_type: SubjectType,
@@ -188,6 +220,21 @@ pub fn subjects_of(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Subject>
         .order((session_subjects::position, session_subjects::id))
         .select(Subject::as_select())
         .load(conn)?)
+}
+
+/// The active members of these orgs, by org and id: (org id, person id, name).
+pub fn active_members_of(conn: &mut DbConn, org_ids: &[i64]) -> ApiResult<Vec<(i64, i64, String)>> {
+    let mut found = Vec::new();
+    for chunk in org_ids.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(i64, i64, String)> = people::table
+            .filter(people::org_id.eq_any(chunk))
+            .filter(people::status.eq(PersonStatus::Active))
+            .order((people::org_id, people::id))
+            .select((people::org_id, people::id, people::name))
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// The active members of an org, by id: (id, name).
@@ -224,7 +271,9 @@ pub fn subject_person(conn: &mut DbConn, person_id: i64) -> ApiResult<Option<Sub
 }
 
 pub fn insert_subjects(conn: &mut DbConn, subjects: &[NewSubject]) -> ApiResult<()> {
-    crate::insert_batch!(conn, session_subjects::table, subjects)?;
+    for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
+        crate::insert_batch!(conn, session_subjects::table, chunk)?;
+    }
     Ok(())
 }
 

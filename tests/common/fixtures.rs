@@ -481,8 +481,12 @@ impl Meeting {
             .await
             .assert_status(201);
         assert_eq!(bulk["created"], 2, "{bulk}");
+        let listed = app
+            .get(bulk["sessions"].as_str().unwrap(), Some(&admin))
+            .await
+            .assert_status(200);
         let session_of = |org: i64| {
-            bulk["items"]
+            listed["items"]
                 .as_array()
                 .unwrap()
                 .iter()
