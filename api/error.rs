@@ -267,11 +267,13 @@ impl ApiError {
         .with_retry_after(1)
     }
 
-    /// The detail followed by the field errors, for messages on a console.
+    /// The detail followed by the field errors (one a line, with the file's line when
+    /// there is one), for messages on a console.
     pub fn detail_with_fields(&self) -> String {
         let mut out = self.detail.clone();
         for e in &self.errors {
-            out.push_str(&format!(" {}: {}.", e.field, e.message));
+            let line = e.line.map(|l| format!("line {l}, ")).unwrap_or_default();
+            out.push_str(&format!("\n  {line}{}: {}", e.field, e.message));
         }
         out
     }

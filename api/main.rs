@@ -178,8 +178,9 @@ fn import(
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {} as UTF-8 text: {e}", file.display()))?;
     let mut conn = migrated(settings)?;
-    let admin =
-        pingyi::users::queries::an_administrator(&mut conn).map_err(|e| e.detail_with_fields())?;
+    let admin = pingyi::users::queries::an_administrator(&mut conn)
+        .map_err(|e| e.detail_with_fields())?
+        .ok_or("no active administrator: start the server once, or run `pingyi create-admin`")?;
     let actor = pingyi::auth::Actor::administrator(admin, "command line");
     // Drawn on standard error, and only on a terminal.
     let bar = indicatif::ProgressBar::new(0).with_style(
@@ -194,22 +195,14 @@ fn import(
         dry_run,
         settings.import_max_rows,
         &|done, rows| {
-            bar.set_length(rows);
+            if done == 0 {
+                bar.set_length(rows);
+            }
             bar.set_position(done);
         },
     );
     bar.finish_and_clear();
-    let report = outcome.map_err(|e| {
-        let mut message = e.detail.clone();
-        for error in &e.errors {
-            let line = error
-                .line
-                .map(|l| format!("line {l}, "))
-                .unwrap_or_default();
-            message.push_str(&format!("\n  {line}{}: {}", error.field, error.message));
-        }
-        message
-    })?;
+    let report = outcome.map_err(|e| e.detail_with_fields())?;
     println!(
         "{}{} created, {} updated, {} unchanged",
         if dry_run {

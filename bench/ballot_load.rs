@@ -31,14 +31,13 @@ use pingyi::db::schema::{ballots, sessions, voting_codes};
 use pingyi::db::{DatabaseUrl, DbConn, Pool};
 use pingyi::error::ApiError;
 use serde_json::{json, Value};
-use support::{call, Level};
+use support::{call, Level, Which};
 
 #[derive(Parser, Debug)]
 #[command(about = "Ballot submission load driver: API throughput against same-run baselines")]
 struct Args {
-    /// Which backends to measure.
-    #[arg(long, value_enum, default_value = "both")]
-    backend: Which,
+    #[command(flatten)]
+    databases: support::Databases,
     /// Which scenarios to run.
     #[arg(long, value_enum, default_value = "both")]
     scenario: Scenario,
@@ -54,20 +53,6 @@ struct Args {
     /// Ballots per transaction in SQLite's batched direct loop (the server's batch size).
     #[arg(long, default_value_t = pingyi::db::WriteTuning::default().batch_size)]
     batch: usize,
-    /// A PostgreSQL server where the user may create databases.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    postgres: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum Which {
-    Sqlite,
-    Postgres,
-    Both,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
@@ -96,17 +81,14 @@ struct Workload {
 fn main() {
     let args = Args::parse();
     let mut report = String::new();
-    for backend in [Which::Sqlite, Which::Postgres] {
-        if args.backend != Which::Both && args.backend != backend {
-            continue;
-        }
+    for backend in args.databases.chosen() {
         report.push_str(&run_backend(&args, backend));
     }
     println!("\n{report}");
 }
 
 fn run_backend(args: &Args, backend: Which) -> String {
-    let (url, _guard) = support::fresh_database(&args.postgres, backend == Which::Sqlite);
+    let (url, _guard) = support::fresh_database(&args.databases.postgres, backend == Which::Sqlite);
     let (base, pool) = support::start_server(&url, 32);
     let name = match backend {
         Which::Sqlite => "SQLite",
@@ -404,21 +386,10 @@ async fn set_up(
 }
 
 async fn import(client: &awc::Client, base: &str, token: &str, what: &str, csv: String) {
-    let mut res = client
-        // wait=true: the meeting day's files are large enough to run as jobs otherwise.
-        .post(format!("{base}/api/v1/imports/{what}?wait=true"))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .insert_header(("Content-Type", "text/csv"))
-        .send_body(csv)
-        .await
-        .unwrap();
-    let body = res.body().limit(16 * 1024 * 1024).await.unwrap();
-    assert!(
-        res.status().is_success(),
-        "import {what}: {}: {}",
-        res.status(),
-        String::from_utf8_lossy(&body)
-    );
+    // wait=true: the meeting day's files are large enough to run as jobs otherwise.
+    let path = format!("{what}?wait=true");
+    let (status, answer) = support::post_csv(client, base, token, &path, csv, false).await;
+    assert_eq!(status, 200, "import {what}: {answer}");
 }
 
 /// Every subject on every criterion of its type: 4 + 9 × 3 = 31 ratings.

@@ -10,7 +10,7 @@
 //! - **unchanged re-upload**: the same file again, against a plain read of the roster;
 //! - **bulk scheduling**: a branch meeting for every branch of the city in one request,
 //!   against the same sessions and subjects (each branch, its secretary, its members)
-//!   inserted by two set-based SQL statements in the raw database.
+//!   inserted by three set-based SQL statements in the raw database.
 //!
 //!     cargo run --release --example import_load -- --help
 
@@ -21,48 +21,32 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use diesel::prelude::*;
 use pingyi::db::schema::{audit_events, memberships, orgs, people};
 use pingyi::db::{DbConn, Pool};
 use pingyi::people::model::PersonRow;
 use serde_json::Value;
+use support::Which;
 
 #[derive(Parser, Debug)]
 #[command(about = "City import driver: the API's import jobs against same-run raw loads")]
 struct Args {
-    /// Which backends to measure.
-    #[arg(long, value_enum, default_value = "both")]
-    backend: Which,
+    #[command(flatten)]
+    databases: support::Databases,
     /// Orgs of the city: one committee, general branches of 99 branches each, branches.
     #[arg(long, default_value_t = 10_000)]
     orgs: usize,
     /// People of the city, spread evenly over the branches.
     #[arg(long, default_value_t = 500_000)]
     people: usize,
-    /// A PostgreSQL server where the user may create databases.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    postgres: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum Which {
-    Sqlite,
-    Postgres,
-    Both,
 }
 
 fn main() {
     let args = Args::parse();
     let mut report = String::new();
-    for backend in [Which::Sqlite, Which::Postgres] {
-        if args.backend == Which::Both || args.backend == backend {
-            report.push_str(&run_backend(&args, backend == Which::Sqlite));
-        }
+    for backend in args.databases.chosen() {
+        report.push_str(&run_backend(&args, backend == Which::Sqlite));
     }
     println!("\n{report}");
 }
@@ -110,15 +94,17 @@ fn city(orgs: usize, people: usize) -> City {
 fn run_backend(args: &Args, sqlite: bool) -> String {
     let name = if sqlite { "SQLite" } else { "PostgreSQL" };
     let city = city(args.orgs, args.people);
-    let (raw_url, _raw_guard) = support::fresh_database(&args.postgres, sqlite);
+    let (raw_url, _raw_guard) = support::fresh_database(&args.databases.postgres, sqlite);
     let (raw_base, raw_pool) = support::start_server(&raw_url, 4);
-    let (url, _guard) = support::fresh_database(&args.postgres, sqlite);
+    let (url, _guard) = support::fresh_database(&args.databases.postgres, sqlite);
     let (base, pool) = support::start_server(&url, 8);
     actix_web::rt::System::new().block_on(async {
         let client = support::client();
         for base in [&raw_base, &base] {
             let token = support::admin_token(&client, base).await;
-            let (status, _) = upload(&client, base, &token, "orgs?wait=true", &city.orgs_csv).await;
+            let orgs = city.orgs_csv.clone();
+            let (status, _) =
+                support::post_csv(&client, base, &token, "orgs?wait=true", orgs, false).await;
             assert_eq!(status, 200, "orgs");
         }
         eprintln!(
@@ -271,34 +257,14 @@ fn time(f: impl FnOnce()) -> Duration {
     started.elapsed()
 }
 
-/// Posts a CSV file preferring a job (unless `wait=true`): the status and the answer.
-async fn upload(
-    client: &awc::Client,
-    base: &str,
-    token: &str,
-    what: &str,
-    csv: &str,
-) -> (u16, Value) {
-    let mut res = client
-        .post(format!("{base}/api/v1/imports/{what}"))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .insert_header(("Content-Type", "text/csv"))
-        .insert_header(("Prefer", "respond-async"))
-        .send_body(csv.to_owned())
-        .await
-        .unwrap();
-    let body = res.body().limit(64 * 1024 * 1024).await.unwrap();
-    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    (res.status().as_u16(), value)
-}
-
 /// Imports people as a job, polling it (and printing its progress) until it is done: the
 /// time from sending the file to seeing the job done, and the job's report.
 async fn import_job(base: &str, token: &str, csv: &str) -> (Duration, Value) {
     // A fresh client: connections kept alive from before may have idled out on the server.
     let client = &support::client();
     let started = Instant::now();
-    let (status, job) = upload(client, base, token, "people", csv).await;
+    let (status, job) =
+        support::post_csv(client, base, token, "people", csv.to_owned(), true).await;
     assert_eq!(status, 202, "{job}");
     let id = job["id"].as_i64().unwrap();
     let mut last_state = String::new();

@@ -16,20 +16,20 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::db::{DatabaseUrl, Pool};
 use pingyi::instant::model::InstantLevel;
 use serde_json::{json, Value};
-use support::{call, client, Level};
+use support::{call, client, Level, Which};
 
 #[derive(Parser, Debug)]
 #[command(about = "Instant evaluation load driver: API against same-run baselines")]
 struct Args {
-    /// Which backends to measure (figures run on PostgreSQL only).
-    #[arg(long, value_enum, default_value = "both")]
-    backend: Which,
+    /// The databases (the monthly figures run on PostgreSQL only).
+    #[command(flatten)]
+    databases: support::Databases,
     /// Ratings submitted at each concurrency level.
     #[arg(long, default_value_t = 3000)]
     ratings: usize,
@@ -50,20 +50,6 @@ struct Args {
     /// Skip the figures (the 6-million-rating data set takes a few minutes to build).
     #[arg(long)]
     no_figures: bool,
-    /// A PostgreSQL server where the user may create databases.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    postgres: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum Which {
-    Sqlite,
-    Postgres,
-    Both,
 }
 
 /// The figures' month: October 2026, days 1 to 30.
@@ -74,10 +60,7 @@ const DAYS: usize = 30;
 fn main() {
     let args = Args::parse();
     let mut report = String::new();
-    for backend in [Which::Sqlite, Which::Postgres] {
-        if args.backend != Which::Both && args.backend != backend {
-            continue;
-        }
+    for backend in args.databases.chosen() {
         report.push_str(&run_backend(&args, backend));
     }
     println!("\n{report}");
@@ -94,7 +77,7 @@ struct Desk {
 
 fn run_backend(args: &Args, backend: Which) -> String {
     let sqlite = backend == Which::Sqlite;
-    let (url, _guard) = support::fresh_database(&args.postgres, sqlite);
+    let (url, _guard) = support::fresh_database(&args.databases.postgres, sqlite);
     let (base, pool) = support::start_server(&url, 32);
     let warm_up = 2 * args.concurrency.iter().max().copied().unwrap_or(1);
     let total = args.concurrency.len() * args.ratings + warm_up;

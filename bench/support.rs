@@ -17,6 +17,37 @@ use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 
+/// The databases a load driver measures (`#[command(flatten)]` into its arguments).
+#[derive(clap::Args, Debug)]
+pub struct Databases {
+    /// Which backends to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    pub backend: Which,
+    /// A PostgreSQL server where the user may create databases.
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum Which {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+impl Databases {
+    /// The backends asked for, SQLite first.
+    pub fn chosen(&self) -> impl Iterator<Item = Which> + '_ {
+        [Which::Sqlite, Which::Postgres]
+            .into_iter()
+            .filter(|&b| self.backend == Which::Both || self.backend == b)
+    }
+}
+
 /// A database of its own: a temporary SQLite file, or a new PostgreSQL database on the
 /// server at `postgres` that is dropped with the guard.
 pub fn fresh_database(postgres: &str, sqlite: bool) -> (DatabaseUrl, Box<dyn std::any::Any>) {
@@ -149,6 +180,29 @@ pub async fn call(
         String::from_utf8_lossy(&bytes)
     );
     serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+/// POSTs a CSV file to `path` (under `/api/v1/imports/`), preferring a job when
+/// `prefer_async`: the status and the answer (null when it is not JSON).
+pub async fn post_csv(
+    client: &awc::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    csv: String,
+    prefer_async: bool,
+) -> (u16, Value) {
+    let mut req = client
+        .post(format!("{base}/api/v1/imports/{path}"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "text/csv"));
+    if prefer_async {
+        req = req.insert_header(("Prefer", "respond-async"));
+    }
+    let mut res = req.send_body(csv).await.unwrap();
+    let body = res.body().limit(64 * 1024 * 1024).await.unwrap();
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    (res.status().as_u16(), value)
 }
 
 /// The administrator's access token.

@@ -279,8 +279,8 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
     }
     assert!(!compose.contains("change-me"));
     assert!(
-        !compose.contains("postgres://pingyi:"),
-        "no password inside a URL"
+        compose.contains("DATABASE_URL: postgres://db:5432/pingyi"),
+        "no credential inside the URL"
     );
     assert!(compose.contains("PGPASSWORD: ${PINGYI_DB_PASSWORD:?"));
     assert!(compose.contains(r#"["CMD", "/usr/local/bin/pingyi", "healthcheck"]"#));

@@ -536,20 +536,28 @@ where
 /// Refreshes PostgreSQL's statistics of `tables` after a bulk write, so that plans fit the
 /// new data at once rather than when autovacuum gets there (a committee's people list took
 /// 115 ms instead of 4 ms after a city's roster was loaded). Nothing on SQLite, whose
-/// `ANALYZE` would hold the one write lock while it reads every index.
-pub async fn analyze(pool: &Pool, tables: &'static [&'static str]) -> Result<(), ApiError> {
+/// `ANALYZE` would hold the one write lock while it reads every index. Best effort: the
+/// write is committed already, so a failure is logged, never reported as the write's.
+pub async fn analyze(pool: &Pool, tables: &'static [&'static str]) {
     if pool.sqlite_writer.is_some() {
-        return Ok(());
+        return;
     }
-    read(pool, move |conn| analyze_on(conn, tables)).await
+    let outcome = read(pool, move |conn| {
+        analyze_on(conn, tables);
+        Ok(())
+    });
+    if let Err(e) = outcome.await {
+        tracing::warn!(error = %e, "ANALYZE after a bulk write could not run");
+    }
 }
 
 /// [`analyze`] on a connection of one's own (nothing on SQLite).
-pub fn analyze_on(conn: &mut DbConn, tables: &[&str]) -> Result<(), ApiError> {
+pub fn analyze_on(conn: &mut DbConn, tables: &[&str]) {
     if let DbConn::Pg(pg) = conn {
-        pg.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+        if let Err(e) = pg.batch_execute(&format!("ANALYZE {}", tables.join(", "))) {
+            tracing::warn!(error = %e, "ANALYZE after a bulk write failed");
+        }
     }
-    Ok(())
 }
 
 /// Runs a write in one transaction on a pooled connection, off the async workers.

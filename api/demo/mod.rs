@@ -123,7 +123,9 @@ pub fn ensure_empty(conn: &mut DbConn, force: bool) -> ApiResult<()> {
 pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
     db::write_transaction(conn, |conn| {
         let mut admin = Actor::administrator(
-            crate::users::queries::an_administrator(conn)?,
+            crate::users::queries::an_administrator(conn)?.ok_or_else(|| {
+                crate::error::ApiError::internal("no administrator: start the server once first")
+            })?,
             "demo loader",
         );
         admin.request_id = "demo".into();

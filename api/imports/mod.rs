@@ -62,6 +62,29 @@ impl CheckedFile {
         (self.write)(conn, actor, progress)
     }
 
+    /// Writes the file in one transaction through the pool (rolled back for a dry run, or on
+    /// any row's error), then refreshes statistics after a bulk write.
+    pub async fn commit(
+        self,
+        pool: &db::Pool,
+        actor: Actor,
+        dry_run: bool,
+        progress: impl Fn(u64) + Send + 'static,
+    ) -> ApiResult<ImportReport> {
+        let filled = self.filled();
+        let write = move |conn: &mut DbConn| self.write(conn, &actor, &progress);
+        let mut report = if dry_run {
+            db::rehearse(pool, write).await?
+        } else {
+            db::write(pool, write).await?
+        };
+        report.dry_run = dry_run;
+        if rules::is_bulk(&report) {
+            db::analyze(pool, filled).await;
+        }
+        Ok(report)
+    }
+
     /// The tables a bulk write of this file fills (their statistics are refreshed after).
     pub fn filled(&self) -> &'static [&'static str] {
         match self.kind {
@@ -119,7 +142,7 @@ pub fn import_file(
     };
     report.dry_run = dry_run;
     if rules::is_bulk(&report) {
-        db::analyze_on(conn, filled)?;
+        db::analyze_on(conn, filled);
     }
     Ok(report)
 }
@@ -135,24 +158,24 @@ async fn import(
     kind: FileKind,
 ) -> ApiResult<HttpResponse> {
     let prefer = req.headers().get("Prefer").and_then(|v| v.to_str().ok());
+    let max_rows = state.settings.import_max_rows;
     let lines = file.0.lines().count().saturating_sub(1);
     if crate::jobs::rules::runs_as_job(prefer, lines, query.wait) {
+        // A file of more lines than the cap is too large before any job starts (a row is
+        // at least one line).
+        rules::check_row_count(lines, max_rows)?;
         let preferred = crate::jobs::rules::prefers_async(prefer);
         return crate::jobs::start_import(state, actor, kind, file.0, query.dry_run, preferred)
             .await;
     }
-    let file = check_file(kind, &file.0, state.settings.import_max_rows)?;
-    let filled = file.filled();
-    let write = move |conn: &mut DbConn| file.write(conn, &actor, &|_| {});
-    let mut report = if query.dry_run {
-        db::rehearse(&state.pool, write).await?
-    } else {
-        db::write(&state.pool, write).await?
-    };
-    report.dry_run = query.dry_run;
-    if rules::is_bulk(&report) {
-        db::analyze(&state.pool, filled).await?;
-    }
+    // Reading every row is CPU work: off the async workers.
+    let text = file.0;
+    let file = web::block(move || check_file(kind, &text, max_rows))
+        .await
+        .map_err(ApiError::internal)??;
+    let report = file
+        .commit(&state.pool, actor, query.dry_run, |_| {})
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -121,7 +121,10 @@ async fn run_import(
     dry_run: bool,
 ) {
     let outcome = import_steps(&state, &actor, id, kind, text, dry_run).await;
-    state.running_jobs.end(id);
+    if let Err(e) = &outcome {
+        // A job has no request to log its failure: its cause is logged here.
+        tracing::warn!(job = id, error = %e, "an import job failed");
+    }
     let rows_done = match &outcome {
         Ok(report) => i64::from(report.created + report.updated + report.unchanged),
         Err(_) => 0,
@@ -131,8 +134,10 @@ async fn run_import(
         queries::finish(conn, id, &outcome, rows_done)
     })
     .await;
+    // The live counter goes once the outcome is stored, so progress never drops meanwhile.
+    state.running_jobs.end(id);
     if let Err(e) = recorded {
-        tracing::error!(job = id, error = %e.detail, "a job's outcome could not be recorded");
+        tracing::error!(job = id, error = %e, "a job's outcome could not be recorded");
     }
 }
 
@@ -153,21 +158,9 @@ async fn import_steps(
     let rows = i64::try_from(file.rows).unwrap_or(i64::MAX);
     advance(state, id, JobState::Writing, Some(rows)).await?;
     let counter = state.running_jobs.start(id);
-    let filled = file.filled();
-    let actor = actor.clone();
-    let write = move |conn: &mut db::DbConn| {
-        file.write(conn, &actor, &|done| counter.store(done, Ordering::Relaxed))
-    };
-    let mut report = if dry_run {
-        db::rehearse(&state.pool, write).await?
-    } else {
-        db::write(&state.pool, write).await?
-    };
-    report.dry_run = dry_run;
-    if crate::imports::rules::is_bulk(&report) {
-        db::analyze(&state.pool, filled).await?;
-    }
-    Ok(report)
+    let progress = move |done| counter.store(done, Ordering::Relaxed);
+    file.commit(&state.pool, actor.clone(), dry_run, progress)
+        .await
 }
 
 async fn advance(

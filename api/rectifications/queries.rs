@@ -16,7 +16,7 @@ use crate::db::schema::{
     opinions, orgs, people, rectification_notes, rectification_opinions, rectifications,
     session_subjects, users,
 };
-use crate::db::{DbConn, MultiBackend};
+use crate::db::{DbConn, MultiBackend, ROWS_PER_STATEMENT};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 use crate::orgs::queries::org_column_in_scope;
@@ -246,7 +246,7 @@ pub fn by_subject(
     subject_ids: &[i64],
 ) -> ApiResult<HashMap<i64, RectificationRef>> {
     let mut out = HashMap::new();
-    for chunk in subject_ids.chunks(1000) {
+    for chunk in subject_ids.chunks(ROWS_PER_STATEMENT) {
         let rows: Vec<(i64, Option<i64>, RectificationStatus)> = rectifications::table
             .filter(rectifications::subject_id.eq_any(chunk))
             .order(rectifications::id)

@@ -268,17 +268,16 @@ fn schedule_all(
     for chunk in covered.chunks(db::ROWS_PER_STATEMENT) {
         let rows: Vec<queries::NewSessionRow> = chunk
             .iter()
-            .map(|org| queries::NewSessionRow {
-                campaign_id,
-                org_id: org.id,
-                domain: org.domain,
-                kind: body.kind,
-                status: SessionStatus::Scheduled,
-                scheduled_at: body.scheduled_at.naive_utc(),
-                location: None,
-                observer_user_id: None,
-                created_at: at,
-                updated_at: at,
+            .map(|org| {
+                let new = NewSession {
+                    campaign_id,
+                    org,
+                    kind: body.kind,
+                    scheduled_at: body.scheduled_at,
+                    location: None,
+                    observer_user_id: None,
+                };
+                queries::NewSessionRow::of(&new, at)
             })
             .collect();
         let session_of: HashMap<i64, i64> = queries::insert_many(conn, &rows)?

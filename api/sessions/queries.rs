@@ -94,39 +94,43 @@ pub struct NewSession<'a> {
 
 /// Inserts a scheduled session; its id.
 pub fn insert(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64> {
-    let at = now();
     Ok(diesel::insert_into(sessions::table)
-        .values((
-            sessions::campaign_id.eq(new.campaign_id),
-            sessions::org_id.eq(new.org.id),
-            sessions::domain.eq(&new.org.domain),
-            sessions::kind.eq(new.kind),
-            sessions::status.eq(SessionStatus::Scheduled),
-            sessions::scheduled_at.eq(new.scheduled_at.naive_utc()),
-            sessions::location.eq(new.location),
-            sessions::observer_user_id.eq(new.observer_user_id),
-            sessions::created_at.eq(at),
-            sessions::updated_at.eq(at),
-        ))
+        .values(&NewSessionRow::of(new, now()))
         .returning(sessions::id)
         .get_result(conn)?)
 }
 
-/// A session of a bulk scheduling, as inserted (`None` stored as NULL, so that rows batch
-/// on SQLite).
+/// A scheduled session as inserted (`None` stored as NULL, so that rows batch on SQLite).
 #[derive(Insertable)]
 #[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct NewSessionRow {
-    pub campaign_id: i64,
-    pub org_id: i64,
-    pub domain: Domain,
-    pub kind: SessionKind,
-    pub status: SessionStatus,
-    pub scheduled_at: NaiveDateTime,
-    pub location: Option<String>,
-    pub observer_user_id: Option<i64>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    campaign_id: i64,
+    org_id: i64,
+    domain: Domain,
+    kind: SessionKind,
+    status: SessionStatus,
+    scheduled_at: NaiveDateTime,
+    location: Option<String>,
+    observer_user_id: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl NewSessionRow {
+    pub fn of(new: &NewSession<'_>, at: NaiveDateTime) -> Self {
+        NewSessionRow {
+            campaign_id: new.campaign_id,
+            org_id: new.org.id,
+            domain: new.org.domain,
+            kind: new.kind,
+            status: SessionStatus::Scheduled,
+            scheduled_at: new.scheduled_at.naive_utc(),
+            location: new.location.map(str::to_owned),
+            observer_user_id: new.observer_user_id,
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 /// Inserts scheduled sessions in multi-row statements: (session id, org id) of each.
@@ -239,12 +243,11 @@ pub fn active_members_of(conn: &mut DbConn, org_ids: &[i64]) -> ApiResult<Vec<(i
 
 /// The active members of an org, by id: (id, name).
 pub fn active_members(conn: &mut DbConn, org_id: i64) -> ApiResult<Vec<(i64, String)>> {
-    Ok(people::table
-        .filter(people::org_id.eq(org_id))
-        .filter(people::status.eq(PersonStatus::Active))
-        .order(people::id)
-        .select((people::id, people::name))
-        .load(conn)?)
+    let members = active_members_of(conn, &[org_id])?;
+    Ok(members
+        .into_iter()
+        .map(|(_, id, name)| (id, name))
+        .collect())
 }
 
 /// A person named as a subject, with the path of their org.
@@ -452,9 +455,6 @@ type RatingTuple = (String, i64, i64, String);
 type OpinionTuple = (String, i64, String, NaiveDate);
 type CodeTuple = (String, i64, i64, String, String);
 
-/// Rows written per statement (PostgreSQL allows 65,535 parameters).
-const REWRITE_CHUNK: usize = 1000;
-
 /// On PostgreSQL, rewrites the closing sessions' ballots, ratings, opinions and used codes
 /// as new rows in random order, in the closing transaction, and deletes the old ones: a
 /// ballot was written in the same transaction as its code's use, so until now they shared
@@ -483,7 +483,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
             .load(pg)?;
         let ids: Vec<String> = ballot_rows.iter().map(|b| b.0.clone()).collect();
         let mut rating_rows: Vec<RatingTuple> = Vec::new();
-        for chunk in ids.chunks(REWRITE_CHUNK) {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             rating_rows.extend(
                 ratings::table
                     .filter(ratings::ballot_id.eq_any(chunk))
@@ -523,7 +523,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
             ))
             .load(pg)?;
 
-        for chunk in ids.chunks(REWRITE_CHUNK) {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             diesel::delete(ratings::table.filter(ratings::ballot_id.eq_any(chunk))).execute(pg)?;
         }
         diesel::delete(ballots::table.filter(ballots::session_id.eq(sid))).execute(pg)?;
@@ -534,7 +534,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
         shuffle(&mut rating_rows);
         shuffle(&mut opinion_rows);
         shuffle(&mut code_rows);
-        for chunk in ballot_rows.chunks(REWRITE_CHUNK) {
+        for chunk in ballot_rows.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<_> = chunk
                 .iter()
                 .map(|(id, session_id, category, paper, cast_on)| {
@@ -551,7 +551,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
                 .values(values)
                 .execute(pg)?;
         }
-        for chunk in rating_rows.chunks(REWRITE_CHUNK) {
+        for chunk in rating_rows.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<_> = chunk
                 .iter()
                 .map(|(ballot_id, subject_id, criterion_id, level)| {
@@ -567,7 +567,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
                 .values(values)
                 .execute(pg)?;
         }
-        for chunk in opinion_rows.chunks(REWRITE_CHUNK) {
+        for chunk in opinion_rows.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<_> = chunk
                 .iter()
                 .map(|(id, session_id, content, cast_on)| {
@@ -583,7 +583,7 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
                 .values(values)
                 .execute(pg)?;
         }
-        for chunk in code_rows.chunks(REWRITE_CHUNK) {
+        for chunk in code_rows.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<_> = chunk
                 .iter()
                 .map(|(hash, session_id, batch_id, category, state)| {

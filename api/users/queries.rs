@@ -225,16 +225,21 @@ pub fn delete_grant(conn: &mut DbConn, grant_id: i64) -> ApiResult<()> {
 
 /// Whether `user_id` is an enabled administrator and no other enabled account holds the
 /// admin grant: disabling them or taking their admin grant back would lock everyone out.
-pub fn is_last_active_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<bool> {
-    let active_admins: Vec<i64> = grants::table
+/// The enabled administrators (city-wide admin grant), by id.
+fn active_admins(conn: &mut DbConn) -> ApiResult<Vec<i64>> {
+    Ok(grants::table
         .inner_join(users::table)
         .filter(grants::role.eq(Role::Admin))
         .filter(grants::org_id.is_null())
         .filter(users::disabled.eq(false))
         .select(grants::user_id)
         .distinct()
-        .load(conn)?;
-    Ok(active_admins == [user_id])
+        .order(grants::user_id)
+        .load(conn)?)
+}
+
+pub fn is_last_active_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<bool> {
+    Ok(active_admins(conn)? == [user_id])
 }
 
 /// 409 `last_admin` when `user_id` is the last enabled administrator.
@@ -248,12 +253,7 @@ pub fn refuse_last_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// The id of an administrator (the first granted), for work done outside any request.
-pub fn an_administrator(conn: &mut DbConn) -> ApiResult<i64> {
-    grants::table
-        .filter(grants::role.eq(Role::Admin))
-        .select(grants::user_id)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::internal("no administrator: start the server once first"))
+/// An enabled administrator (the lowest id), for work done outside any request.
+pub fn an_administrator(conn: &mut DbConn) -> ApiResult<Option<i64>> {
+    Ok(active_admins(conn)?.first().copied())
 }
