@@ -18,6 +18,7 @@
 mod support;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -53,6 +54,17 @@ struct Args {
     /// Ballots per transaction in SQLite's batched direct loop (the server's batch size).
     #[arg(long, default_value_t = pingyi::db::WriteTuning::default().batch_size)]
     batch: usize,
+    /// People in a city roster imported as a job while clients cast ballots (0: not run).
+    /// The same import alone, into the same database, is the baseline.
+    #[arg(long, default_value_t = 0)]
+    during_import: usize,
+    /// Clients casting ballots during the import.
+    #[arg(long, default_value_t = 16)]
+    import_clients: usize,
+    /// Codes set aside for the ballots cast during the import (casting stops when the
+    /// import is done).
+    #[arg(long, default_value_t = 60_000)]
+    import_ballots: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
@@ -60,6 +72,8 @@ enum Scenario {
     OneSession,
     MeetingDay,
     Both,
+    /// Neither (to run only `--during-import`).
+    None,
 }
 
 /// Members of each branch: with the branch itself, 4 + 9 × 3 = 31 ratings a ballot.
@@ -138,6 +152,9 @@ fn run_backend(args: &Args, backend: Which) -> String {
             });
             out.push('\n');
         }
+        if args.during_import > 0 {
+            out.push_str(&during_import(&base, &token, name, args).await);
+        }
         let stored: i64 = ballots::table
             .count()
             .get_result(&mut pool.get().unwrap())
@@ -145,6 +162,58 @@ fn run_backend(args: &Args, backend: Which) -> String {
         eprintln!("{name}: {stored} ballots stored");
         out
     })
+}
+
+/// Ballots cast while a city's roster is imported as a job, beside the same import alone:
+/// what a roster upload on a meeting afternoon costs the voters, and the import.
+async fn during_import(base: &str, token: &str, name: &str, args: &Args) -> String {
+    let people = args.during_import;
+    let orgs = (people / 50).max(3);
+    let client = support::client();
+    let workload = set_up(&client, base, token, 1, args.import_ballots).await;
+    let alone = support::city_named("A", orgs, people);
+    let under = support::city_named("U", orgs, people);
+    for city in [&alone, &under] {
+        import(&client, base, token, "orgs", city.orgs_csv.clone()).await;
+    }
+    eprintln!("{name}: {people} people imported alone");
+    let (alone_took, _) = support::import_job(base, token, &alone.people_csv).await;
+    eprintln!("{name}: {people} people imported while ballots are cast");
+    let going = Arc::new(AtomicBool::new(true));
+    let bodies = workload
+        .codes
+        .iter()
+        .map(|(code, ratings)| format!("{{\"code\":\"{code}\",\"ratings\":{ratings}}}"))
+        .collect();
+    let url = format!("{base}/api/v1/ballots");
+    let casting = {
+        let going = going.clone();
+        let clients = args.import_clients;
+        actix_web::rt::spawn(async move {
+            support::load_while(&url, clients, bodies, "ballots", going).await
+        })
+    };
+    let (under_took, _) = support::import_job(base, token, &under.people_csv).await;
+    going.store(false, Ordering::Relaxed);
+    let level = casting.await.unwrap();
+    let cast = level.per_second * under_took.as_secs_f64();
+    assert!(
+        cast < args.import_ballots as f64 * 0.99,
+        "the ballots ran out before the import ended: raise --import-ballots"
+    );
+    format!(
+        "### {name}, ballots while a {people}-person import job runs\n\n\
+         | clients | ballots/s | p50 ms | p99 ms | import alone s | import under ballots s | under / alone |\n\
+         |---|---|---|---|---|---|---|\n\
+         | {} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2}× |\n\n",
+        level.concurrency,
+        level.per_second,
+        level.p50_ms,
+        level.p99_ms,
+        alone_took.as_secs_f64(),
+        under_took.as_secs_f64(),
+        under_took.as_secs_f64() / alone_took.as_secs_f64()
+    )
 }
 
 fn postgres_report(
@@ -281,7 +350,7 @@ async fn set_up(
     call(
         client,
         "POST",
-        format!("{base}/api/v1/campaigns/{campaign_id}/sessions/bulk"),
+        format!("{base}/api/v1/campaigns/{campaign_id}/sessions/bulk?wait=true"),
         t,
         json!({"kind": "branch_meeting", "scheduled_at": Utc::now()}),
     )

@@ -51,49 +51,9 @@ fn main() {
     println!("\n{report}");
 }
 
-/// The city's files: orgs (external ids `C0`, `G…`, `B…`) and people (`P…`).
-struct City {
-    orgs_csv: String,
-    people_csv: String,
-    branches: usize,
-}
-
-fn city(orgs: usize, people: usize) -> City {
-    let generals = orgs.div_ceil(100).max(1);
-    let branches = orgs.saturating_sub(1 + generals).max(1);
-    let mut orgs_csv =
-        String::from("external_id,parent_external_id,name,kind,domain,window_unit\n");
-    orgs_csv.push_str("C0,,市委,committee,institution,false\n");
-    for g in 0..generals {
-        orgs_csv.push_str(&format!(
-            "G{g},C0,第{g}党总支,general_branch,institution,false\n"
-        ));
-    }
-    for b in 0..branches {
-        let g = b % generals;
-        orgs_csv.push_str(&format!("B{b},G{g},第{b}党支部,branch,institution,false\n"));
-    }
-    let mut people_csv =
-        String::from("external_id,org_external_id,name,member_type,position,joined_on,phone\n");
-    for p in 0..people {
-        let b = p % branches;
-        // The first person of each branch is its secretary.
-        let position = if p < branches { "secretary" } else { "member" };
-        people_csv.push_str(&format!(
-            "P{p},B{b},党员{p},full,{position},2001-07-01,138{:08}\n",
-            p % 100_000_000
-        ));
-    }
-    City {
-        orgs_csv,
-        people_csv,
-        branches,
-    }
-}
-
 fn run_backend(args: &Args, sqlite: bool) -> String {
     let name = if sqlite { "SQLite" } else { "PostgreSQL" };
-    let city = city(args.orgs, args.people);
+    let city = support::city(args.orgs, args.people);
     let (raw_url, _raw_guard) = support::fresh_database(&args.databases.postgres, sqlite);
     let (raw_base, raw_pool) = support::start_server(&raw_url, 4);
     let (url, _guard) = support::fresh_database(&args.databases.postgres, sqlite);
@@ -116,7 +76,7 @@ fn run_backend(args: &Args, sqlite: bool) -> String {
         eprintln!("{name}: raw load {:.2} s", raw.as_secs_f64());
 
         let token = support::admin_token(&support::client(), &base).await;
-        let (first, first_report) = import_job(&base, &token, &city.people_csv).await;
+        let (first, first_report) = support::import_job(&base, &token, &city.people_csv).await;
         eprintln!(
             "{name}: import {:.2} s: {first_report}",
             first.as_secs_f64()
@@ -129,7 +89,7 @@ fn run_backend(args: &Args, sqlite: bool) -> String {
             .unwrap();
         assert_eq!(secretaries as usize, city.branches.min(args.people));
 
-        let (again, again_report) = import_job(&base, &token, &city.people_csv).await;
+        let (again, again_report) = support::import_job(&base, &token, &city.people_csv).await;
         eprintln!(
             "{name}: re-upload {:.2} s: {again_report}",
             again.as_secs_f64()
@@ -212,7 +172,7 @@ async fn schedule_city(
     let client = support::client();
     let (campaign, token) = active_campaign(&client, base, pool).await;
     let at = chrono::Utc::now().to_rfc3339();
-    let bulk = format!("{base}/api/v1/campaigns/{campaign}/sessions/bulk");
+    let bulk = format!("{base}/api/v1/campaigns/{campaign}/sessions/bulk?wait=true");
     let body = serde_json::json!({"kind": "branch_meeting", "scheduled_at": at});
     let started = Instant::now();
     let answer = support::call(&client, "POST", bulk, Some(&token), body).await;
@@ -257,44 +217,6 @@ fn time(f: impl FnOnce()) -> Duration {
     started.elapsed()
 }
 
-/// Imports people as a job, polling it (and printing its progress) until it is done: the
-/// time from sending the file to seeing the job done, and the job's report.
-async fn import_job(base: &str, token: &str, csv: &str) -> (Duration, Value) {
-    // A fresh client: connections kept alive from before may have idled out on the server.
-    let client = &support::client();
-    let started = Instant::now();
-    let (status, job) =
-        support::post_csv(client, base, token, "people", csv.to_owned(), true).await;
-    assert_eq!(status, 202, "{job}");
-    let id = job["id"].as_i64().unwrap();
-    let mut last_state = String::new();
-    loop {
-        let job = support::call(
-            client,
-            "GET",
-            format!("{base}/api/v1/jobs/{id}"),
-            Some(token),
-            Value::Null,
-        )
-        .await;
-        let state = job["state"].as_str().unwrap_or_default().to_owned();
-        if state != last_state {
-            eprintln!(
-                "  {:>6.2} s {state} ({} of {} rows)",
-                started.elapsed().as_secs_f64(),
-                job["rows_done"],
-                job["rows_total"]
-            );
-            last_state = state.clone();
-        }
-        match state.as_str() {
-            "done" => return (started.elapsed(), job["result"].clone()),
-            "failed" => panic!("the import failed: {job}"),
-            _ => actix_web::rt::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-}
-
 #[derive(Insertable)]
 #[diesel(table_name = people, treat_none_as_default_value = false)]
 struct RawPerson {
@@ -335,7 +257,7 @@ struct RawAudit {
 /// What the import stores for the people file, loaded as fast as the database takes rows,
 /// in one transaction: the rows are built before the clock starts (as COPY's input file
 /// would be), the ids given.
-fn raw_load(pool: &Pool, city: &City) -> Duration {
+fn raw_load(pool: &Pool, city: &support::City) -> Duration {
     let mut conn = pool.get().unwrap();
     let org_ids: HashMap<String, i64> = orgs::table
         .select((orgs::external_id.assume_not_null(), orgs::id))

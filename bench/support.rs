@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -304,16 +304,35 @@ async fn post_created(client: &awc::Client, url: &str, body: String) -> Duration
 /// `concurrency` clients POST the bodies (serialized beforehand: the client's own work is
 /// not what is measured) to `url` as fast as answers come back, each answered 201.
 pub async fn load(url: &str, concurrency: usize, bodies: Vec<String>, what: &str) -> Level {
+    load_while(
+        url,
+        concurrency,
+        bodies,
+        what,
+        Arc::new(AtomicBool::new(true)),
+    )
+    .await
+}
+
+/// [`load`], stopping early once `going` turns false (the bodies left are not sent).
+pub async fn load_while(
+    url: &str,
+    concurrency: usize,
+    bodies: Vec<String>,
+    what: &str,
+    going: Arc<AtomicBool>,
+) -> Level {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (bodies, next, url) = (bodies.clone(), next.clone(), url.to_owned());
+            let going = going.clone();
             actix_web::rt::spawn(async move {
                 let client = client();
                 let mut latencies = Vec::new();
-                loop {
+                while going.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(body) = bodies.get(i) else { break };
                     latencies.push(post_created(&client, &url, body.clone()).await);
@@ -339,4 +358,90 @@ pub async fn load(url: &str, concurrency: usize, bodies: Vec<String>, what: &str
         level.per_second
     );
     level
+}
+
+/// The city's files: orgs (external ids `C0`, `G…`, `B…`) and people (`P…`).
+pub struct City {
+    pub orgs_csv: String,
+    pub people_csv: String,
+    pub branches: usize,
+}
+
+pub fn city(orgs: usize, people: usize) -> City {
+    city_named("", orgs, people)
+}
+
+/// [`city`] with every external id starting with `prefix` (a second city beside the first).
+pub fn city_named(prefix: &str, orgs: usize, people: usize) -> City {
+    let generals = orgs.div_ceil(100).max(1);
+    let branches = orgs.saturating_sub(1 + generals).max(1);
+    let mut orgs_csv =
+        String::from("external_id,parent_external_id,name,kind,domain,window_unit\n");
+    orgs_csv.push_str(&format!(
+        "{prefix}C0,,市委{prefix},committee,institution,false\n"
+    ));
+    for g in 0..generals {
+        orgs_csv.push_str(&format!(
+            "{prefix}G{g},{prefix}C0,第{g}党总支,general_branch,institution,false\n"
+        ));
+    }
+    for b in 0..branches {
+        let g = b % generals;
+        orgs_csv.push_str(&format!(
+            "{prefix}B{b},{prefix}G{g},第{b}党支部,branch,institution,false\n"
+        ));
+    }
+    let mut people_csv =
+        String::from("external_id,org_external_id,name,member_type,position,joined_on,phone\n");
+    for p in 0..people {
+        let b = p % branches;
+        // The first person of each branch is its secretary.
+        let position = if p < branches { "secretary" } else { "member" };
+        people_csv.push_str(&format!(
+            "{prefix}P{p},{prefix}B{b},党员{p},full,{position},2001-07-01,138{:08}\n",
+            p % 100_000_000
+        ));
+    }
+    City {
+        orgs_csv,
+        people_csv,
+        branches,
+    }
+}
+
+/// Imports people as a job, polling it (and printing its progress) until it is done: the
+/// time from sending the file to seeing the job done, and the job's report.
+pub async fn import_job(base: &str, token: &str, csv: &str) -> (Duration, Value) {
+    // A fresh client: connections kept alive from before may have idled out on the server.
+    let client = &client();
+    let started = Instant::now();
+    let (status, job) = post_csv(client, base, token, "people", csv.to_owned(), true).await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_i64().unwrap();
+    let mut last_state = String::new();
+    loop {
+        let job = call(
+            client,
+            "GET",
+            format!("{base}/api/v1/jobs/{id}"),
+            Some(token),
+            Value::Null,
+        )
+        .await;
+        let state = job["state"].as_str().unwrap_or_default().to_owned();
+        if state != last_state {
+            eprintln!(
+                "  {:>6.2} s {state} ({} of {} rows)",
+                started.elapsed().as_secs_f64(),
+                job["rows_done"],
+                job["rows_total"]
+            );
+            last_state = state.clone();
+        }
+        match state.as_str() {
+            "done" => return (started.elapsed(), job["result"].clone()),
+            "failed" => panic!("the import failed: {job}"),
+            _ => actix_web::rt::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }

@@ -58,6 +58,11 @@ impl Deref for Pool {
 }
 
 impl Pool {
+    /// True on SQLite, whose writes take turns on one lock (a long write stalls all others).
+    pub fn has_one_writer(&self) -> bool {
+        self.sqlite_writer.is_some()
+    }
+
     /// Waits for the writer's turn (SQLite only; PostgreSQL has row locks).
     fn writer_turn(&self) -> Option<FairMutexGuard<'_, ()>> {
         self.sqlite_writer.as_ref().map(|m| m.lock())
@@ -539,7 +544,7 @@ where
 /// `ANALYZE` would hold the one write lock while it reads every index. Best effort: the
 /// write is committed already, so a failure is logged, never reported as the write's.
 pub async fn analyze(pool: &Pool, tables: &'static [&'static str]) {
-    if pool.sqlite_writer.is_some() {
+    if pool.has_one_writer() {
         return;
     }
     let outcome = read(pool, move |conn| {
@@ -576,13 +581,20 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let _turn = pool.writer_turn();
-        let mut conn = pool.get().map_err(ApiError::pool)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(ApiError::internal)?
+    actix_web::web::block(move || in_writer_turn(&pool, f))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Runs `f` on a pooled connection in the writer's turn (SQLite) on this thread, for work
+/// already off the async workers (a job writing slice after slice).
+pub fn in_writer_turn<T>(
+    pool: &Pool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let _turn = pool.writer_turn();
+    let mut conn = pool.get().map_err(ApiError::pool)?;
+    f(&mut conn)
 }
 
 /// Runs a small write (a ballot) in one transaction, joining the group commit: a writer
@@ -645,6 +657,23 @@ pub fn rehearse_on<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
+    settled_transaction(conn, |conn| f(conn).map(Settle::RollBack))
+}
+
+/// How a transaction that succeeded ends.
+pub enum Settle<T> {
+    Commit(T),
+    /// Nothing is kept, but the value is the answer (a rehearsal, or a slice of an import
+    /// that only looks for further errors).
+    RollBack(T),
+}
+
+/// Runs `f` in a write transaction that commits or rolls back as `f` decides (and rolls
+/// back on its error).
+pub fn settled_transaction<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<Settle<T>, ApiError>,
+) -> Result<T, ApiError> {
     enum Outcome<T> {
         RolledBack(T),
         Failed(ApiError),
@@ -654,14 +683,14 @@ pub fn rehearse_on<T>(
             Outcome::Failed(e.into())
         }
     }
-    let result: Result<(), Outcome<T>> = write_transaction(conn, |conn| match f(conn) {
-        Ok(value) => Err(Outcome::RolledBack(value)),
+    let result: Result<T, Outcome<T>> = write_transaction(conn, |conn| match f(conn) {
+        Ok(Settle::Commit(value)) => Ok(value),
+        Ok(Settle::RollBack(value)) => Err(Outcome::RolledBack(value)),
         Err(e) => Err(Outcome::Failed(e)),
     });
     match result {
-        Err(Outcome::RolledBack(value)) => Ok(value),
+        Ok(value) | Err(Outcome::RolledBack(value)) => Ok(value),
         Err(Outcome::Failed(e)) => Err(e),
-        Ok(()) => Err(ApiError::internal("a rehearsal committed")),
     }
 }
 

@@ -585,6 +585,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_journal (job_id, slice) {
+        job_id -> BigInt,
+        slice -> Integer,
+        undo -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     people,

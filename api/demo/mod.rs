@@ -134,9 +134,18 @@ pub fn load(conn: &mut DbConn) -> ApiResult<Summary> {
             return Err(ApiError::validation(errors));
         }
         let branches = branch_sizes(&org_records);
-        let org_report = imports::apply_orgs(conn, &admin, org_records, &|_| {})?;
-        let people_report =
-            imports::apply_people(conn, &admin, people_records(&branches), &|_| {})?;
+        let org_report = imports::apply_orgs(
+            &mut imports::Target::Transaction(conn),
+            &admin,
+            org_records,
+            &|_| {},
+        )?;
+        let people_report = imports::apply_people(
+            &mut imports::Target::Transaction(conn),
+            &admin,
+            people_records(&branches),
+            &|_| {},
+        )?;
         for (external_id, _) in &branches {
             appoint_first_person(conn, external_id)?;
         }

@@ -2,8 +2,10 @@
 //! file updates and creates nothing twice; a file with any bad row writes nothing.
 
 pub mod csv_rows;
+pub mod journal;
 pub mod model;
 pub mod rules;
+pub mod target;
 
 use std::collections::HashMap;
 
@@ -11,8 +13,10 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::csv_rows::{OrgRecord, PersonRecord};
+use self::journal::SliceUndo;
 pub use self::model::{ImportQuery, ImportReport};
 use self::rules::{Outcome, Progress, RowError, SecretaryChange, Tally};
+pub use self::target::Target;
 use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
@@ -34,8 +38,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[schema(value_type = String, format = Binary)]
 pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
 
-type Apply<R> = fn(&mut DbConn, &Actor, Vec<R>, Progress) -> ApiResult<ImportReport>;
-type Write = dyn FnOnce(&mut DbConn, &Actor, Progress) -> ApiResult<ImportReport> + Send;
+type Apply<R> = fn(&mut Target, &Actor, Vec<R>, Progress) -> ApiResult<ImportReport>;
+type Write = dyn FnOnce(&mut Target, &Actor, Progress) -> ApiResult<ImportReport> + Send;
 
 /// What a CSV file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,31 +56,50 @@ pub struct CheckedFile {
 }
 
 impl CheckedFile {
-    /// Writes the rows (inside the caller's transaction), telling `progress` as they go.
+    /// Writes the rows to `target`, telling `progress` as they go.
     pub fn write(
         self,
-        conn: &mut DbConn,
+        target: &mut Target,
         actor: &Actor,
         progress: Progress,
     ) -> ApiResult<ImportReport> {
-        (self.write)(conn, actor, progress)
+        (self.write)(target, actor, progress)
     }
 
-    /// Writes the file in one transaction through the pool (rolled back for a dry run, or on
-    /// any row's error), then refreshes statistics after a bulk write.
+    /// Writes the file through the pool, all or nothing (nothing for a dry run, or on any
+    /// row's error), then refreshes statistics after a bulk write. A job's people file on
+    /// SQLite is written in journaled slices (see [`target`]) so that ballots are not held
+    /// up behind it; anything else in one transaction.
     pub async fn commit(
         self,
         pool: &db::Pool,
         actor: Actor,
         dry_run: bool,
+        job: Option<i64>,
         progress: impl Fn(u64) + Send + 'static,
     ) -> ApiResult<ImportReport> {
         let filled = self.filled();
-        let write = move |conn: &mut DbConn| self.write(conn, &actor, &progress);
-        let mut report = if dry_run {
-            db::rehearse(pool, write).await?
-        } else {
-            db::write(pool, write).await?
+        let mut report = match job {
+            Some(job) if pool.has_one_writer() && self.kind == FileKind::People => {
+                let pool = pool.clone();
+                actix_web::web::block(move || {
+                    let mut target = Target::sliced(&pool, job, dry_run);
+                    let outcome = self.write(&mut target, &actor, &progress);
+                    target.finish(outcome)
+                })
+                .await
+                .map_err(ApiError::internal)??
+            }
+            _ => {
+                let write = move |conn: &mut DbConn| {
+                    self.write(&mut Target::Transaction(conn), &actor, &progress)
+                };
+                if dry_run {
+                    db::rehearse(pool, write).await?
+                } else {
+                    db::write(pool, write).await?
+                }
+            }
         };
         report.dry_run = dry_run;
         if rules::is_bulk(&report) {
@@ -134,7 +157,11 @@ pub fn import_file(
     let file = check_file(kind, text, max_rows)?;
     let (rows, filled) = (file.rows, file.filled());
     progress(0, rows);
-    let write = |conn: &mut DbConn| file.write(conn, actor, &|done| progress(done, rows));
+    let write = |conn: &mut DbConn| {
+        file.write(&mut Target::Transaction(conn), actor, &|done| {
+            progress(done, rows)
+        })
+    };
     let mut report = if dry_run {
         db::rehearse_on(conn, write)?
     } else {
@@ -160,7 +187,7 @@ async fn import(
     let prefer = req.headers().get("Prefer").and_then(|v| v.to_str().ok());
     let max_rows = state.settings.import_max_rows;
     let lines = file.0.lines().count().saturating_sub(1);
-    if crate::jobs::rules::runs_as_job(prefer, lines, query.wait) {
+    if crate::jobs::rules::IMPORTS.runs_as_job(prefer, lines, query.wait) {
         // A file of more lines than the cap is too large before any job starts (a row is
         // at least one line).
         rules::check_row_count(lines, max_rows)?;
@@ -174,7 +201,7 @@ async fn import(
         .await
         .map_err(ApiError::internal)??;
     let report = file
-        .commit(&state.pool, actor, query.dry_run, |_| {})
+        .commit(&state.pool, actor, query.dry_run, None, |_| {})
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -212,8 +239,17 @@ async fn import_orgs(
     import(actor, state, &req, &query, file, FileKind::Orgs).await
 }
 
-/// Writes org rows, parents first (the tree is locked meanwhile).
+/// Writes org rows, parents first, in one transaction (the tree is locked meanwhile).
 pub fn apply_orgs(
+    target: &mut Target,
+    actor: &Actor,
+    records: Vec<OrgRecord>,
+    progress: Progress,
+) -> ApiResult<ImportReport> {
+    target.whole(|conn| write_orgs(conn, actor, records, progress))
+}
+
+fn write_orgs(
     conn: &mut DbConn,
     actor: &Actor,
     records: Vec<OrgRecord>,
@@ -430,26 +466,32 @@ async fn import_people(
     import(actor, state, &req, &query, file, FileKind::People).await
 }
 
-/// Writes people rows, in file order. What the rows meet in the database is read first in
-/// a few batched queries (not one per row), and new people go in multi-row inserts.
+/// Writes people rows, in file order, a slice of [`db::ROWS_PER_STATEMENT`] rows at a
+/// time. What the rows meet in the database is read first in a few batched queries (not
+/// one per row), and each slice's new people go in one multi-row insert.
 pub fn apply_people(
-    conn: &mut DbConn,
+    target: &mut Target,
     actor: &Actor,
     records: Vec<PersonRecord>,
     progress: Progress,
 ) -> ApiResult<ImportReport> {
-    let mut roster = Roster::load(conn, &records)?;
+    let mut roster = target.read(|conn| Roster::load(conn, &records))?;
     let mut tally = Tally::new(progress);
-    let mut new_people = NewPeople::default();
-    for record in records {
-        let line = record.line;
-        let result = apply_person(conn, actor, record, &mut roster, &mut new_people);
-        tally.add(line, result)?;
-        if new_people.rows.len() >= db::ROWS_PER_STATEMENT {
+    let mut records = records.into_iter().peekable();
+    while records.peek().is_some() {
+        let slice: Vec<PersonRecord> = records.by_ref().take(db::ROWS_PER_STATEMENT).collect();
+        let (orgs, people) = roster.secretaries_at_stake(&slice);
+        target.slice(&orgs, &people, |conn, undo| {
+            let mut new_people = NewPeople::default();
+            for record in slice {
+                let line = record.line;
+                let result = apply_person(conn, actor, record, &mut roster, &mut new_people, undo);
+                tally.add(line, result)?;
+            }
             new_people.write(conn, actor)?;
-        }
+            Ok(tally.is_clean())
+        })?;
     }
-    new_people.write(conn, actor)?;
     tally.finish()
 }
 
@@ -497,6 +539,24 @@ impl Roster {
             .get(&org_id)
             .map(String::as_str)
             .ok_or_else(ApiError::not_found)
+    }
+
+    /// The stored orgs a slice of rows names and the stored people it names: the secretaries
+    /// the slice may change.
+    fn secretaries_at_stake(&self, slice: &[PersonRecord]) -> (Vec<i64>, Vec<i64>) {
+        let mut orgs = Vec::with_capacity(slice.len());
+        let mut people = Vec::new();
+        for record in slice {
+            if let Some(org) = self.orgs.get(&record.org_external_id) {
+                orgs.push(org.id);
+            }
+            if let Some(person) = self.people.get(&record.external_id) {
+                people.push(person.id);
+            }
+        }
+        orgs.sort_unstable();
+        orgs.dedup();
+        (orgs, people)
     }
 
     /// Records a change of secretary for the rows that follow.
@@ -557,6 +617,7 @@ fn apply_person(
     record: PersonRecord,
     roster: &mut Roster,
     new_people: &mut NewPeople,
+    undo: &mut SliceUndo,
 ) -> Result<Outcome, RowError> {
     let org = managed_org(actor, &record.org_external_id, roster)?;
     // A file names a person once: their stored row is taken, not copied.
@@ -573,7 +634,7 @@ fn apply_person(
         return Ok(Outcome::Created);
     };
     let current_path = roster.path_of(existing.org_id)?;
-    let outcome = update_person(conn, actor, &record, &existing, current_path, org.id)?;
+    let outcome = update_person(conn, actor, &record, &existing, current_path, org.id, undo)?;
     let person_id = existing.id;
     let change = rules::secretary_change(record.position, person_id, org.secretary_id);
     if change == SecretaryChange::Keep {
@@ -641,6 +702,7 @@ fn update_person(
     existing: &PersonRow,
     current_path: &str,
     org_id: i64,
+    undo: &mut SliceUndo,
 ) -> Result<Outcome, RowError> {
     if !actor.allows(Action::ManageOrgs, current_path) {
         return Err(RowError::row(
@@ -648,12 +710,18 @@ fn update_person(
             "already used by another person",
         ));
     }
+    let moves = existing.org_id != org_id;
+    let edits = !rules::same_person(existing, record);
+    if moves || edits {
+        undo.changing(existing);
+    }
     let mut changed = false;
-    if existing.org_id != org_id {
+    if moves {
+        undo.moving(existing.id);
         people_queries::move_to(conn, existing, org_id)?;
         changed = true;
     }
-    if !rules::same_person(existing, record) {
+    if edits {
         people_queries::update(conn, existing.id, &rules::person_changes(record, now()))?;
         changed = true;
     }

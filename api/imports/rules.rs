@@ -79,6 +79,11 @@ impl<'a> Tally<'a> {
         Ok(())
     }
 
+    /// Whether every row so far was written without an error.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     /// The report, or the rows' errors (and then the transaction rolls back).
     pub fn finish(self) -> Result<ImportReport, ApiError> {
         if self.errors.is_empty() {

@@ -1,5 +1,5 @@
-//! Background jobs: large CSV imports run after the request is answered 202, with their
-//! state and progress kept where `GET /jobs/{id}` reads them.
+//! Background jobs: large CSV imports and bulk scheduling run after the request is
+//! answered 202, with their state and progress kept where `GET /jobs/{id}` reads them.
 
 pub mod model;
 pub mod queries;
@@ -14,12 +14,13 @@ use actix_web::{get, web, HttpResponse};
 use parking_lot::Mutex;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub use self::model::{Job, JobKind, JobListQuery, JobRow, JobState};
+pub use self::model::{Job, JobKind, JobListQuery, JobResult, JobRow, JobState};
 use crate::auth::Actor;
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Page, PageQuery};
 use crate::imports::{self, FileKind, ImportReport};
+use crate::sessions::model::BulkCreateSessions;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -27,7 +28,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// Rows written so far by the jobs running in this process (the database has them only
-/// once the job's one transaction is over).
+/// once the job is over).
 #[derive(Default)]
 pub struct RunningJobs(Mutex<HashMap<i64, Arc<AtomicU64>>>);
 
@@ -50,19 +51,17 @@ impl RunningJobs {
 
 /// A job as its owner sees it, with the live progress of a running one.
 fn job_of(row: JobRow, running: &RunningJobs) -> ApiResult<Job> {
-    let result: Option<ImportReport> = row
-        .result
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(ApiError::internal)?;
-    let errors: Vec<FieldError> = row
-        .errors
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(ApiError::internal)?
-        .unwrap_or_default();
+    fn parse<T: serde::de::DeserializeOwned>(json: Option<&str>) -> ApiResult<Option<T>> {
+        json.map(serde_json::from_str)
+            .transpose()
+            .map_err(ApiError::internal)
+    }
+    let stored = row.result.as_deref();
+    let result = match row.kind {
+        JobKind::ImportOrgs | JobKind::ImportPeople => parse(stored)?.map(JobResult::Import),
+        JobKind::ScheduleSessions => parse(stored)?.map(JobResult::Scheduled),
+    };
+    let errors: Vec<FieldError> = parse(row.errors.as_deref())?.unwrap_or_default();
     let rows_done = match row.state {
         JobState::Writing => running.rows_done(row.id).unwrap_or(row.rows_done),
         _ => row.rows_done,
@@ -81,9 +80,76 @@ fn job_of(row: JobRow, running: &RunningJobs) -> ApiResult<Job> {
     })
 }
 
-/// Accepts an import as a job and answers 202 with `Location` at once; the job reads the
-/// file, then writes it in one transaction (rolled back on any row's error or for a dry
-/// run), counting its rows as it goes.
+/// What a job leaves when it is done: its answer, as stored JSON, and the rows it did.
+struct Finished {
+    json: String,
+    rows: i64,
+}
+
+impl Finished {
+    fn of<T: serde::Serialize>(answer: &T, rows: u64) -> ApiResult<Self> {
+        Ok(Finished {
+            json: serde_json::to_string(answer).map_err(ApiError::internal)?,
+            rows: i64::try_from(rows).unwrap_or(i64::MAX),
+        })
+    }
+}
+
+/// Records a job and answers 202 with `Location` at once; `work` then runs, and its outcome
+/// is stored where `GET /jobs/{id}` reads it.
+async fn accept<W, F>(
+    state: web::Data<AppState>,
+    user: i64,
+    kind: JobKind,
+    dry_run: bool,
+    preferred: bool,
+    work: W,
+) -> ApiResult<HttpResponse>
+where
+    W: FnOnce(web::Data<AppState>, i64) -> F + 'static,
+    F: std::future::Future<Output = ApiResult<Finished>> + 'static,
+{
+    let row = db::write(&state.pool, move |conn| {
+        queries::insert(conn, kind, dry_run, user)
+    })
+    .await?;
+    let id = row.id;
+    let job = job_of(row, &state.running_jobs)?;
+    actix_web::rt::spawn(async move {
+        let outcome = work(state.clone(), id).await;
+        finish(&state, id, outcome).await;
+    });
+    let mut answer = HttpResponse::Accepted();
+    answer.insert_header((header::LOCATION, format!("/api/v1/jobs/{id}")));
+    if preferred {
+        answer.insert_header(("Preference-Applied", "respond-async"));
+    }
+    Ok(answer.json(job))
+}
+
+/// Stores a job's outcome.
+async fn finish(state: &web::Data<AppState>, id: i64, outcome: ApiResult<Finished>) {
+    if let Err(e) = &outcome {
+        // A job has no request to log its failure: its cause is logged here.
+        tracing::warn!(job = id, error = %e, "a job failed");
+    }
+    let rows_done = outcome.as_ref().map_or(0, |done| done.rows);
+    let outcome = outcome
+        .map(|done| done.json)
+        .map_err(|e| rules::errors_of(&e));
+    let recorded = db::write(&state.pool, move |conn| {
+        queries::finish(conn, id, &outcome, rows_done)
+    })
+    .await;
+    // The live counter goes once the outcome is stored, so progress never drops meanwhile.
+    state.running_jobs.end(id);
+    if let Err(e) = recorded {
+        tracing::error!(job = id, error = %e, "a job's outcome could not be recorded");
+    }
+}
+
+/// Accepts an import as a job: it reads the file, then writes it all or nothing (nothing on
+/// any row's error or for a dry run), counting its rows as it goes.
 pub async fn start_import(
     state: web::Data<AppState>,
     actor: Actor,
@@ -97,48 +163,12 @@ pub async fn start_import(
         FileKind::People => JobKind::ImportPeople,
     };
     let user = actor.user_id;
-    let row = db::write(&state.pool, move |conn| {
-        queries::insert(conn, job_kind, dry_run, user)
-    })
-    .await?;
-    let id = row.id;
-    let job = job_of(row, &state.running_jobs)?;
-    actix_web::rt::spawn(run_import(state, actor, id, kind, text, dry_run));
-    let mut answer = HttpResponse::Accepted();
-    answer.insert_header((header::LOCATION, format!("/api/v1/jobs/{id}")));
-    if preferred {
-        answer.insert_header(("Preference-Applied", "respond-async"));
-    }
-    Ok(answer.json(job))
-}
-
-async fn run_import(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: i64,
-    kind: FileKind,
-    text: String,
-    dry_run: bool,
-) {
-    let outcome = import_steps(&state, &actor, id, kind, text, dry_run).await;
-    if let Err(e) = &outcome {
-        // A job has no request to log its failure: its cause is logged here.
-        tracing::warn!(job = id, error = %e, "an import job failed");
-    }
-    let rows_done = match &outcome {
-        Ok(report) => i64::from(report.created + report.updated + report.unchanged),
-        Err(_) => 0,
+    let work = move |state: web::Data<AppState>, id: i64| async move {
+        let report = import_steps(&state, &actor, id, kind, text, dry_run).await?;
+        let rows = u64::from(report.created + report.updated + report.unchanged);
+        Finished::of(&report, rows)
     };
-    let outcome = outcome.map_err(|e| rules::errors_of(&e));
-    let recorded = db::write(&state.pool, move |conn| {
-        queries::finish(conn, id, &outcome, rows_done)
-    })
-    .await;
-    // The live counter goes once the outcome is stored, so progress never drops meanwhile.
-    state.running_jobs.end(id);
-    if let Err(e) = recorded {
-        tracing::error!(job = id, error = %e, "a job's outcome could not be recorded");
-    }
+    accept(state, user, job_kind, dry_run, preferred, work).await
 }
 
 async fn import_steps(
@@ -159,8 +189,41 @@ async fn import_steps(
     advance(state, id, JobState::Writing, Some(rows)).await?;
     let counter = state.running_jobs.start(id);
     let progress = move |done| counter.store(done, Ordering::Relaxed);
-    file.commit(&state.pool, actor.clone(), dry_run, progress)
+    file.commit(&state.pool, actor.clone(), dry_run, Some(id), progress)
         .await
+}
+
+/// Accepts a campaign's bulk scheduling as a job: `planned` sessions (as counted when it
+/// was accepted) written in one transaction, counted as they go.
+pub async fn start_scheduling(
+    state: web::Data<AppState>,
+    actor: Actor,
+    campaign_id: i64,
+    body: BulkCreateSessions,
+    planned: usize,
+    preferred: bool,
+) -> ApiResult<HttpResponse> {
+    let user = actor.user_id;
+    let work = move |state: web::Data<AppState>, id: i64| async move {
+        let planned = i64::try_from(planned).unwrap_or(i64::MAX);
+        advance(&state, id, JobState::Writing, Some(planned)).await?;
+        let counter = state.running_jobs.start(id);
+        let scheduled = db::write(&state.pool, move |conn| {
+            let progress = |done| counter.store(done, Ordering::Relaxed);
+            crate::sessions::schedule_campaign(conn, &actor, campaign_id, &body, &progress)
+        })
+        .await?;
+        Finished::of(&scheduled, scheduled.created as u64)
+    };
+    accept(
+        state,
+        user,
+        JobKind::ScheduleSessions,
+        false,
+        preferred,
+        work,
+    )
+    .await
 }
 
 async fn advance(

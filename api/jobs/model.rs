@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::schema::jobs;
 use crate::error::FieldError;
 use crate::imports::ImportReport;
+use crate::sessions::model::BulkCreated;
 use crate::text_enum;
 
 text_enum! {
@@ -13,12 +14,14 @@ text_enum! {
     pub enum JobKind {
         ImportOrgs => "import_orgs",
         ImportPeople => "import_people",
+        /// `POST /campaigns/{id}/sessions/bulk`.
+        ScheduleSessions => "schedule_sessions",
     }
 }
 
 text_enum! {
-    /// queued → validating (reading every row, no lock held) → writing (one transaction)
-    /// → done, or failed (nothing written).
+    /// queued → validating (reading every row, no lock held) → writing → done, or failed
+    /// (nothing it wrote kept).
     pub enum JobState {
         Queued => "queued",
         Validating => "validating",
@@ -55,8 +58,8 @@ pub struct Job {
     pub rows_done: i64,
     /// Known once the file is read.
     pub rows_total: Option<i64>,
-    /// The import's report once `done`.
-    pub result: Option<ImportReport>,
+    /// The job's answer once `done`: what the request would have answered without a job.
+    pub result: Option<JobResult>,
     /// Why it `failed`: the rows' errors by line, or one error about the whole file.
     pub errors: Vec<FieldError>,
     #[serde(serialize_with = "crate::types::serialize_utc")]
@@ -65,6 +68,16 @@ pub struct Job {
     #[serde(serialize_with = "crate::types::serialize_utc_opt")]
     #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     pub finished_at: Option<NaiveDateTime>,
+}
+
+/// A finished job's answer, by its `kind`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum JobResult {
+    /// `import_orgs`, `import_people`.
+    Import(ImportReport),
+    /// `schedule_sessions` (its rows are sessions).
+    Scheduled(BulkCreated),
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -4,10 +4,10 @@ use diesel::prelude::*;
 
 use super::model::{JobKind, JobRow, JobState};
 use crate::db::schema::jobs;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::error::{ApiResult, FieldError};
 use crate::http::PageQuery;
-use crate::imports::ImportReport;
+use crate::imports::journal;
 use crate::types::now;
 
 pub fn insert(
@@ -72,17 +72,19 @@ pub fn advance(
     Ok(())
 }
 
-/// Records the outcome: `done` with the report, or `failed` with the errors.
+/// Records the outcome: `done` with its answer (JSON), or `failed` with the errors. A job done
+/// forgets its undo journal here, in the same transaction: from now on its rows stay.
 pub fn finish(
     conn: &mut DbConn,
     id: i64,
-    outcome: &Result<ImportReport, Vec<FieldError>>,
+    outcome: &Result<String, Vec<FieldError>>,
     rows_done: i64,
 ) -> ApiResult<()> {
     let (state, result, errors) = match outcome {
-        Ok(report) => (JobState::Done, Some(to_json(report)?), None),
+        Ok(answer) => (JobState::Done, Some(answer.clone()), None),
         Err(errors) => (JobState::Failed, None, Some(to_json(errors)?)),
     };
+    crate::imports::journal::forget(conn, id)?;
     diesel::update(jobs::table.find(id))
         .set((
             jobs::state.eq(state),
@@ -95,19 +97,40 @@ pub fn finish(
     Ok(())
 }
 
-/// Marks every job left unfinished by a previous run failed: its transaction never
-/// committed, so nothing of it was written. The number of jobs so marked.
+/// Marks every job left unfinished by a previous run failed, after taking back what the
+/// slices it committed wrote (a job in one transaction never committed anything). The
+/// number of jobs so marked. Each slice is taken back in its own transaction; the caller
+/// runs this before serving.
 pub fn fail_interrupted(conn: &mut DbConn) -> ApiResult<usize> {
+    let mut kept_by_job = Vec::new();
+    for job in journal::journaled_jobs(conn)? {
+        let mut kept = Vec::new();
+        while let Some(taken) =
+            db::write_transaction(conn, |conn| journal::take_back_newest(conn, job))?
+        {
+            kept.extend(taken.kept_people);
+        }
+        if !kept.is_empty() {
+            kept_by_job.push((job, kept));
+        }
+    }
     let errors = to_json(&[super::rules::interrupted()])?;
-    Ok(
+    let marked =
         diesel::update(jobs::table.filter(jobs::state.ne_all([JobState::Done, JobState::Failed])))
             .set((
                 jobs::state.eq(JobState::Failed),
                 jobs::errors.eq(Some(errors)),
                 jobs::finished_at.eq(Some(now())),
             ))
-            .execute(conn)?,
-    )
+            .execute(conn)?;
+    for (job, kept) in kept_by_job {
+        let note = FieldError::new("job", crate::imports::target::kept_note(&kept));
+        let errors = to_json(&[super::rules::interrupted(), note])?;
+        diesel::update(jobs::table.find(job))
+            .set(jobs::errors.eq(Some(errors)))
+            .execute(conn)?;
+    }
+    Ok(marked)
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> ApiResult<String> {

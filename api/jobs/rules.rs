@@ -2,13 +2,24 @@
 
 use crate::error::{ApiError, FieldError};
 
-/// Rows past which an import answers 202 with a job rather than waiting for the write.
-pub const ASYNC_ROWS: usize = 10_000;
+/// How much work a request may do before it becomes a job.
+pub struct JobThreshold {
+    /// Rows (or sessions) past which the request answers 202 with a job.
+    pub above: usize,
+}
 
-/// Whether an import runs as a job: asked for with `Prefer: respond-async` (RFC 7240) or
-/// larger than [`ASYNC_ROWS`], unless `?wait=true`.
-pub fn runs_as_job(prefer: Option<&str>, lines: usize, wait: bool) -> bool {
-    !wait && (prefers_async(prefer) || lines > ASYNC_ROWS)
+/// Imports: rows of the file.
+pub const IMPORTS: JobThreshold = JobThreshold { above: 10_000 };
+
+/// Bulk scheduling: sessions to create.
+pub const SESSIONS: JobThreshold = JobThreshold { above: 1_000 };
+
+impl JobThreshold {
+    /// Whether the work runs as a job: asked for with `Prefer: respond-async` (RFC 7240)
+    /// or larger than the threshold, unless `?wait=true`.
+    pub fn runs_as_job(&self, prefer: Option<&str>, size: usize, wait: bool) -> bool {
+        !wait && (prefers_async(prefer) || size > self.above)
+    }
 }
 
 /// Whether a `Prefer` header asks for `respond-async` (then the 202 says it was applied).
@@ -33,7 +44,7 @@ pub fn errors_of(e: &ApiError) -> Vec<FieldError> {
 pub fn interrupted() -> FieldError {
     FieldError::new(
         "job",
-        "interrupted by a restart of the server; nothing was written",
+        "interrupted by a restart of the server; nothing it wrote was kept",
     )
 }
 
@@ -43,12 +54,15 @@ mod tests {
 
     #[test]
     fn large_files_and_those_who_prefer_it_get_a_job() {
-        assert!(runs_as_job(Some("respond-async"), 3, false));
-        assert!(runs_as_job(Some("wait=10, Respond-Async"), 3, false));
-        assert!(runs_as_job(None, ASYNC_ROWS + 1, false));
-        assert!(!runs_as_job(None, ASYNC_ROWS, false));
-        assert!(!runs_as_job(Some("respond-async"), ASYNC_ROWS + 1, true));
-        assert!(!runs_as_job(Some("return=minimal"), 3, false));
+        let rows = IMPORTS.above;
+        assert!(IMPORTS.runs_as_job(Some("respond-async"), 3, false));
+        assert!(IMPORTS.runs_as_job(Some("wait=10, Respond-Async"), 3, false));
+        assert!(IMPORTS.runs_as_job(None, rows + 1, false));
+        assert!(!IMPORTS.runs_as_job(None, rows, false));
+        assert!(!IMPORTS.runs_as_job(Some("respond-async"), rows + 1, true));
+        assert!(!IMPORTS.runs_as_job(Some("return=minimal"), 3, false));
+        assert!(SESSIONS.runs_as_job(None, 1_001, false));
+        assert!(!SESSIONS.runs_as_job(None, 1_000, false));
     }
 
     #[test]

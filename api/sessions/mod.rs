@@ -196,60 +196,113 @@ async fn create_session(
 }
 
 /// Schedule a session for every org of that kind of unit in the campaign's subtree that has
-/// none yet (where the actor may run sessions).
+/// none yet (where the actor may run sessions). More than 1,000 sessions (or `Prefer:
+/// respond-async`) are scheduled by a job, answered 202, unless `wait=true`.
 #[utoipa::path(
     tag = "sessions",
-    params(("id" = i64, Path, description = "Campaign id")),
+    params(
+        ("id" = i64, Path, description = "Campaign id"),
+        BulkQuery,
+        ("Prefer" = Option<String>, Header, description = "`respond-async` (RFC 7240): answer 202 with a job at once"),
+    ),
     request_body = BulkCreateSessions,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "How many sessions were scheduled (possibly none) and where they are listed (also in `Location`)", body = BulkCreated),
+        (status = 201, description = "How many sessions were scheduled (possibly none) and where they are listed (also in `Location`)", body = BulkCreated,
+            headers(("Location" = String, description = "`/api/v1/sessions?campaign_id={id}`"))),
+        (status = 202, description = "Accepted as a job (more than 1,000 sessions, or `Prefer: respond-async`, without `wait=true`): follow `Location` to `GET /jobs/{id}`, whose `result` is this answer once done", body = crate::jobs::Job,
+            headers(("Location" = String, description = "`/api/v1/jobs/{id}`"), ("Preference-Applied" = String, description = "`respond-async` when it was asked for"))),
+        (status = 403, description = "The actor may not run sessions anywhere, or not in this campaign", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign visible to the actor", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`campaign_closed`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`scheduled_at` outside the campaign's dates", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/campaigns/{id}/sessions/bulk")]
 async fn bulk_create_sessions(
     actor: Actor,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<i64>,
+    query: web::Query<BulkQuery>,
     body: JsonBody<BulkCreateSessions>,
 ) -> ApiResult<HttpResponse> {
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
+    let prefer = req.headers().get("Prefer").and_then(|v| v.to_str().ok());
+    // Checked and counted before anything is accepted: a refusal is answered at once.
+    let planned = {
+        let (actor, scheduled_at) = (actor.clone(), body.scheduled_at);
+        db::read(&state.pool, move |conn| {
+            let (_, candidates) = bulk_candidates(conn, &actor, campaign_id, scheduled_at)?;
+            Ok(candidates
+                .iter()
+                .filter(|o| rules::bulk_covers(body.kind, o.kind, o.window_unit))
+                .count())
+        })
+        .await?
+    };
+    if crate::jobs::rules::SESSIONS.runs_as_job(prefer, planned, query.wait) {
+        let preferred = crate::jobs::rules::prefers_async(prefer);
+        return crate::jobs::start_scheduling(state, actor, campaign_id, body, planned, preferred)
+            .await;
+    }
     let scheduled = db::write(&state.pool, move |conn| {
-        let (campaign, owner) = campaign_for_sessions(conn, &actor, campaign_id)?;
-        check_campaign_dates(&campaign, body.scheduled_at)?;
-        let runnable = actor.scope_for(Action::RunSessions);
-        if runnable == Scope::Subtrees(vec![]) {
-            return Err(ApiError::forbidden_because(
-                "You may not run sessions anywhere.",
-            ));
-        }
-        let candidates = queries::orgs_without_session(conn, campaign_id, &owner.path, &runnable)?;
-        let scheduled = schedule_all(conn, campaign_id, &candidates, &body)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                action: "session.bulk_create",
-                target_type: "campaign",
-                target_id: Some(campaign_id.to_string()),
-                org_id: Some(owner.id),
-                summary: format!("scheduled {scheduled} {} sessions", body.kind),
-            },
-        )?;
-        Ok(scheduled)
+        schedule_campaign(conn, &actor, campaign_id, &body, &|_| {})
     })
     .await?;
-    // The new sessions are listed under their campaign; a city's thousands of sessions are
-    // not repeated in the answer.
-    let sessions = format!("/api/v1/sessions?campaign_id={campaign_id}");
     Ok(crate::http::created_at(
-        sessions.clone(),
-        &BulkCreated {
-            created: scheduled,
-            sessions,
-        },
+        scheduled.sessions.clone(),
+        &scheduled,
     ))
+}
+
+/// The campaign's owner org and the orgs of its subtree, where the actor may run sessions,
+/// that have no session yet — after checking that sessions may be scheduled at `at`.
+fn bulk_candidates(
+    conn: &mut DbConn,
+    actor: &Actor,
+    campaign_id: i64,
+    at: DateTime<Utc>,
+) -> ApiResult<(OrgRow, Vec<OrgRow>)> {
+    let (campaign, owner) = campaign_for_sessions(conn, actor, campaign_id)?;
+    check_campaign_dates(&campaign, at)?;
+    let runnable = actor.scope_for(Action::RunSessions);
+    if runnable == Scope::Subtrees(vec![]) {
+        return Err(ApiError::forbidden_because(
+            "You may not run sessions anywhere.",
+        ));
+    }
+    let candidates = queries::orgs_without_session(conn, campaign_id, &owner.path, &runnable)?;
+    Ok((owner, candidates))
+}
+
+/// Schedules the campaign's sessions of one kind (inside the caller's transaction), telling
+/// `progress` how many are written as they go: how many, and where they are listed (a
+/// city's thousands of sessions are not repeated in the answer).
+pub fn schedule_campaign(
+    conn: &mut DbConn,
+    actor: &Actor,
+    campaign_id: i64,
+    body: &BulkCreateSessions,
+    progress: &dyn Fn(u64),
+) -> ApiResult<BulkCreated> {
+    let (owner, candidates) = bulk_candidates(conn, actor, campaign_id, body.scheduled_at)?;
+    let scheduled = schedule_all(conn, campaign_id, &candidates, body, progress)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: "session.bulk_create",
+            target_type: "campaign",
+            target_id: Some(campaign_id.to_string()),
+            org_id: Some(owner.id),
+            summary: format!("scheduled {scheduled} {} sessions", body.kind),
+        },
+    )?;
+    Ok(BulkCreated {
+        created: scheduled,
+        sessions: format!("/api/v1/sessions?campaign_id={campaign_id}"),
+    })
 }
 
 /// Schedules a session, with its subjects, for each of `orgs` that the kind of session
@@ -259,12 +312,14 @@ fn schedule_all(
     campaign_id: i64,
     orgs: &[OrgRow],
     body: &BulkCreateSessions,
+    progress: &dyn Fn(u64),
 ) -> ApiResult<usize> {
     let covered: Vec<&OrgRow> = orgs
         .iter()
         .filter(|o| rules::bulk_covers(body.kind, o.kind, o.window_unit))
         .collect();
     let at = now();
+    let mut written = 0;
     for chunk in covered.chunks(db::ROWS_PER_STATEMENT) {
         let rows: Vec<queries::NewSessionRow> = chunk
             .iter()
@@ -303,6 +358,8 @@ fn schedule_all(
             subjects.extend(rules::subjects_for(session_id, &subject_org, of_org));
         }
         queries::insert_subjects(conn, &subjects)?;
+        written += chunk.len() as u64;
+        progress(written);
     }
     Ok(covered.len())
 }

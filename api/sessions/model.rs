@@ -117,6 +117,15 @@ pub struct CreateSession {
     pub observer_user_id: Option<i64>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BulkQuery {
+    /// Answer when every session is scheduled, however many (otherwise more than 1,000
+    /// sessions, or `Prefer: respond-async`, answer 202 with a job).
+    #[serde(default)]
+    pub wait: bool,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"kind": "branch_meeting", "scheduled_at": "2012-01-05T06:30:00Z"}))]
 pub struct BulkCreateSessions {
@@ -127,7 +136,7 @@ pub struct BulkCreateSessions {
     pub scheduled_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"created": 9899, "sessions": "/api/v1/sessions?campaign_id=3"}))]
 pub struct BulkCreated {
     /// Sessions scheduled (possibly none).
