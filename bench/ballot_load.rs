@@ -8,6 +8,8 @@
 //!
 //! Two scenarios: **one session** (a branch meeting voting after "please vote now"), and a
 //! **meeting day** (`--sessions` sessions open at once, ballots spread over all of them).
+//! With `--during-import N`, ballots are also cast while an N-person roster is imported as
+//! a job, beside the same import alone (what a roster upload on a meeting afternoon costs).
 //!
 //!     cargo run --release --example ballot_load -- --help
 //!

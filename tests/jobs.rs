@@ -197,7 +197,7 @@ async fn small_city(app: &TestApp, admin: &str) {
     imported.assert_status(200);
 }
 
-/// 2,500 rows over three slices: 旧名 renamed and moved to B2 (first slice), new people in
+/// 2,500 rows over five slices: 旧名 renamed and moved to B2 (first slice), new people in
 /// B1 with a new secretary there, and `tail` last.
 fn city_roster(tail: &str) -> String {
     let mut file = format!("{PEOPLE_HEADER}OLD,B2,新名,full,member,2001-07-01,\n");
@@ -217,7 +217,7 @@ db_test!(
         let before = roster_state(&app).await;
 
         // The last row names an org that does not exist: found only while writing, after
-        // two slices (on SQLite) were committed.
+        // four slices (on SQLite) were committed.
         let bad = city_roster("N9999,NOPE,无处,full,member,,\n");
         let failed = import_job(&app, &admin, "people", &bad).await;
         assert_eq!(failed["state"], "failed", "{failed}");
@@ -250,7 +250,7 @@ db_test!(
         small_city(&app, &admin).await;
         let before = roster_state(&app).await;
 
-        // A job that wrote its three slices and died before recording itself done. The
+        // A job that wrote its five slices and died before recording itself done. The
         // server writes slices on SQLite only; here they are written on both databases.
         let pool = app.pool.clone();
         let marked = tokio_block(move || {

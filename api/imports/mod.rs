@@ -38,8 +38,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[schema(value_type = String, format = Binary)]
 pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
 
-type Apply<R> = fn(&mut Target, &Actor, Vec<R>, Progress) -> ApiResult<ImportReport>;
-type Write = dyn FnOnce(&mut Target, &Actor, Progress) -> ApiResult<ImportReport> + Send;
+type Write = dyn FnOnce(&mut Target, &Actor, Progress, Option<Vec<PersonRow>>) -> ApiResult<ImportReport>
+    + Send;
 
 /// What a CSV file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,6 +53,8 @@ pub struct CheckedFile {
     pub rows: u64,
     kind: FileKind,
     write: Box<Write>,
+    /// Every stored person, read while the file was parsed (see [`read_ahead`]).
+    stored_people: Option<Vec<PersonRow>>,
 }
 
 impl CheckedFile {
@@ -63,7 +65,13 @@ impl CheckedFile {
         actor: &Actor,
         progress: Progress,
     ) -> ApiResult<ImportReport> {
-        (self.write)(target, actor, progress)
+        (self.write)(target, actor, progress, self.stored_people)
+    }
+
+    /// The file, with the stored people [`read_ahead`] read while it was parsed.
+    pub fn knowing(mut self, stored_people: Option<Vec<PersonRow>>) -> Self {
+        self.stored_people = stored_people;
+        self
     }
 
     /// Writes the file through the pool, all or nothing (nothing for a dry run, or on any
@@ -120,27 +128,52 @@ impl CheckedFile {
 /// Parses and checks every row of a file, without the database: a bad row is a 422 naming
 /// its line, more rows than `max_rows` a 413.
 pub fn check_file(kind: FileKind, text: &str, max_rows: usize) -> ApiResult<CheckedFile> {
-    match kind {
-        FileKind::Orgs => checked(kind, csv_rows::parse_orgs(text), max_rows, apply_orgs),
-        FileKind::People => checked(kind, csv_rows::parse_people(text), max_rows, apply_people),
-    }
+    let (rows, write): (usize, Box<Write>) = match kind {
+        FileKind::Orgs => {
+            let records = checked(csv_rows::parse_orgs(text), max_rows)?;
+            let rows = records.len();
+            let write = move |target: &mut Target, actor: &Actor, progress: Progress, _| {
+                apply_orgs(target, actor, records, progress)
+            };
+            (rows, Box::new(write))
+        }
+        FileKind::People => {
+            let records = checked(csv_rows::parse_people(text), max_rows)?;
+            let rows = records.len();
+            let write = move |target: &mut Target, actor: &Actor, progress: Progress, stored| {
+                write_people(target, actor, records, progress, stored)
+            };
+            (rows, Box::new(write))
+        }
+    };
+    Ok(CheckedFile {
+        rows: rows as u64,
+        kind,
+        write,
+        stored_people: None,
+    })
 }
 
-fn checked<R: Send + 'static>(
-    kind: FileKind,
-    (records, errors): (Vec<R>, Vec<FieldError>),
-    max_rows: usize,
-    apply: Apply<R>,
-) -> ApiResult<CheckedFile> {
+fn checked<R>((records, errors): (Vec<R>, Vec<FieldError>), max_rows: usize) -> ApiResult<Vec<R>> {
     if !errors.is_empty() {
         return Err(rules::rows_failed(errors));
     }
     rules::check_row_count(records.len(), max_rows)?;
-    Ok(CheckedFile {
-        rows: records.len() as u64,
-        kind,
-        write: Box::new(move |conn, actor, progress| apply(conn, actor, records, progress)),
-    })
+    Ok(records)
+}
+
+/// Reads every stored person when a people file of `lines` lines names a good part of
+/// them, meant to run while the file is parsed (a city's re-upload then costs about one
+/// read of its roster); `None` for a smaller file, whose people are looked up by id.
+pub fn read_ahead(
+    conn: &mut DbConn,
+    kind: FileKind,
+    lines: usize,
+) -> ApiResult<Option<Vec<PersonRow>>> {
+    match kind {
+        FileKind::People => people_queries::every_person_if_many(conn, lines),
+        FileKind::Orgs => Ok(None),
+    }
 }
 
 /// Imports a whole file outside any request (the command line), in one transaction:
@@ -466,20 +499,45 @@ async fn import_people(
     import(actor, state, &req, &query, file, FileKind::People).await
 }
 
-/// Writes people rows, in file order, a slice of [`db::ROWS_PER_STATEMENT`] rows at a
-/// time. What the rows meet in the database is read first in a few batched queries (not
-/// one per row), and each slice's new people go in one multi-row insert.
+/// Rows of a people file written per slice: on SQLite a sliced job holds the write lock
+/// for one slice at a time (about 10 ms for 500 new people with their memberships and
+/// audit rows), which is what a ballot may wait behind.
+pub const ROWS_PER_SLICE: usize = 500;
+
+/// Writes people rows, in file order, a slice of [`ROWS_PER_SLICE`] rows at a time. What
+/// the rows meet in the database is read first in a few batched queries (not one per row),
+/// and each slice's new people go in one multi-row insert.
 pub fn apply_people(
     target: &mut Target,
     actor: &Actor,
     records: Vec<PersonRecord>,
     progress: Progress,
 ) -> ApiResult<ImportReport> {
-    let mut roster = target.read(|conn| Roster::load(conn, &records))?;
+    write_people(target, actor, records, progress, None)
+}
+
+/// [`apply_people`], given every stored person when they were read ahead.
+fn write_people(
+    target: &mut Target,
+    actor: &Actor,
+    records: Vec<PersonRecord>,
+    progress: Progress,
+    stored_people: Option<Vec<PersonRow>>,
+) -> ApiResult<ImportReport> {
+    let mut roster = target.read(|conn| Roster::load(conn, &records, stored_people))?;
     let mut tally = Tally::new(progress);
     let mut records = records.into_iter().peekable();
     while records.peek().is_some() {
-        let slice: Vec<PersonRecord> = records.by_ref().take(db::ROWS_PER_STATEMENT).collect();
+        let slice: Vec<PersonRecord> = records.by_ref().take(ROWS_PER_SLICE).collect();
+        // A slice of rows that match what is stored needs no transaction (an unchanged
+        // re-upload of a city's roster takes none).
+        if slice.iter().all(|r| roster.leaves_unchanged(actor, r)) {
+            for record in slice {
+                roster.people.remove(&record.external_id);
+                tally.add(record.line, Ok(Outcome::Unchanged))?;
+            }
+            continue;
+        }
         let (orgs, people) = roster.secretaries_at_stake(&slice);
         target.slice(&orgs, &people, |conn, undo| {
             let mut new_people = NewPeople::default();
@@ -504,13 +562,24 @@ struct Roster {
 }
 
 impl Roster {
-    fn load(conn: &mut DbConn, records: &[PersonRecord]) -> ApiResult<Self> {
+    fn load(
+        conn: &mut DbConn,
+        records: &[PersonRecord],
+        stored_people: Option<Vec<PersonRow>>,
+    ) -> ApiResult<Self> {
         let mut org_ids: Vec<&str> = records.iter().map(|r| r.org_external_id.as_str()).collect();
         org_ids.sort_unstable();
         org_ids.dedup();
         let orgs = org_queries::find_by_external_ids(conn, &org_ids)?;
-        let person_ids: Vec<&str> = records.iter().map(|r| r.external_id.as_str()).collect();
-        let people = people_queries::find_by_external_ids(conn, &person_ids)?;
+        // Read ahead, every stored person is kept: rows look people up by their own ids.
+        let people = match stored_people {
+            Some(every) => every,
+            None => {
+                let person_ids: Vec<&str> =
+                    records.iter().map(|r| r.external_id.as_str()).collect();
+                people_queries::find_by_external_ids(conn, &person_ids)?
+            }
+        };
         let mut paths: HashMap<i64, String> = orgs.iter().map(|o| (o.id, o.path.clone())).collect();
         let mut elsewhere: Vec<i64> = people
             .iter()
@@ -520,15 +589,15 @@ impl Roster {
         elsewhere.sort_unstable();
         elsewhere.dedup();
         paths.extend(org_queries::paths_of(conn, &elsewhere)?);
-        let by_external_id = |external_id: &Option<String>| external_id.clone().unwrap_or_default();
         Ok(Roster {
             orgs: orgs
                 .into_iter()
-                .map(|o| (by_external_id(&o.external_id), o))
+                .map(|o| (o.external_id.clone().unwrap_or_default(), o))
                 .collect(),
+            // The external id moves into the key: an import never reads it off the row.
             people: people
                 .into_iter()
-                .map(|p| (by_external_id(&p.external_id), p))
+                .map(|mut p| (p.external_id.take().unwrap_or_default(), p))
                 .collect(),
             paths,
         })
@@ -557,6 +626,26 @@ impl Roster {
         orgs.sort_unstable();
         orgs.dedup();
         (orgs, people)
+    }
+
+    /// Whether a row finds its stored person exactly as it says, in an org the actor
+    /// manages: what [`apply_person`] would count unchanged without writing. Anything else
+    /// goes through `apply_person`.
+    fn leaves_unchanged(&self, actor: &Actor, record: &PersonRecord) -> bool {
+        let Ok(org) = managed_org(actor, &record.org_external_id, self) else {
+            return false;
+        };
+        let Some(stored) = self.people.get(&record.external_id) else {
+            return false;
+        };
+        let Ok(path) = self.path_of(stored.org_id) else {
+            return false;
+        };
+        actor.allows(Action::ManageOrgs, path)
+            && stored.org_id == org.id
+            && rules::same_person(stored, record)
+            && rules::secretary_change(record.position, stored.id, org.secretary_id)
+                == SecretaryChange::Keep
     }
 
     /// Records a change of secretary for the rows that follow.

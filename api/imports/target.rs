@@ -2,10 +2,10 @@
 //! slice, each slice a short journaled transaction of its own, so that ballots take the one
 //! write lock between slices instead of waiting for the whole file.
 //!
-//! All or nothing holds either way: the file's every row is read and checked before the
-//! first slice; a slice that meets a row's error rolls back and the slices after it are
-//! only rehearsed (to report their errors too); then the committed slices are taken back
-//! from the journal, newest first. A restart takes back the slices of a job it
+//! All or nothing holds either way: the whole file is parsed and checked for form, and what
+//! its rows meet in the database read, before the first slice; a slice that meets a row's
+//! error rolls back and the slices after it are only rehearsed (to report their errors
+//! too); then the committed slices are taken back from the journal, newest first. A restart takes back the slices of a job it
 //! interrupted. What differs is isolation: while a sliced job writes, readers see the rows
 //! of the slices committed so far.
 

@@ -39,28 +39,10 @@ pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Op
 /// in one pass over the table when they are a good part of it (a city's whole roster),
 /// which is several times faster than as many index lookups.
 pub fn find_by_external_ids(conn: &mut DbConn, external_ids: &[&str]) -> ApiResult<Vec<PersonRow>> {
-    let highest_id: Option<i64> = people::table
-        .select(diesel::dsl::max(people::id))
-        .first(conn)?;
-    let mut found = Vec::new();
-    if external_ids.len() as i64 * 4 >= highest_id.unwrap_or(0) {
-        let wanted: HashSet<&str> = external_ids.iter().copied().collect();
-        let every = people::table
-            .filter(people::external_id.is_not_null())
-            .select(PersonRow::as_select())
-            .load_iter::<PersonRow, diesel::connection::DefaultLoadingMode>(conn)?;
-        for person in every {
-            let person = person?;
-            if person
-                .external_id
-                .as_deref()
-                .is_some_and(|e| wanted.contains(e))
-            {
-                found.push(person);
-            }
-        }
-        return Ok(found);
+    if let Some(every) = every_person_if_many(conn, external_ids.len())? {
+        return Ok(with_external_ids(every, external_ids));
     }
+    let mut found = Vec::new();
     for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
         let rows: Vec<PersonRow> = people::table
             .filter(people::external_id.eq_any(chunk))
@@ -69,6 +51,33 @@ pub fn find_by_external_ids(conn: &mut DbConn, external_ids: &[&str]) -> ApiResu
         found.extend(rows);
     }
     Ok(found)
+}
+
+/// Every stored person with an external id, when `wanted` of them are a good part of the
+/// table (at least a quarter of it): one pass then beats as many index lookups. `None`
+/// when they are few.
+pub fn every_person_if_many(conn: &mut DbConn, wanted: usize) -> ApiResult<Option<Vec<PersonRow>>> {
+    let highest_id: Option<i64> = people::table
+        .select(diesel::dsl::max(people::id))
+        .first(conn)?;
+    if (wanted as i64).saturating_mul(4) < highest_id.unwrap_or(0) {
+        return Ok(None);
+    }
+    Ok(Some(
+        people::table
+            .filter(people::external_id.is_not_null())
+            .select(PersonRow::as_select())
+            .load(conn)?,
+    ))
+}
+
+/// The people of `every` with one of these external ids.
+fn with_external_ids(every: Vec<PersonRow>, external_ids: &[&str]) -> Vec<PersonRow> {
+    let wanted: HashSet<&str> = external_ids.iter().copied().collect();
+    every
+        .into_iter()
+        .filter(|p| p.external_id.as_deref().is_some_and(|e| wanted.contains(e)))
+        .collect()
 }
 
 /// A person row of a bulk insert (`None` stored as NULL, so that rows batch on SQLite).

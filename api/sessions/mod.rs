@@ -228,6 +228,9 @@ async fn bulk_create_sessions(
     body: JsonBody<BulkCreateSessions>,
 ) -> ApiResult<HttpResponse> {
     let (campaign_id, body) = (id.into_inner(), body.into_inner());
+    if query.wait {
+        return schedule_now(&state, actor, campaign_id, body).await;
+    }
     let prefer = req.headers().get("Prefer").and_then(|v| v.to_str().ok());
     // Checked and counted before anything is accepted: a refusal is answered at once.
     let planned = {
@@ -241,11 +244,21 @@ async fn bulk_create_sessions(
         })
         .await?
     };
-    if crate::jobs::rules::SESSIONS.runs_as_job(prefer, planned, query.wait) {
+    if crate::jobs::rules::SESSIONS.runs_as_job(prefer, planned, false) {
         let preferred = crate::jobs::rules::prefers_async(prefer);
         return crate::jobs::start_scheduling(state, actor, campaign_id, body, planned, preferred)
             .await;
     }
+    schedule_now(&state, actor, campaign_id, body).await
+}
+
+/// Schedules the sessions within the request: 201 with the summary.
+async fn schedule_now(
+    state: &AppState,
+    actor: Actor,
+    campaign_id: i64,
+    body: BulkCreateSessions,
+) -> ApiResult<HttpResponse> {
     let scheduled = db::write(&state.pool, move |conn| {
         schedule_campaign(conn, &actor, campaign_id, &body, &|_| {})
     })
