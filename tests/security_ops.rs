@@ -270,6 +270,7 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
     for variable in [
         "PINGYI_JWT_SECRET",
         "PINGYI_ADMIN_PASSWORD",
+        "PINGYI_DB_USER",
         "PINGYI_DB_PASSWORD",
     ] {
         assert!(
