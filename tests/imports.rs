@@ -1,6 +1,6 @@
 //! CSV imports: idempotent, all-or-nothing, errors by line, dry runs, access.
 
-use crate::common::fixtures::{admin_token, create_user_with_grant, Tree};
+use crate::common::fixtures::{admin_token, create_user_with_grant, set_external_ids, Tree};
 use crate::db_test;
 
 const ORGS: &str = "external_id,parent_external_id,name,kind,domain,window_unit\n\
@@ -182,16 +182,12 @@ db_test!(imports_stay_inside_the_importers_subtree, |app| {
     let tree = Tree::build(&app, &admin).await;
     let (_, school_admin) =
         create_user_with_grant(&app, &admin, "school.a", tree.school_a, "org_admin").await;
-    // Give the tree external ids so that files can refer to it.
-    for (id, ext) in [(tree.school_a, "SA"), (tree.school_b, "SB")] {
-        app.patch(
-            &format!("/api/v1/orgs/{id}"),
-            Some(&admin),
-            serde_json::json!({"external_id": ext}),
-        )
-        .await
-        .assert_status(200);
-    }
+    set_external_ids(
+        &app,
+        &admin,
+        &[(tree.school_a, "SA"), (tree.school_b, "SB")],
+    )
+    .await;
     let inside = "external_id,parent_external_id,name,kind,domain,window_unit\nNA,SA,甲校新支部,branch,institution,false\n";
     app.post_raw(
         "/api/v1/imports/orgs",

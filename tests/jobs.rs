@@ -5,7 +5,8 @@ use actix_web::http::Method;
 use serde_json::Value;
 
 use crate::common::fixtures::{
-    admin_token, campaign_around_today, create_org, create_user_with_grant, list_all, noon, Tree,
+    admin_token, campaign_around_today, create_org, create_user_with_grant, list_all, noon,
+    set_external_ids, Tree,
 };
 use crate::common::{tokio_block, Reply, TestApp};
 use crate::db_test;
@@ -398,5 +399,50 @@ db_test!(
             )
             .await;
         assert_eq!(waited.assert_status(201)["created"], 0);
+    }
+);
+
+db_test!(
+    an_unchanged_row_outside_the_importers_subtree_is_still_refused,
+    |app| {
+        // Rows that match what is stored skip the write (and, in a job on SQLite, the
+        // slice's transaction): the subtree check must hold on that path too.
+        let admin = admin_token(&app).await;
+        let tree = Tree::build(&app, &admin).await;
+        let (_, school_admin) =
+            create_user_with_grant(&app, &admin, "school.a", tree.school_a, "org_admin").await;
+        set_external_ids(
+            &app,
+            &admin,
+            &[(tree.branch_a, "BA"), (tree.branch_b, "BB")],
+        )
+        .await;
+        let file = format!("{PEOPLE_HEADER}PA,BA,甲,full,member,,\nPB,BB,乙,full,member,,\n");
+        app.post_raw(
+            "/api/v1/imports/people",
+            Some(&admin),
+            "text/csv",
+            file.as_bytes(),
+        )
+        .await
+        .assert_status(200);
+        let before = roster_state(&app).await;
+
+        let refused = app
+            .post_raw(
+                "/api/v1/imports/people",
+                Some(&school_admin),
+                "text/csv",
+                file.as_bytes(),
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(refused["errors"][0]["line"], 3, "{refused}");
+        assert_eq!(refused["errors"][0]["field"], "org_external_id");
+
+        let failed = import_job(&app, &school_admin, "people", &file).await;
+        assert_eq!(failed["state"], "failed", "{failed}");
+        assert_eq!(failed["errors"][0]["line"], 3, "{failed}");
+        assert_eq!(roster_state(&app).await, before);
     }
 );

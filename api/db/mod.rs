@@ -471,6 +471,19 @@ pub fn lock_tree(conn: &mut DbConn) -> diesel::QueryResult<()> {
 /// is small beside its rows.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
+/// Loads the rows for many keys with `IN (…)` lists of at most [`ROWS_PER_STATEMENT`] keys
+/// (both databases bound the parameters of one statement).
+pub fn load_in_chunks<K, T>(
+    keys: &[K],
+    mut load: impl FnMut(&[K]) -> diesel::QueryResult<Vec<T>>,
+) -> diesel::QueryResult<Vec<T>> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        found.extend(load(chunk)?);
+    }
+    Ok(found)
+}
+
 /// A multi-row INSERT. diesel's MultiConnection cannot express batch inserts, so this
 /// runs the same statement on the backend's own connection (inside the caller's
 /// transaction, which lives on that connection).

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{audit_events, job_journal, memberships, orgs, people};
-use crate::db::{DbConn, ROWS_PER_STATEMENT};
+use crate::db::{load_in_chunks, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::people::model::{MemberType, PersonRow, PersonStatus, Position};
 
@@ -79,21 +79,15 @@ impl SliceUndo {
     /// Reads what the slice starts from (inside its transaction): the highest ids, and the
     /// secretaries of `orgs` and of any org whose secretary is one of `people`.
     pub fn start(conn: &mut DbConn, org_ids: &[i64], person_ids: &[i64]) -> ApiResult<SliceStart> {
-        let mut secretaries = HashMap::new();
-        for ids in org_ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, Option<i64>)> = orgs::table
-                .filter(orgs::id.eq_any(ids))
-                .select((orgs::id, orgs::secretary_id))
-                .load(conn)?;
-            secretaries.extend(rows);
-        }
-        for ids in person_ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, Option<i64>)> = orgs::table
+        let mut secretaries: HashMap<i64, Option<i64>> =
+            secretaries_of(conn, org_ids)?.into_iter().collect();
+        let theirs: Vec<(i64, Option<i64>)> = load_in_chunks(person_ids, |ids| {
+            orgs::table
                 .filter(orgs::secretary_id.eq_any(ids))
                 .select((orgs::id, orgs::secretary_id))
-                .load(conn)?;
-            secretaries.extend(rows);
-        }
+                .load(conn)
+        })?;
+        secretaries.extend(theirs);
         Ok(SliceStart {
             people: highest(conn, Table::People)?,
             memberships: highest(conn, Table::Memberships)?,
@@ -117,16 +111,10 @@ impl SliceUndo {
         self.memberships = range(start.memberships, highest(conn, Table::Memberships)?);
         self.audit_events = range(start.audit_events, highest(conn, Table::AuditEvents)?);
         let watched: Vec<i64> = start.secretaries.keys().copied().collect();
-        for ids in watched.chunks(ROWS_PER_STATEMENT) {
-            let now: Vec<(i64, Option<i64>)> = orgs::table
-                .filter(orgs::id.eq_any(ids))
-                .select((orgs::id, orgs::secretary_id))
-                .load(conn)?;
-            for (org, secretary) in now {
-                let before = start.secretaries.get(&org).copied().flatten();
-                if secretary != before {
-                    self.secretaries.push((org, before));
-                }
+        for (org, secretary) in secretaries_of(conn, &watched)? {
+            let before = start.secretaries.get(&org).copied().flatten();
+            if secretary != before {
+                self.secretaries.push((org, before));
             }
         }
         let wrote_nothing = self.people.is_none()
@@ -148,6 +136,16 @@ impl SliceUndo {
             .execute(conn)?;
         Ok(true)
     }
+}
+
+/// (org, its secretary) of these orgs.
+fn secretaries_of(conn: &mut DbConn, org_ids: &[i64]) -> ApiResult<Vec<(i64, Option<i64>)>> {
+    Ok(load_in_chunks(org_ids, |ids| {
+        orgs::table
+            .filter(orgs::id.eq_any(ids))
+            .select((orgs::id, orgs::secretary_id))
+            .load(conn)
+    })?)
 }
 
 #[derive(Clone, Copy)]

@@ -225,8 +225,16 @@ async fn import(
         // at least one line).
         rules::check_row_count(lines, max_rows)?;
         let preferred = crate::jobs::rules::prefers_async(prefer);
-        return crate::jobs::start_import(state, actor, kind, file.0, query.dry_run, preferred)
-            .await;
+        return crate::jobs::start_import(
+            state,
+            actor,
+            kind,
+            file.0,
+            lines,
+            query.dry_run,
+            preferred,
+        )
+        .await;
     }
     // Reading every row is CPU work: off the async workers.
     let text = file.0;

@@ -155,6 +155,7 @@ pub async fn start_import(
     actor: Actor,
     kind: FileKind,
     text: String,
+    lines: usize,
     dry_run: bool,
     preferred: bool,
 ) -> ApiResult<HttpResponse> {
@@ -164,7 +165,7 @@ pub async fn start_import(
     };
     let user = actor.user_id;
     let work = move |state: web::Data<AppState>, id: i64| async move {
-        let report = import_steps(&state, &actor, id, kind, text, dry_run).await?;
+        let report = import_steps(&state, &actor, id, kind, text, lines, dry_run).await?;
         let rows = u64::from(report.created + report.updated + report.unchanged);
         Finished::of(&report, rows)
     };
@@ -177,13 +178,13 @@ async fn import_steps(
     id: i64,
     kind: FileKind,
     text: String,
+    lines: usize,
     dry_run: bool,
 ) -> ApiResult<ImportReport> {
     advance(state, id, JobState::Validating, None).await?;
     let max_rows = state.settings.import_max_rows;
     // Reading every row is CPU work and holds no lock; a roster's stored people are read
     // meanwhile, on the other core.
-    let lines = text.bytes().filter(|&b| b == b'\n').count();
     let pool = state.pool.clone();
     let ahead = web::block(move || {
         let mut conn = pool.get().map_err(ApiError::pool)?;

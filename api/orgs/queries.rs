@@ -12,7 +12,7 @@ use super::rules::escape_like;
 use crate::auth::policy::subtree_upper_bound;
 use crate::auth::{Actor, Scope};
 use crate::db::schema::orgs;
-use crate::db::{DbConn, MultiBackend, ROWS_PER_STATEMENT};
+use crate::db::{load_in_chunks, DbConn, MultiBackend};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 
@@ -147,28 +147,22 @@ pub fn find_by_external_id(conn: &mut DbConn, external_id: &str) -> ApiResult<Op
 
 /// The stored orgs with these external ids (read in batches).
 pub fn find_by_external_ids(conn: &mut DbConn, external_ids: &[&str]) -> ApiResult<Vec<OrgRow>> {
-    let mut found = Vec::new();
-    for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<OrgRow> = orgs::table
+    Ok(load_in_chunks(external_ids, |chunk| {
+        orgs::table
             .filter(orgs::external_id.eq_any(chunk))
             .select(OrgRow::as_select())
-            .load(conn)?;
-        found.extend(rows);
-    }
-    Ok(found)
+            .load(conn)
+    })?)
 }
 
 /// The paths of these orgs, as (id, path) (read in batches).
 pub fn paths_of(conn: &mut DbConn, ids: &[i64]) -> ApiResult<Vec<(i64, String)>> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<(i64, String)> = orgs::table
+    Ok(load_in_chunks(ids, |chunk| {
+        orgs::table
             .filter(orgs::id.eq_any(chunk))
             .select((orgs::id, orgs::path))
-            .load(conn)?;
-        found.extend(rows);
-    }
-    Ok(found)
+            .load(conn)
+    })?)
 }
 
 pub struct NewOrg<'a> {

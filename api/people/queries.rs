@@ -8,7 +8,7 @@ use super::model::{
 };
 use crate::auth::Scope;
 use crate::db::schema::{memberships, orgs, people};
-use crate::db::{DbConn, MultiBackend, ROWS_PER_STATEMENT};
+use crate::db::{load_in_chunks, DbConn, MultiBackend, ROWS_PER_STATEMENT};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 use crate::orgs::model::OrgRow;
@@ -42,15 +42,12 @@ pub fn find_by_external_ids(conn: &mut DbConn, external_ids: &[&str]) -> ApiResu
     if let Some(every) = every_person_if_many(conn, external_ids.len())? {
         return Ok(with_external_ids(every, external_ids));
     }
-    let mut found = Vec::new();
-    for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<PersonRow> = people::table
+    Ok(load_in_chunks(external_ids, |chunk| {
+        people::table
             .filter(people::external_id.eq_any(chunk))
             .select(PersonRow::as_select())
-            .load(conn)?;
-        found.extend(rows);
-    }
-    Ok(found)
+            .load(conn)
+    })?)
 }
 
 /// Every stored person with an external id, when `wanted` of them are a good part of the

@@ -228,17 +228,14 @@ pub fn subjects_of(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Subject>
 
 /// The active members of these orgs, by org and id: (org id, person id, name).
 pub fn active_members_of(conn: &mut DbConn, org_ids: &[i64]) -> ApiResult<Vec<(i64, i64, String)>> {
-    let mut found = Vec::new();
-    for chunk in org_ids.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<(i64, i64, String)> = people::table
+    Ok(crate::db::load_in_chunks(org_ids, |chunk| {
+        people::table
             .filter(people::org_id.eq_any(chunk))
             .filter(people::status.eq(PersonStatus::Active))
             .order((people::org_id, people::id))
             .select((people::org_id, people::id, people::name))
-            .load(conn)?;
-        found.extend(rows);
-    }
-    Ok(found)
+            .load(conn)
+    })?)
 }
 
 /// The active members of an org, by id: (id, name).

@@ -223,8 +223,6 @@ pub fn delete_grant(conn: &mut DbConn, grant_id: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// Whether `user_id` is an enabled administrator and no other enabled account holds the
-/// admin grant: disabling them or taking their admin grant back would lock everyone out.
 /// The enabled administrators (city-wide admin grant), by id.
 fn active_admins(conn: &mut DbConn) -> ApiResult<Vec<i64>> {
     Ok(grants::table
@@ -238,6 +236,8 @@ fn active_admins(conn: &mut DbConn) -> ApiResult<Vec<i64>> {
         .load(conn)?)
 }
 
+/// Whether `user_id` is an enabled administrator and no other enabled account holds the
+/// admin grant: disabling them or taking their admin grant back would lock everyone out.
 pub fn is_last_active_admin(conn: &mut DbConn, user_id: i64) -> ApiResult<bool> {
     Ok(active_admins(conn)? == [user_id])
 }

@@ -192,6 +192,19 @@ impl Tree {
     }
 }
 
+/// Gives orgs external ids, so that import files can name them.
+pub async fn set_external_ids(app: &TestApp, token: &str, orgs: &[(i64, &str)]) {
+    for (id, external_id) in orgs {
+        app.patch(
+            &format!("/api/v1/orgs/{id}"),
+            Some(token),
+            json!({"external_id": external_id}),
+        )
+        .await
+        .assert_status(200);
+    }
+}
+
 /// A list answer holding every item (one page of up to 200), asserting 200.
 pub async fn list_all(app: &TestApp, path: &str, token: &str) -> Value {
     let sep = if path.contains('?') { '&' } else { '?' };
