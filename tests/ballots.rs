@@ -816,3 +816,29 @@ async fn burst_then_close(app: &TestApp) {
         .assert_status(200);
     assert_eq!(results["ballots"], stored);
 }
+
+db_test!(
+    every_code_cast_twice_at_once_is_stored_once_and_refused_once,
+    |app| {
+        // With several writers (PostgreSQL), batches holding the same codes in opposite
+        // orders would wait on each other until one failed as a deadlock; a code's two
+        // casts go to one writer instead.
+        let m = Meeting::set_up(&app).await;
+        let codes = m.issue(&app, m.session, "party_member", 120).await;
+        m.open(&app, m.session).await;
+        let form = ballot_form(&app, &codes[0]).await;
+        let good = full_ratings(&form, 0);
+        let replies = join_all(codes.iter().chain(codes.iter().rev()).map(|code| {
+            app.post(
+                "/api/v1/ballots",
+                None,
+                json!({"code": code, "ratings": good}),
+            )
+        }))
+        .await;
+        let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+        assert_eq!((count(201), count(409)), (120, 120));
+        assert_eq!(app.count("ballots").await, 120);
+        assert_eq!(m.turnout(&app).await["used"], 120);
+    }
+);

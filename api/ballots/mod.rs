@@ -113,6 +113,13 @@ fn code_hash(state: &AppState, address: &str, typed: &str) -> ApiResult<String> 
     }
 }
 
+/// The group-commit key of a code: its hash's first 64 bits (any stable spread will do).
+fn writer_key(hash: &str) -> u64 {
+    hash.get(..16)
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or_default()
+}
+
 /// The error for a refused code; an unknown code counts against the address.
 fn refused(state: &AppState, address: &str, refusal: CodeRefusal) -> ApiError {
     if refusal.is_guess() {
@@ -450,8 +457,9 @@ async fn submit_ballot(
     let body = body.into_inner();
     let hash = code_hash(&state, &address, &body.code)?;
     let shared = state.clone();
-    // On SQLite the ballot joins the group commit: it is answered once durable.
-    let cast = db::write_grouped(&state.pool, move |conn| {
+    // The ballot joins the group commit, keyed by its code: it is answered once durable.
+    let key = writer_key(&hash);
+    let cast = db::write_grouped(&state.pool, key, move |conn| {
         let Some((session_id, category)) = queries::consume_code(conn, &hash)? else {
             let found = queries::code_state(conn, &hash)?;
             return Ok(Err(CodeRefusal::of_unconsumed(found)));

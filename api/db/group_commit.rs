@@ -5,8 +5,11 @@
 //! is durable (SQLite at `synchronous = FULL` and PostgreSQL both sync the log on commit).
 //!
 //! SQLite runs one writer thread, which takes the pool's writer turn for each batch.
-//! PostgreSQL runs a few, each on its own connection: while one waits for its commit to
-//! reach the disk, another runs the next batch.
+//! PostgreSQL runs a few, each on its own connection and with its own queue: while one waits
+//! for its commit to reach the disk, another runs the next batch. A write names a key (a
+//! ballot: its code) and always goes to the same writer, so two writes that lock the same
+//! row (one code cast twice at once) meet in one writer, one after the other, and never in
+//! two batches waiting on each other's locks, which PostgreSQL would end as a deadlock.
 //!
 //! There is no waiting window: while one batch commits, the next one gathers in the queue,
 //! so a single client pays no delay and a burst shares its syncs.
@@ -17,18 +20,18 @@ use std::sync::Arc;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection as _;
-use parking_lot::{FairMutex, Mutex, RwLock};
+use parking_lot::FairMutex;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{ConnectionManager, DbConn};
 use crate::error::ApiError;
 use diesel::r2d2::ManageConnection as _;
 
-/// The sending side of the queue; cloned into every pool handle. The writer thread stops
-/// when the last one is dropped.
+/// The sending side of every writer's queue; cloned into every pool handle. A writer thread
+/// stops when the last one is dropped.
 #[derive(Clone)]
 pub struct GroupCommit {
-    queue: mpsc::Sender<Box<dyn Queued>>,
+    queues: Vec<mpsc::Sender<Box<dyn Queued>>>,
 }
 
 /// A write waiting in the queue, with its answer once its batch is settled.
@@ -118,9 +121,9 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 impl GroupCommit {
-    /// Starts `writers` writer threads, each on a connection of its own. With a writer turn
-    /// (SQLite), a thread takes it for each batch, so other writes interleave between
-    /// batches in fair order.
+    /// Starts `writers` writer threads, each on a connection of its own with a queue of its
+    /// own (`capacity` shared among them). With a writer turn (SQLite), a thread takes it for
+    /// each batch, so other writes interleave between batches in fair order.
     pub fn start(
         manager: ConnectionManager,
         writer_turn: Option<Arc<FairMutex<()>>>,
@@ -128,26 +131,29 @@ impl GroupCommit {
         capacity: usize,
         batch_size: usize,
     ) -> std::io::Result<Self> {
-        let (queue, incoming) = mpsc::channel::<Box<dyn Queued>>(capacity.max(1));
-        let shared = Arc::new(Writers {
-            incoming: Mutex::new(incoming),
-            in_flight: RwLock::new(()),
-            manager,
-            writer_turn,
-            batch_size: batch_size.max(1),
-        });
-        for n in 0..writers.max(1) {
-            let shared = shared.clone();
+        let writers = writers.max(1);
+        let mut queues = Vec::with_capacity(writers);
+        for n in 0..writers {
+            let (queue, incoming) =
+                mpsc::channel::<Box<dyn Queued>>(capacity.div_ceil(writers).max(1));
+            let writer = Writer {
+                incoming,
+                manager: manager.clone(),
+                writer_turn: writer_turn.clone(),
+                batch_size: batch_size.max(1),
+            };
             std::thread::Builder::new()
                 .name(format!("group-commit-{n}"))
-                .spawn(move || shared.run())?;
+                .spawn(move || writer.run())?;
+            queues.push(queue);
         }
-        Ok(Self { queue })
+        Ok(Self { queues })
     }
 
-    /// Queues a write and waits for its batch to be committed. A full queue answers 503
-    /// with `Retry-After` at once instead of waiting without bound.
-    pub async fn write<T, F>(&self, write: F) -> Result<T, ApiError>
+    /// Queues a write on the writer of `key` and waits for its batch to be committed. Writes
+    /// that may lock the same row must give the same key. A full queue answers 503 with
+    /// `Retry-After` at once instead of waiting without bound.
+    pub async fn write<T, F>(&self, key: u64, write: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -158,7 +164,7 @@ impl GroupCommit {
             outcome: None,
             reply,
         });
-        self.queue.try_send(entry).map_err(|e| match e {
+        self.queue_of(key).try_send(entry).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => ApiError::queue_full(),
             mpsc::error::TrySendError::Closed(_) => ApiError::pool("the writer thread stopped"),
         })?;
@@ -167,73 +173,65 @@ impl GroupCommit {
             .map_err(|_| ApiError::pool("the writer thread stopped"))?
     }
 
+    fn queue_of(&self, key: u64) -> &mpsc::Sender<Box<dyn Queued>> {
+        // `len` is at least one, and a usize holds any index below it.
+        &self.queues[(key % self.queues.len() as u64) as usize]
+    }
+
     /// Waits until every write queued before this call is committed or refused: a change
     /// that must come after them (closing a session after the ballots already cast) calls
-    /// this first. It waits for room in the queue rather than failing when it is full.
+    /// this first. A marker goes through every writer's queue, each answered once the
+    /// writes ahead of it are settled; it waits for room in a full queue rather than fail.
     pub async fn settle(&self) -> Result<(), ApiError> {
-        let (reply, answer) = oneshot::channel();
-        let marker = Box::new(Marker { reply });
-        self.queue
-            .send(marker)
-            .await
-            .map_err(|_| ApiError::pool("the writer thread stopped"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::pool("the writer thread stopped"))?
+        let mut answers = Vec::with_capacity(self.queues.len());
+        for queue in &self.queues {
+            let (reply, answer) = oneshot::channel();
+            queue
+                .send(Box::new(Marker { reply }))
+                .await
+                .map_err(|_| ApiError::pool("the writer thread stopped"))?;
+            answers.push(answer);
+        }
+        for answer in answers {
+            answer
+                .await
+                .map_err(|_| ApiError::pool("the writer thread stopped"))??;
+        }
+        Ok(())
     }
 }
 
-/// What the writer threads share: the queue's receiving end, taken by one thread at a time,
-/// and a lock each holds (shared) while it has a batch in hand, which a settle marker takes
-/// alone to know that every write taken before it is settled.
-struct Writers {
-    incoming: Mutex<mpsc::Receiver<Box<dyn Queued>>>,
-    in_flight: RwLock<()>,
+/// One writer thread: its queue's receiving end and what it needs to commit.
+struct Writer {
+    incoming: mpsc::Receiver<Box<dyn Queued>>,
     manager: ConnectionManager,
     writer_turn: Option<Arc<FairMutex<()>>>,
     batch_size: usize,
 }
 
-impl Writers {
-    /// One writer thread's loop; it ends when every sender is gone.
-    fn run(&self) {
+impl Writer {
+    /// The thread's loop; it ends when every sender is gone. Markers are answered after the
+    /// batch they came with, so after every write queued ahead of them.
+    fn run(mut self) {
         let mut conn = None;
         let mut batch = Vec::with_capacity(self.batch_size);
-        loop {
-            let in_flight = {
-                let mut incoming = self.incoming.lock();
-                let Some(first) = incoming.blocking_recv() else {
-                    return;
-                };
-                // Taken before the receiver is let go: a marker dequeued after this batch
-                // finds it in flight.
-                let in_flight = self.in_flight.read();
-                batch.push(first);
-                while batch.len() < self.batch_size {
-                    match incoming.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
+        while let Some(first) = self.incoming.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.batch_size {
+                match self.incoming.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
                 }
-                in_flight
-            };
-            let markers: Vec<_> = {
-                let (markers, writes): (Vec<_>, Vec<_>) =
-                    batch.drain(..).partition(|entry| entry.is_marker());
-                batch.extend(writes);
-                markers
-            };
+            }
+            let (markers, writes): (Vec<_>, Vec<_>) =
+                batch.drain(..).partition(|entry| entry.is_marker());
+            batch.extend(writes);
             if !batch.is_empty() {
                 let _turn = self.writer_turn.as_ref().map(|turn| turn.lock());
                 commit_batch(&self.manager, &mut conn, &mut batch);
             }
-            drop(in_flight);
-            if !markers.is_empty() {
-                // Waits for the other threads' batches taken before the markers.
-                let _settled = self.in_flight.write();
-                for marker in markers {
-                    marker.answer(None);
-                }
+            for marker in markers {
+                marker.answer(None);
             }
         }
     }
@@ -403,7 +401,7 @@ mod tests {
         let blocker = group.clone();
         actix_web::rt::spawn(async move {
             blocker
-                .write(move |_| {
+                .write(0, move |_| {
                     let _ = started.send(());
                     let _ = held.recv();
                     Ok(())
@@ -429,9 +427,9 @@ mod tests {
             let group = group.clone();
             async move {
                 tokio::join!(
-                    group.write(insert(1)),
-                    group.write(failing),
-                    group.write(insert(3))
+                    group.write(0, insert(1)),
+                    group.write(0, failing),
+                    group.write(0, insert(3))
                 )
             }
         });
@@ -455,9 +453,9 @@ mod tests {
             let group = group.clone();
             async move {
                 tokio::join!(
-                    group.write(insert(1)),
-                    group.write(panicking),
-                    group.write(insert(3))
+                    group.write(0, insert(1)),
+                    group.write(0, panicking),
+                    group.write(0, insert(3))
                 )
             }
         });
@@ -467,7 +465,7 @@ mod tests {
         assert_eq!(b.unwrap_err().status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(stored(&mut reader), vec![1, 3]);
         // The writer thread lives on.
-        assert_eq!(group.write(insert(4)).await.unwrap(), 4);
+        assert_eq!(group.write(0, insert(4)).await.unwrap(), 4);
     }
 
     #[actix_web::test]
@@ -476,13 +474,13 @@ mod tests {
         let release = hold_the_writer(&group).await;
         let waiting = actix_web::rt::spawn({
             let group = group.clone();
-            async move { tokio::join!(group.write(insert(1)), group.write(insert(2))) }
+            async move { tokio::join!(group.write(0, insert(1)), group.write(0, insert(2))) }
         });
         // Let the two waiting writes reach the queue.
-        while group.queue.capacity() > 0 {
+        while group.queues[0].capacity() > 0 {
             actix_web::rt::task::yield_now().await;
         }
-        let refused = group.write(insert(3)).await.unwrap_err();
+        let refused = group.write(0, insert(3)).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.extra.and_then(|e| e.retry_after), Some(1));
         drop(release);
@@ -497,9 +495,9 @@ mod tests {
         let release = hold_the_writer(&group).await;
         let queued = actix_web::rt::spawn({
             let group = group.clone();
-            async move { group.write(insert(7)).await }
+            async move { group.write(0, insert(7)).await }
         });
-        while group.queue.capacity() == 16 {
+        while group.queues[0].capacity() == 16 {
             actix_web::rt::task::yield_now().await;
         }
         let settled = actix_web::rt::spawn({
@@ -516,15 +514,14 @@ mod tests {
     async fn with_several_writers_settling_waits_for_the_other_writers_batches() {
         // No writer turn, as on PostgreSQL: three threads on three connections.
         let (group, mut reader, _dir) = writers(None, 3, 16, 1);
-        // The first thread holds SQLite's write lock inside a batch; the second takes the
-        // next write and waits for that lock; the third takes the marker.
+        // Writer 0 holds SQLite's write lock inside a batch; writer 1 takes the next write
+        // and waits for that lock.
         let release = hold_the_writer(&group).await;
         let queued = actix_web::rt::spawn({
             let group = group.clone();
-            async move { group.write(insert(7)).await }
+            async move { group.write(1, insert(7)).await }
         });
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-        while group.queue.capacity() < 16 {
+        while group.queues[1].capacity() < group.queues[1].max_capacity() {
             actix_web::rt::task::yield_now().await;
         }
         let settled = actix_web::rt::spawn({
@@ -534,11 +531,42 @@ mod tests {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(
             !settled.is_finished(),
-            "settled while another thread still held a write taken before"
+            "settled while a writer still held a write taken before"
         );
         drop(release);
         settled.await.unwrap().unwrap();
         assert_eq!(stored(&mut reader), vec![7]);
         assert_eq!(queued.await.unwrap().unwrap(), 7);
+    }
+
+    #[actix_web::test]
+    async fn writes_of_one_key_always_go_to_one_writer() {
+        let (group, _reader, _dir) = writers(None, 3, 64, 4);
+        let thread_of = |key: u64| {
+            let group = group.clone();
+            async move {
+                group
+                    .write(key, |_| {
+                        Ok(std::thread::current().name().map(str::to_owned))
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let mut threads = std::collections::HashMap::new();
+        for round in 0..5 {
+            for key in [3_u64, 4, 5, 1_000_003] {
+                let thread = thread_of(key).await;
+                let first = threads.entry(key).or_insert_with(|| thread.clone());
+                assert_eq!(*first, thread, "key {key}, round {round}");
+            }
+        }
+        let distinct: std::collections::HashSet<_> = threads.values().collect();
+        assert_eq!(
+            distinct.len(),
+            3,
+            "three keys in a row spread over three writers"
+        );
     }
 }

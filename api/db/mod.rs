@@ -286,12 +286,10 @@ pub struct PoolOptions {
     pub postgres_writers: usize,
 }
 
-/// PostgreSQL's ballot writers by default: none. Four commit 107–131% of pgbench's rate at
-/// 64 clients (bench/README.md), but a code cast twice at the same moment can land in two
-/// batches that then wait on each other's code rows, and PostgreSQL ends one of them as a
-/// deadlock (that ballot fails). Until a writer retries a deadlocked write, batches stay
-/// opt-in; one writer alone is slower than no grouping (36–55% of pgbench).
-pub const DEFAULT_POSTGRES_WRITERS: usize = 0;
+/// PostgreSQL's ballot writers by default: four commit 107–131% of pgbench's rate at 64
+/// clients (bench/README.md). Each has its own queue and a ballot goes to the writer of its
+/// code, so two casts of one code never sit in two batches waiting on each other.
+pub const DEFAULT_POSTGRES_WRITERS: usize = 4;
 
 /// SQLite's `synchronous` setting in WAL mode: what a commit waits for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -614,16 +612,17 @@ pub fn in_writer_turn<T>(
 /// thread commits it with the others waiting, under its own savepoint, and this answers once
 /// its batch is durable; a full queue is 503 at once. Without group commit it is [`write`].
 ///
-/// Only for writes that take no exclusive lock on a row other grouped writes also change (a
-/// ballot consumes its own code): on PostgreSQL several writers commit batches side by side,
-/// and two batches locking shared rows in different orders would deadlock.
-pub async fn write_grouped<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+/// `key` names the rows the write locks exclusively (a ballot: its code): writes of one key
+/// go to one writer, so on PostgreSQL, where several writers commit batches side by side,
+/// two of them never wait on each other's rows. A write that locks rows writes of other keys
+/// also lock (a shared counter) must not be grouped there: see [`write_small`].
+pub async fn write_grouped<T, F>(pool: &Pool, key: u64, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
     match &pool.group_commit {
-        Some(group) => group.write(f).await,
+        Some(group) => group.write(key, f).await,
         None => write(pool, f).await,
     }
 }
@@ -637,7 +636,7 @@ where
     T: Send + 'static,
 {
     match &pool.group_commit {
-        Some(group) if pool.sqlite_writer.is_some() => group.write(f).await,
+        Some(group) if pool.sqlite_writer.is_some() => group.write(0, f).await,
         _ => write(pool, f).await,
     }
 }
