@@ -44,6 +44,11 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
+    // RUST_LOG=info shows the server's own timing of each import job's phases.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut report = String::new();
     for backend in args.databases.chosen() {
         report.push_str(&run_backend(&args, backend == Which::Sqlite));
@@ -63,9 +68,11 @@ fn run_backend(args: &Args, sqlite: bool) -> String {
         for base in [&raw_base, &base] {
             let token = support::admin_token(&client, base).await;
             let orgs = city.orgs_csv.clone();
+            let started = Instant::now();
             let (status, _) =
                 support::post_csv(&client, base, &token, "orgs?wait=true", orgs, false).await;
             assert_eq!(status, 200, "orgs");
+            eprintln!("{name}: orgs file {:.2} s", started.elapsed().as_secs_f64());
         }
         eprintln!(
             "{name}: {} orgs, {} people in {} branches",

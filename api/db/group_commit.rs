@@ -276,6 +276,17 @@ fn run_batch(
         DbConn::Pg(_) => "BEGIN",
     };
     with_manager(conn, |status| status.begin(begin)).map_err(|e| e.to_string())?;
+    // A write alone (one client at a time) needs no savepoint: if it fails, the whole
+    // transaction is its own to roll back, two round trips fewer on PostgreSQL.
+    if let [only] = batch {
+        return match only.run(conn) {
+            Ok(()) => with_manager(conn, |status| status.commit()).map_err(|e| e.to_string()),
+            Err(e) => {
+                only.fail(e);
+                with_manager(conn, |status| status.rollback()).map_err(|e| e.to_string())
+            }
+        };
+    }
     for entry in batch.iter_mut() {
         // A nested transaction is a savepoint: a failing write rolls back alone.
         if let Err(e) = conn.transaction(|conn| entry.run(conn)) {
@@ -439,6 +450,22 @@ mod tests {
         assert_eq!(b.unwrap_err().status, StatusCode::CONFLICT);
         assert_eq!(c.unwrap(), 3);
         assert_eq!(stored(&mut reader), vec![1, 3]);
+    }
+
+    #[actix_web::test]
+    async fn a_write_alone_that_fails_rolls_back_and_the_writer_goes_on() {
+        let (group, mut reader, _dir) = writer(16, 16);
+        let failing = |conn: &mut DbConn| -> Result<i64, ApiError> {
+            diesel::sql_query("INSERT INTO t (x) VALUES (2)").execute(conn)?;
+            Err(ApiError::conflict(
+                crate::error::ErrorCode::CodeUsed,
+                "refused after writing",
+            ))
+        };
+        let refused = group.write(0, failing).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        assert_eq!(group.write(0, insert(1)).await.unwrap(), 1);
+        assert_eq!(stored(&mut reader), vec![1]);
     }
 
     #[actix_web::test]

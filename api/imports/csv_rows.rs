@@ -1,7 +1,7 @@
 //! Parsing of import files: rows into typed records, or `{line, field, message}` errors.
 //! Pure: no database.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -51,28 +51,27 @@ pub struct PersonRecord {
     pub phone: Option<String>,
 }
 
-/// One row's cells, found by column name, with the row's line for error messages.
+/// One row's wanted cells, trimmed, in the order of the columns asked for, with the
+/// row's line for error messages.
 struct Row<'a> {
     line: u64,
-    record: &'a csv::StringRecord,
-    /// Where each wanted column is in the record.
-    positions: &'a [(&'a str, usize)],
+    columns: &'a [&'a str],
+    cells: &'a [&'a str],
     errors: &'a mut Vec<FieldError>,
 }
 
-impl Row<'_> {
-    fn optional(&self, column: &str) -> Option<String> {
-        let &(_, at) = self.positions.iter().find(|(c, _)| *c == column)?;
-        self.record
-            .get(at)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+impl<'a> Row<'a> {
+    /// The cell of `column`, `None` when empty. Cells borrow from the file: a row copies
+    /// only what its record keeps.
+    fn optional(&self, column: &str) -> Option<&'a str> {
+        let at = self.columns.iter().position(|c| *c == column)?;
+        Some(self.cells[at]).filter(|v| !v.is_empty())
     }
 
-    fn required(&mut self, column: &str, max_len: usize) -> Option<String> {
+    fn required(&mut self, column: &str, max_len: usize) -> Option<&'a str> {
         match self.optional(column) {
-            Some(v) if v.chars().count() <= max_len => Some(v),
+            // A cell of at most `max_len` bytes has at most as many characters.
+            Some(v) if v.len() <= max_len || v.chars().count() <= max_len => Some(v),
             Some(_) => {
                 self.errors.push(FieldError::at_line(
                     self.line,
@@ -111,15 +110,25 @@ impl Row<'_> {
     }
 }
 
-/// Reads a CSV file with a header row; calls `each` for every data row.
-fn read_rows(
+/// Whether a cell holds a control character. PostgreSQL cannot store NUL, and no name
+/// needs one. Most cells are ASCII, checked byte by byte.
+fn has_control(cell: &str) -> bool {
+    if cell.is_ascii() {
+        cell.bytes().any(|b| b.is_ascii_control())
+    } else {
+        cell.chars().any(char::is_control)
+    }
+}
+
+/// Reads a CSV file with a header row; calls `each` for every data row whose wanted cells
+/// are readable text without control characters.
+fn read_rows<const COLUMNS: usize>(
     text: &str,
-    columns: &[&str],
+    columns: &[&str; COLUMNS],
     errors: &mut Vec<FieldError>,
     mut each: impl FnMut(Row<'_>),
 ) {
     let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let headers: Vec<String> = match reader.headers() {
@@ -143,29 +152,36 @@ fn read_rows(
         return;
     }
     // Where a header repeats a name, its last column counts.
-    let positions: Vec<(&str, usize)> = columns
+    let positions: Vec<usize> = columns
         .iter()
-        .filter_map(|&c| Some((c, headers.iter().rposition(|h| h == c)?)))
+        .filter_map(|&c| headers.iter().rposition(|h| h == c))
         .collect();
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
-                // PostgreSQL cannot store NUL, and no name needs a control character.
-                let controls = positions.iter().filter(|&&(_, at)| {
-                    record
-                        .get(at)
-                        .is_some_and(|v| v.chars().any(char::is_control))
-                });
+                let mut cells = [""; COLUMNS];
                 let before = errors.len();
-                for &(column, _) in controls {
-                    errors.push(FieldError::at_line(
-                        line,
-                        column,
-                        "must not contain control characters (such as NUL)",
-                    ));
+                for ((&column, &at), cell) in columns.iter().zip(&positions).zip(&mut cells) {
+                    let bytes = record.get(at).unwrap_or_default();
+                    // The file is text, so its cells are too; a cell that is not would
+                    // be a reader's fault, reported like any unreadable row.
+                    *cell = match std::str::from_utf8(bytes) {
+                        Ok(text) => text.trim(),
+                        Err(_) => {
+                            errors.push(FieldError::at_line(line, column, "unreadable text"));
+                            ""
+                        }
+                    };
+                    if has_control(cell) {
+                        errors.push(FieldError::at_line(
+                            line,
+                            column,
+                            "must not contain control characters (such as NUL)",
+                        ));
+                    }
                 }
                 if errors.len() > before {
                     continue;
@@ -173,8 +189,8 @@ fn read_rows(
                 let mut local = Vec::new();
                 each(Row {
                     line,
-                    record: &record,
-                    positions: &positions,
+                    columns,
+                    cells: &cells,
                     errors: &mut local,
                 });
                 errors.extend(local);
@@ -185,6 +201,21 @@ fn read_rows(
             }
         }
     }
+}
+
+/// A date written `YYYY-MM-DD`. Read by hand: chrono's format parser interprets its
+/// pattern anew for every cell, a measurable part of a city's roster.
+fn parse_date(value: &str) -> Option<NaiveDate> {
+    let b = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -204,7 +235,7 @@ pub fn parse_orgs(text: &str) -> (Vec<OrgRecord>, Vec<FieldError>) {
         let name = row.required("name", 200);
         let kind = row.parsed::<OrgKind>("kind");
         let domain = row.parsed::<Domain>("domain");
-        let window_unit = parse_bool(&row.optional("window_unit").unwrap_or_default())
+        let window_unit = parse_bool(row.optional("window_unit").unwrap_or_default())
             .map_err(|m| {
                 row.errors
                     .push(FieldError::at_line(row.line, "window_unit", m))
@@ -215,9 +246,9 @@ pub fn parse_orgs(text: &str) -> (Vec<OrgRecord>, Vec<FieldError>) {
         {
             records.push(OrgRecord {
                 line: row.line,
-                external_id,
-                parent_external_id,
-                name,
+                external_id: external_id.to_owned(),
+                parent_external_id: parent_external_id.map(str::to_owned),
+                name: name.to_owned(),
                 kind,
                 domain,
                 window_unit,
@@ -242,20 +273,18 @@ pub fn parse_people(text: &str) -> (Vec<PersonRecord>, Vec<FieldError>) {
         let position = row.optional_parsed::<Position>("position");
         let joined_on = match row.optional("joined_on") {
             None => Ok(None),
-            Some(v) => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| {
-                    row.errors.push(FieldError::at_line(
-                        row.line,
-                        "joined_on",
-                        "must be a date YYYY-MM-DD",
-                    ))
-                }),
+            Some(v) => parse_date(v).map(Some).ok_or_else(|| {
+                row.errors.push(FieldError::at_line(
+                    row.line,
+                    "joined_on",
+                    "must be a date YYYY-MM-DD",
+                ))
+            }),
         };
         let phone = match row.optional("phone") {
             None => Ok(None),
-            Some(v) => crate::people::model::valid_phone(&v)
-                .map(|_| Some(v))
+            Some(v) => crate::people::model::valid_phone(v)
+                .map(|_| Some(v.to_owned()))
                 .map_err(|_| {
                     row.errors.push(FieldError::at_line(
                         row.line,
@@ -283,9 +312,9 @@ pub fn parse_people(text: &str) -> (Vec<PersonRecord>, Vec<FieldError>) {
         ) {
             records.push(PersonRecord {
                 line: row.line,
-                external_id,
-                org_external_id,
-                name,
+                external_id: external_id.to_owned(),
+                org_external_id: org_external_id.to_owned(),
+                name: name.to_owned(),
                 member_type,
                 position,
                 joined_on,
@@ -400,5 +429,36 @@ mod tests {
             })
             .collect();
         assert_eq!(found, vec![(4, "position", true), (6, "position", true)]);
+    }
+
+    #[test]
+    fn dates_are_read_as_written_year_month_day() {
+        assert_eq!(
+            parse_date("2024-02-29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        assert_eq!(
+            parse_date("0999-12-31"),
+            NaiveDate::from_ymd_opt(999, 12, 31)
+        );
+        for bad in [
+            "2023-02-29",
+            "2001-7-01",
+            "2001/07/01",
+            "2001-07-1x",
+            "+001-07-01",
+            "2001-13-01",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_found_in_any_text() {
+        assert!(has_control("a\u{0}b"));
+        assert!(has_control("张\u{7f}"));
+        assert!(has_control("张\u{85}三"));
+        assert!(!has_control("张三 P-01"));
     }
 }

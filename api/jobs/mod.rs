@@ -8,6 +8,7 @@ pub mod rules;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
@@ -187,19 +188,35 @@ async fn import_steps(
     // meanwhile, on the other core.
     let pool = state.pool.clone();
     let ahead = web::block(move || {
+        let started = Instant::now();
         let mut conn = pool.get().map_err(ApiError::pool)?;
-        imports::read_ahead(&mut conn, kind, lines)
+        imports::read_ahead(&mut conn, kind, lines).map(|people| (people, started.elapsed()))
     });
-    let file = web::block(move || imports::check_file(kind, &text, max_rows));
+    let file = web::block(move || {
+        let started = Instant::now();
+        imports::check_file(kind, &text, max_rows).map(|file| (file, started.elapsed()))
+    });
     let (file, ahead) = futures_util::future::join(file, ahead).await;
-    let file = file.map_err(ApiError::internal)??;
-    let file = file.knowing(ahead.map_err(ApiError::internal)??);
+    let (file, checked_in) = file.map_err(ApiError::internal)??;
+    let (stored, read_in) = ahead.map_err(ApiError::internal)??;
+    let file = file.knowing(stored);
     let rows = i64::try_from(file.rows).unwrap_or(i64::MAX);
     advance(state, id, JobState::Writing, Some(rows)).await?;
     let counter = state.running_jobs.start(id);
     let progress = move |done| counter.store(done, Ordering::Relaxed);
-    file.commit(&state.pool, actor.clone(), dry_run, Some(id), progress)
-        .await
+    let started = Instant::now();
+    let report = file
+        .commit(&state.pool, actor.clone(), dry_run, Some(id), progress)
+        .await;
+    tracing::info!(
+        job = id,
+        rows,
+        checked_ms = checked_in.as_millis() as u64,
+        read_ahead_ms = read_in.as_millis() as u64,
+        written_ms = started.elapsed().as_millis() as u64,
+        "import job's phases"
+    );
+    report
 }
 
 /// Accepts a campaign's bulk scheduling as a job: `planned` sessions (as counted when it
