@@ -155,6 +155,30 @@ pub struct Settings {
     /// transaction (0: each ballot is its own transaction on the pool).
     #[arg(long, env = "PINGYI_PG_WRITERS", default_value_t = crate::db::DEFAULT_POSTGRES_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=64), global = true)]
     pub postgres_writers: usize,
+
+    /// Hosts webhooks may be sent to (comma separated): exact host names, or addresses and
+    /// CIDRs (`hooks.example.gov.cn,10.20.0.0/16`). Checked when a subscription is made and
+    /// again on the address connected to at every attempt. Empty: no subscription can be made.
+    #[arg(
+        long,
+        env = "PINGYI_WEBHOOK_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub webhook_allowed_hosts: Vec<crate::webhooks::AllowedHost>,
+
+    /// How long one webhook attempt may take, connecting included, in milliseconds.
+    #[arg(long, env = "PINGYI_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=120_000), global = true)]
+    pub webhook_timeout_ms: u64,
+
+    /// The wait before a failed webhook's first retry, in milliseconds; each next wait
+    /// doubles (±20%) up to 6 hours, for about 3 days.
+    #[arg(long, env = "PINGYI_WEBHOOK_RETRY_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000), global = true)]
+    pub webhook_retry_ms: u64,
+
+    /// How often the webhook dispatcher looks for due messages when idle, in milliseconds.
+    #[arg(long, env = "PINGYI_WEBHOOK_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
+    pub webhook_poll_ms: u64,
 }
 
 /// An IP network: an address and a prefix length (a bare address is the /32 or /128).

@@ -31,6 +31,7 @@ pub mod templates;
 pub mod types;
 pub mod users;
 pub mod voter;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -60,5 +61,6 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .configure(records::routes)
         .configure(instant::routes)
         .configure(calendar::routes)
+        .configure(webhooks::routes)
         .configure(audit::routes);
 }

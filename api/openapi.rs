@@ -37,6 +37,7 @@ use crate::error::PROBLEM_JSON;
         (name = "records", description = "The evaluation process on record: self-inspections (自查), duty reports (述职), member summaries (小结) with their versions and files; opinions (意见建议); leader comments (领导点评); commitments (公开承诺); report requests to subordinate orgs (书面材料报送)."),
         (name = "instant", description = "Instant evaluation of window units (窗口单位即时评议, 好差评): service points and their posters, one-time service tickets (一次一评), ratings without login, bad reviews followed up, resolved or appealed (差评整改), monthly figures and rankings."),
         (name = "calendar", description = "The working-day calendar (工作日历): holidays and worked weekend days (调休) that deadlines count in."),
+        (name = "webhooks", description = "Webhooks for other systems (Standard Webhooks 1.0): subscriptions to the events of an org's subtree, signed deliveries (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retries for about 3 days, a log of every attempt."),
         (name = "audit", description = "Every write, with who made it and when (审计日志)."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),
@@ -506,6 +507,7 @@ mod tests {
             ("AppealDecision", round_trip::<AppealDecision>),
             ("JobKind", round_trip::<crate::jobs::JobKind>),
             ("JobState", round_trip::<crate::jobs::JobState>),
+            ("EventType", round_trip::<crate::webhooks::EventType>),
         ];
         let doc = serde_json::to_value(document()).unwrap();
         let schemas = doc["components"]["schemas"].as_object().unwrap();

@@ -108,6 +108,7 @@ impl Shared {
 /// SIGTERM or SIGINT, finishing requests in flight.
 pub fn serve(listener: TcpListener, shared: Shared) -> std::io::Result<Server> {
     let workers = shared.state.settings.workers;
+    crate::webhooks::dispatch::start(shared.state.clone());
     let mut server = HttpServer::new(move || {
         let settings = &shared.state.settings;
         let cors = settings

@@ -499,6 +499,10 @@ fn serve(url: &DatabaseUrl, pool: pingyi::db::Pool) -> String {
         commit_queue: 1024,
         sqlite_cache_mib: 64,
         postgres_writers: pingyi::db::DEFAULT_POSTGRES_WRITERS,
+        webhook_allowed_hosts: vec![],
+        webhook_timeout_ms: 10_000,
+        webhook_retry_ms: 5_000,
+        webhook_poll_ms: 1_000,
     };
     let shared = pingyi::Shared::bootstrap(pool, settings).expect("bootstrap");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -118,6 +118,10 @@ pub fn start_server(url: &DatabaseUrl, pool_size: u32) -> (String, Pool) {
         commit_queue: env_number("PINGYI_COMMIT_QUEUE", WriteTuning::default().queue_capacity),
         sqlite_cache_mib: env_number("PINGYI_SQLITE_CACHE_MIB", WriteTuning::default().cache_mib),
         postgres_writers: env_number("PINGYI_PG_WRITERS", pingyi::db::DEFAULT_POSTGRES_WRITERS),
+        webhook_allowed_hosts: vec![],
+        webhook_timeout_ms: 10_000,
+        webhook_retry_ms: 5_000,
+        webhook_poll_ms: 1_000,
     };
     let pool = pingyi::db::connect(
         url,

@@ -25,3 +25,4 @@ mod sessions;
 mod templates;
 mod users;
 mod voter;
+mod webhooks;

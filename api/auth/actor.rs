@@ -192,6 +192,11 @@ impl Actor {
         self.grants.decide_appeal_decision(org_path).check()
     }
 
+    /// A webhook subscription of the org at `org_path`: 404 unless the actor manages them there.
+    pub fn authorize_webhook(&self, org_path: &str) -> ApiResult<()> {
+        self.grants.decide_webhook(org_path).check()
+    }
+
     /// Writing a leader comment on a session of the org at `org_path`: from above.
     pub fn authorize_leader_comment(&self, org_path: &str) -> ApiResult<()> {
         self.grants.decide_leader_comment(org_path).check()

@@ -109,6 +109,9 @@ pub enum Action {
     /// Issue service tickets (一次一评) at the org's service points: the staff at the
     /// counter (its members), those who run the org, and integrated counter screens.
     ServeWindow,
+    /// Subscribe other systems to the subtree's events (webhooks), and read and change
+    /// those subscriptions: org admins, and integration accounts for themselves.
+    ManageWebhooks,
     /// Give (or take back) this role on the org.
     Grant(Role),
 }
@@ -132,6 +135,7 @@ fn role_allows(role: Role, action: Action) -> bool {
             role,
             Role::Admin | Role::OrgAdmin | Role::Secretary | Role::Member | Role::Integration
         ),
+        Action::ManageWebhooks => matches!(role, Role::Admin | Role::OrgAdmin | Role::Integration),
         // Granting is managing users, and nobody grants what they do not hold.
         Action::Grant(granted) => {
             matches!(role, Role::Admin | Role::OrgAdmin) && role.includes(granted)
@@ -150,6 +154,13 @@ pub fn subtree_upper_bound(path: &str) -> String {
     let mut upper = path.trim_end_matches('/').to_owned();
     upper.push('0');
     upper
+}
+
+/// Whether a webhook subscription made at the org at `subscription_path` receives an event
+/// of the org at `event_org_path`: only events of its own subtree, never an ancestor's or a
+/// sibling's.
+pub fn subscription_receives(subscription_path: &str, event_org_path: &str) -> bool {
+    covers(subscription_path, event_org_path)
 }
 
 /// The ids on a materialized path, root first: `/1/7/42/` → 1, 7, 42.
@@ -322,6 +333,16 @@ impl Grants {
             (Role::Admin, None) => true,
             (_, None) => false,
         })
+    }
+
+    /// A webhook subscription of the org at `org_path` exists, for the actor, only where the
+    /// actor may manage subscriptions: anyone else is told nothing (404), like for a missing
+    /// one, since its URL and events are the subscriber's business.
+    pub fn decide_webhook(&self, org_path: &str) -> Decision {
+        match self.decide(Action::ManageWebhooks, org_path) {
+            Decision::Allowed => Decision::Allowed,
+            _ => Decision::Hidden,
+        }
     }
 
     /// What lists may contain.
@@ -681,6 +702,32 @@ mod tests {
     const SIBLING_SCHOOL: &str = "/1/3/";
     const SIBLING_BRANCH: &str = "/1/3/9/";
     const LOOKALIKE: &str = "/1/20/";
+
+    #[test]
+    fn webhooks_are_managed_by_org_admins_and_integrations_and_hidden_from_others() {
+        for role in [Role::OrgAdmin, Role::Integration] {
+            let g = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert_eq!(g.decide_webhook(SCHOOL), Decision::Allowed, "{role}");
+            assert_eq!(g.decide_webhook(BRANCH), Decision::Allowed, "{role}");
+            assert_eq!(g.decide_webhook(CITY), Decision::Hidden, "{role}");
+            assert_eq!(g.decide_webhook(SIBLING_SCHOOL), Decision::Hidden, "{role}");
+        }
+        for role in [Role::Secretary, Role::Observer, Role::Member] {
+            let g = Grants(vec![grant(role, Some(SCHOOL))]);
+            assert_eq!(g.decide_webhook(SCHOOL), Decision::Hidden, "{role}");
+        }
+        let admin = Grants(vec![grant(Role::Admin, None)]);
+        assert_eq!(admin.decide_webhook(SIBLING_BRANCH), Decision::Allowed);
+    }
+
+    #[test]
+    fn a_subscription_receives_only_its_own_subtree() {
+        assert!(subscription_receives(SCHOOL, SCHOOL));
+        assert!(subscription_receives(SCHOOL, BRANCH));
+        assert!(!subscription_receives(SCHOOL, CITY));
+        assert!(!subscription_receives(SCHOOL, SIBLING_BRANCH));
+        assert!(!subscription_receives("/1/2/", LOOKALIKE));
+    }
 
     #[test]
     fn session_results_are_whole_for_readers_and_own_for_members() {

@@ -240,10 +240,31 @@ async fn step(
             &actor,
             campaign_event(rules::audit_action(action), id, &owner, summary),
         )?;
+        if action == CampaignAction::Publish {
+            announce_published(conn, id, owner.id)?;
+        }
         Campaign::try_from(queries::find(conn, id)?)
     })
     .await?;
     Ok(web::Json(campaign))
+}
+
+/// `campaign.published` to the subscribers of the owner's subtree.
+fn announce_published(conn: &mut DbConn, id: i64, owner_org_id: i64) -> ApiResult<()> {
+    use crate::webhooks::{outbox, EventType};
+    outbox::emit(
+        conn,
+        outbox::Outgoing {
+            event_type: EventType::CampaignPublished,
+            org_id: owner_org_id,
+            resource: format!("campaign:{id}"),
+            data: serde_json::json!({
+                "campaign_id": id,
+                "owner_org_id": owner_org_id,
+                "published_at": crate::types::now().and_utc(),
+            }),
+        },
+    )
 }
 
 /// Freezes the templates a campaign uses, as they are now.

@@ -593,6 +593,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        org_id -> BigInt,
+        resource -> Text,
+        once_key -> Nullable<Text>,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_messages (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> Text,
+        resource -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        message_id -> BigInt,
+        event_id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     people,
@@ -636,9 +696,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     instant_cases,
     calendar_years,
     calendar_days,
+    webhooks,
+    webhook_events,
+    webhook_messages,
+    webhook_deliveries,
 );
 
 diesel::joinable!(grants -> orgs (org_id));
+diesel::joinable!(webhooks -> orgs (org_id));
+diesel::joinable!(webhook_messages -> webhooks (webhook_id));
+diesel::joinable!(webhook_messages -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_messages (message_id));
 
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
     rectifications::org_id,

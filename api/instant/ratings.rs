@@ -97,7 +97,7 @@ pub fn rate(
     let reply_key = reply_key.filter(|_| contact.is_some()).cloned();
     let reply_available = reply_key.is_some();
     let resolve_due_on = crate::calendar::queries::deadline(conn, rating.day, resolve_days)?;
-    queries::insert_case(
+    let case_id = queries::insert_case(
         conn,
         &NewCase {
             rating_id: &rating_id,
@@ -106,6 +106,26 @@ pub fn rate(
             reply_key,
             follow_up_due_on,
             resolve_due_on,
+        },
+    )?;
+    // Ids, the level and the deadlines: never the comment or the contact.
+    let data = serde_json::json!({
+        "case_id": case_id,
+        "point_id": point_id,
+        "org_id": org_id,
+        "level": rating.level,
+        "verified": rating.verified,
+        "opened_on": rating.day,
+        "follow_up_due_on": follow_up_due_on,
+        "resolve_due_on": resolve_due_on,
+    });
+    crate::webhooks::outbox::emit(
+        conn,
+        crate::webhooks::outbox::Outgoing {
+            event_type: crate::webhooks::EventType::InstantCaseOpened,
+            org_id,
+            resource: format!("instant_case:{case_id}"),
+            data,
         },
     )?;
     Ok(Ok(RatingRecorded {

@@ -278,6 +278,29 @@ pub fn step(
     let summary = format!("{} → {to}: an item of {}", row.status, org.name);
     let action = format!("rectification.{kind}");
     record(conn, actor, &action, ("rectification", id), org.id, summary)?;
+    let announced = match kind {
+        NoteKind::Submit => Some(crate::webhooks::EventType::RectificationSubmitted),
+        NoteKind::Verify => Some(crate::webhooks::EventType::RectificationVerified),
+        NoteKind::Progress | NoteKind::Return => None,
+    };
+    if let Some(event_type) = announced {
+        let data = serde_json::json!({
+            "rectification_id": id,
+            "campaign_id": row.campaign_id,
+            "org_id": org.id,
+            "status": to,
+            "due_on": row.due_on,
+        });
+        crate::webhooks::outbox::emit(
+            conn,
+            crate::webhooks::outbox::Outgoing {
+                event_type,
+                org_id: org.id,
+                resource: format!("rectification:{id}"),
+                data,
+            },
+        )?;
+    }
     reloaded(conn, id)
 }
 

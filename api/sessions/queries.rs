@@ -442,7 +442,41 @@ pub fn close_all_of_campaign(conn: &mut DbConn, campaign_id: i64) -> ApiResult<(
 /// that nothing stored links them to their codes.
 fn closed(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
     crate::results::queries::materialize(conn, session_ids)?;
-    rewrite_in_random_order(conn, session_ids)
+    rewrite_in_random_order(conn, session_ids)?;
+    announce_closed(conn, session_ids)
+}
+
+/// `session.closed` to the subscribers of each session's org (ids and the time only: the
+/// figures are read through the results API, under its k rules).
+fn announce_closed(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
+    use crate::webhooks::{outbox, EventType};
+    let closed: Vec<(i64, i64, i64, Option<chrono::NaiveDateTime>)> = sessions::table
+        .filter(sessions::id.eq_any(session_ids))
+        .select((
+            sessions::id,
+            sessions::campaign_id,
+            sessions::org_id,
+            sessions::closed_at,
+        ))
+        .load(conn)?;
+    for (id, campaign_id, org_id, closed_at) in closed {
+        let data = serde_json::json!({
+            "session_id": id,
+            "campaign_id": campaign_id,
+            "org_id": org_id,
+            "closed_at": closed_at.map(|t| t.and_utc()),
+        });
+        outbox::emit(
+            conn,
+            outbox::Outgoing {
+                event_type: EventType::SessionClosed,
+                org_id,
+                resource: format!("session:{id}"),
+                data,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 // Secrecy in storage.

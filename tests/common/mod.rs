@@ -224,6 +224,10 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         commit_queue: 1024,
         sqlite_cache_mib: 64,
         postgres_writers: pingyi::db::DEFAULT_POSTGRES_WRITERS,
+        webhook_allowed_hosts: vec!["127.0.0.1".parse().unwrap()],
+        webhook_timeout_ms: 2_000,
+        webhook_retry_ms: 50,
+        webhook_poll_ms: 20,
     }
 }
 
