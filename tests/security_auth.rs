@@ -306,7 +306,11 @@ async fn login_via_proxy(app: &TestApp, client: &str, username: &str, password: 
 
 /// A POST through a reverse proxy on 127.0.0.1 for the client `client`.
 async fn post_via_proxy(app: &TestApp, client: &str, path: &str, body: Value) -> Reply {
-    let mut res = awc::Client::default()
+    // The default client gives up after 5 s, which a loaded CI machine can exceed.
+    let http = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .finish();
+    let mut res = http
         .post(app.url(path))
         .insert_header(("X-Forwarded-For", format!("{client}, 127.0.0.1")))
         .send_json(&body)

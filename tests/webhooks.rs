@@ -80,7 +80,7 @@ impl Receiver {
         self.seen.lock().unwrap().clone()
     }
 
-    /// Waits until `n` requests arrived (the dispatcher polls every 20 ms in the tests).
+    /// Waits until `n` requests arrived (the dispatcher polls every 200 ms in the tests).
     async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..500 {
             let seen = self.seen();

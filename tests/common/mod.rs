@@ -227,7 +227,8 @@ pub fn test_settings(url: DatabaseUrl) -> Settings {
         webhook_allowed_hosts: vec!["127.0.0.1".parse().unwrap()],
         webhook_timeout_ms: 2_000,
         webhook_retry_ms: 50,
-        webhook_poll_ms: 20,
+        // Quick enough for the webhook tests' waits, light beside the other tests.
+        webhook_poll_ms: 200,
     }
 }
 
