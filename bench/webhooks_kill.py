@@ -110,7 +110,7 @@ def set_up(api, receiver, sessions):
     receiver.secret = hook["secret"]
     ids = []
     for i in range(sessions):
-        branch = api.call("POST", "/orgs", {"name": f"第{i}党支部", "kind": "branch", "parent_id": district["id"]})
+        branch = api.call("POST", "/orgs", {"name": f"第{i}党支部", "kind": "branch", "domain": "institution", "parent_id": district["id"]})
         session = api.call(
             "POST",
             f"/campaigns/{campaign['id']}/sessions",

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use actix_tls::connect::{Resolve, Resolver};
 use actix_web::web;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::outbox;
 use super::queries::{self, Attempt, Claimed, MessageState, WebhookChanges};
@@ -35,6 +36,8 @@ pub fn start(state: web::Data<AppState>) {
         let client = http_client(&state.settings);
         let poll = Duration::from_millis(state.settings.webhook_poll_ms);
         let in_flight = Rc::new(Cell::new(0));
+        let (outcomes, queue) = tokio::sync::mpsc::unbounded_channel();
+        actix_web::rt::spawn(settle_outcomes(state.clone(), queue, in_flight.clone()));
         let mut next_scan = Instant::now();
         loop {
             if Instant::now() >= next_scan {
@@ -43,7 +46,7 @@ pub fn start(state: web::Data<AppState>) {
                     tracing::warn!(error = %e.detail_with_fields(), "webhook events of the clock not written");
                 }
             }
-            match send_due(&state, &client, &in_flight).await {
+            match send_due(&state, &client, &in_flight, &outcomes).await {
                 Ok(0) => actix_web::rt::time::sleep(poll).await,
                 Ok(_) => {}
                 Err(e) => {
@@ -70,6 +73,7 @@ async fn send_due(
     state: &web::Data<AppState>,
     client: &awc::Client,
     in_flight: &Rc<Cell<usize>>,
+    outcomes: &UnboundedSender<Outcome>,
 ) -> ApiResult<usize> {
     let room = IN_FLIGHT.saturating_sub(in_flight.get());
     if room == 0 {
@@ -99,23 +103,64 @@ async fn send_due(
     })
     .await?;
     let count = claimed.len();
+    in_flight.set(in_flight.get() + count);
     for message in claimed {
-        let (state, client, in_flight) = (state.clone(), client.clone(), in_flight.clone());
-        in_flight.set(in_flight.get() + 1);
+        let (state, client, outcomes) = (state.clone(), client.clone(), outcomes.clone());
         actix_web::rt::spawn(async move {
-            let outcome = send(&client, &state.settings, &message, timeout).await;
-            let first_retry = Duration::from_millis(state.settings.webhook_retry_ms);
-            let settled = db::write(&state.pool, move |conn| {
-                settle(conn, &message, outcome, now(), first_retry, rand::random())
-            })
-            .await;
-            if let Err(e) = settled {
-                tracing::warn!(error = %e.detail_with_fields(), "webhook attempt not recorded");
-            }
-            in_flight.set(in_flight.get() - 1);
+            let answer = send(&client, &state.settings, &message, timeout).await;
+            // The settler is gone only when the dispatcher is: the lease brings it back.
+            let _ = outcomes.send(Outcome {
+                message,
+                answer,
+                at: now(),
+                jitter: rand::random(),
+            });
         });
     }
     Ok(count)
+}
+
+/// An attempt's outcome, waiting to be written.
+struct Outcome {
+    message: Claimed,
+    answer: Result<u16, String>,
+    at: chrono::NaiveDateTime,
+    jitter: f64,
+}
+
+/// Most outcomes written in one transaction.
+const SETTLE_BATCH: usize = 256;
+
+/// Writes the outcomes of attempts as they come, those that came together in one
+/// transaction (one commit, one fsync on SQLite, for many deliveries).
+async fn settle_outcomes(
+    state: web::Data<AppState>,
+    mut queue: UnboundedReceiver<Outcome>,
+    in_flight: Rc<Cell<usize>>,
+) {
+    let first_retry = Duration::from_millis(state.settings.webhook_retry_ms);
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < SETTLE_BATCH {
+            match queue.try_recv() {
+                Ok(outcome) => batch.push(outcome),
+                Err(_) => break,
+            }
+        }
+        let settled = batch.len();
+        let written = db::write(&state.pool, move |conn| {
+            for o in batch {
+                settle(conn, &o.message, o.answer, o.at, first_retry, o.jitter)?;
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(e) = written {
+            // Their leases end and they are sent again: at least once, never lost.
+            tracing::warn!(error = %e.detail_with_fields(), attempts = settled, "webhook attempts not recorded");
+        }
+        in_flight.set(in_flight.get().saturating_sub(settled));
+    }
 }
 
 /// One attempt: any 2xx acknowledges. An error is the answer's status, or why there was none.
