@@ -86,6 +86,8 @@ class Receiver:
                 pass
 
         self.port = free_port()
+        # A listen backlog of 5 (the default) drops the dispatcher's parallel connections.
+        http.server.ThreadingHTTPServer.request_queue_size = 256
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -36,8 +36,10 @@ pub fn start(state: web::Data<AppState>) {
         let client = http_client(&state.settings);
         let poll = Duration::from_millis(state.settings.webhook_poll_ms);
         let in_flight = Rc::new(Cell::new(0));
+        let room_made = Rc::new(tokio::sync::Notify::new());
         let (outcomes, queue) = tokio::sync::mpsc::unbounded_channel();
-        actix_web::rt::spawn(settle_outcomes(state.clone(), queue, in_flight.clone()));
+        let settler = settle_outcomes(state.clone(), queue, in_flight.clone(), room_made.clone());
+        actix_web::rt::spawn(settler);
         let mut next_scan = Instant::now();
         loop {
             if Instant::now() >= next_scan {
@@ -45,6 +47,11 @@ pub fn start(state: web::Data<AppState>) {
                 if let Err(e) = produce_due_events(&state).await {
                     tracing::warn!(error = %e.detail_with_fields(), "webhook events of the clock not written");
                 }
+            }
+            if in_flight.get() >= IN_FLIGHT {
+                // Full: on as soon as attempts are settled.
+                let _ = actix_web::rt::time::timeout(poll, room_made.notified()).await;
+                continue;
             }
             match send_due(&state, &client, &in_flight, &outcomes).await {
                 Ok(0) => actix_web::rt::time::sleep(poll).await,
@@ -137,6 +144,7 @@ async fn settle_outcomes(
     state: web::Data<AppState>,
     mut queue: UnboundedReceiver<Outcome>,
     in_flight: Rc<Cell<usize>>,
+    room_made: Rc<tokio::sync::Notify>,
 ) {
     let first_retry = Duration::from_millis(state.settings.webhook_retry_ms);
     while let Some(first) = queue.recv().await {
@@ -160,6 +168,7 @@ async fn settle_outcomes(
             tracing::warn!(error = %e.detail_with_fields(), attempts = settled, "webhook attempts not recorded");
         }
         in_flight.set(in_flight.get().saturating_sub(settled));
+        room_made.notify_one();
     }
 }
 
@@ -194,7 +203,12 @@ async fn send(
         .send_body(message.payload.clone())
         .await;
     match answer {
-        Ok(response) => Ok(response.status().as_u16()),
+        Ok(mut response) => {
+            // Read (a little of) the answer, so the connection goes back to the pool for the
+            // next message instead of being closed.
+            let _ = response.body().limit(64 * 1024).await;
+            Ok(response.status().as_u16())
+        }
         Err(awc::error::SendRequestError::Timeout) => Err("timed out".into()),
         Err(e) => Err(short(&e.to_string())),
     }
