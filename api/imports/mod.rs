@@ -7,7 +7,7 @@ pub mod model;
 pub mod rules;
 pub mod target;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -303,16 +303,122 @@ fn write_orgs(
         let cycle = RowError::row("parent_external_id", "the parents form a cycle");
         tally.add(record.line, Err(cycle))?;
     }
+    // Which rows name a stored org (read at once): the others are created, together.
+    let named: Vec<&str> = ordered.iter().map(|r| r.external_id.as_str()).collect();
+    let stored: HashSet<String> = org_queries::find_by_external_ids(conn, &named)?
+        .into_iter()
+        .filter_map(|o| o.external_id)
+        .collect();
     // Rows written so far, by external id; `None` for a row that failed (its children
     // would only repeat the error).
     let mut done: HashMap<String, Option<OrgRow>> = HashMap::new();
+    let mut new_orgs = NewOrgs::default();
     for record in ordered {
-        let result = apply_org(conn, actor, &record, &done);
+        if !stored.contains(&record.external_id) {
+            // A row under an org still waiting to be created waits for its id and path.
+            if new_orgs.holds_parent_of(&record) {
+                new_orgs.write(conn, actor, &mut done, &mut tally)?;
+            }
+            let parent = import_parent(conn, actor, &record, &done)
+                .and_then(|parent| authorize_under(actor, parent.as_ref()).map(|()| parent));
+            match parent {
+                Ok(parent) => new_orgs.add(record, parent),
+                Err(e) => {
+                    done.insert(record.external_id.clone(), None);
+                    tally.add(record.line, Err(e))?;
+                }
+            }
+            continue;
+        }
+        // Stored orgs are changed one by one (moves rewrite subtrees): after what waits.
+        new_orgs.write(conn, actor, &mut done, &mut tally)?;
+        let result = import_parent(conn, actor, &record, &done).and_then(|parent| {
+            match org_queries::find_by_external_id(conn, &record.external_id)? {
+                Some(existing) => update_org(conn, actor, &record, existing, parent.as_ref()),
+                None => Err(RowError::Failed(ApiError::internal(
+                    "a stored org vanished",
+                ))),
+            }
+        });
         let written = result.as_ref().ok().map(|(row, _)| row.clone());
         done.insert(record.external_id.clone(), written);
         tally.add(record.line, result.map(|(_, outcome)| outcome))?;
     }
+    new_orgs.write(conn, actor, &mut done, &mut tally)?;
     tally.finish()
+}
+
+/// New orgs of a file waiting to be inserted together, each with its (written) parent.
+#[derive(Default)]
+struct NewOrgs {
+    rows: Vec<(OrgRecord, Option<OrgRow>)>,
+    external_ids: HashSet<String>,
+}
+
+impl NewOrgs {
+    fn holds_parent_of(&self, record: &OrgRecord) -> bool {
+        record
+            .parent_external_id
+            .as_ref()
+            .is_some_and(|p| self.external_ids.contains(p))
+    }
+
+    fn add(&mut self, record: OrgRecord, parent: Option<OrgRow>) {
+        self.external_ids.insert(record.external_id.clone());
+        self.rows.push((record, parent));
+    }
+
+    /// Inserts what waits in multi-row statements, audits it, and counts its rows.
+    fn write(
+        &mut self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        done: &mut HashMap<String, Option<OrgRow>>,
+        tally: &mut Tally<'_>,
+    ) -> ApiResult<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        let new_rows: Vec<org_queries::NewOrgRow<'_>> = self
+            .rows
+            .iter()
+            .map(|(r, parent)| {
+                org_queries::NewOrgRow::under(
+                    parent.as_ref(),
+                    &r.name,
+                    r.kind,
+                    r.domain,
+                    r.window_unit,
+                    &r.external_id,
+                    at,
+                )
+            })
+            .collect();
+        let mut inserted: HashMap<String, OrgRow> = org_queries::insert_many(conn, &new_rows)?
+            .into_iter()
+            .filter_map(|org| Some((org.external_id.clone()?, org)))
+            .collect();
+        drop(new_rows);
+        let mut events = Vec::with_capacity(self.rows.len());
+        for (record, _) in self.rows.drain(..) {
+            let org = inserted.remove(&record.external_id).ok_or_else(|| {
+                ApiError::internal("an org inserted in a batch did not come back")
+            })?;
+            let summary = org_summary("imported", &org);
+            events.push(Event::new(
+                "org.create",
+                "org",
+                org.id,
+                Some(org.id),
+                summary,
+            ));
+            done.insert(record.external_id, Some(org));
+            tally.add(record.line, Ok(Outcome::Created))?;
+        }
+        self.external_ids.clear();
+        audit::record_many(conn, actor, &events)
+    }
 }
 
 fn visible_by_external_id(
@@ -322,19 +428,6 @@ fn visible_by_external_id(
 ) -> ApiResult<Option<OrgRow>> {
     let org = org_queries::find_by_external_id(conn, external_id)?;
     Ok(org.filter(|o| actor.can_see(&o.path)))
-}
-
-fn apply_org(
-    conn: &mut DbConn,
-    actor: &Actor,
-    record: &OrgRecord,
-    done: &HashMap<String, Option<OrgRow>>,
-) -> Result<(OrgRow, Outcome), RowError> {
-    let parent = import_parent(conn, actor, record, done)?;
-    match org_queries::find_by_external_id(conn, &record.external_id)? {
-        None => create_org(conn, actor, record, parent.as_ref()),
-        Some(existing) => update_org(conn, actor, record, existing, parent.as_ref()),
-    }
 }
 
 /// The row's parent: written by an earlier row of the file, or stored and visible.
@@ -376,28 +469,6 @@ fn authorize_under(actor: &Actor, parent: Option<&OrgRow>) -> Result<(), RowErro
                 "you may not manage this parent organization",
             )
         })
-}
-
-fn create_org(
-    conn: &mut DbConn,
-    actor: &Actor,
-    record: &OrgRecord,
-    parent: Option<&OrgRow>,
-) -> Result<(OrgRow, Outcome), RowError> {
-    authorize_under(actor, parent)?;
-    let row = org_queries::insert(
-        conn,
-        org_queries::NewOrg {
-            parent,
-            name: &record.name,
-            kind: record.kind,
-            domain: record.domain,
-            window_unit: record.window_unit,
-            external_id: Some(&record.external_id),
-        },
-    )?;
-    audit_org(conn, actor, &row, "org.create", "imported")?;
-    Ok((row, Outcome::Created))
 }
 
 fn update_org(
@@ -469,9 +540,13 @@ fn audit_org(
     action: &str,
     how: &str,
 ) -> ApiResult<()> {
-    let external_id = org.external_id.as_deref().unwrap_or("");
-    let summary = format!("{how}: {} ({external_id})", org.name);
+    let summary = org_summary(how, org);
     crate::orgs::record(conn, actor, action, ("org", org.id), org.id, summary)
+}
+
+fn org_summary(how: &str, org: &OrgRow) -> String {
+    let external_id = org.external_id.as_deref().unwrap_or("");
+    format!("{how}: {} ({external_id})", org.name)
 }
 
 /// Import people from CSV: `external_id,org_external_id,name,member_type,position,joined_on,phone`.

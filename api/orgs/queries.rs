@@ -12,7 +12,7 @@ use super::rules::escape_like;
 use crate::auth::policy::subtree_upper_bound;
 use crate::auth::{Actor, Scope};
 use crate::db::schema::orgs;
-use crate::db::{load_in_chunks, DbConn, MultiBackend};
+use crate::db::{load_in_chunks, DbConn, MultiBackend, ROWS_PER_STATEMENT};
 use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 
@@ -199,6 +199,75 @@ pub fn insert(conn: &mut DbConn, new: NewOrg<'_>) -> ApiResult<OrgRow> {
         .set(orgs::path.eq(path))
         .execute(conn)?;
     find(conn, id)
+}
+
+/// An org row of a bulk insert (`None` stored as NULL, so that rows batch on SQLite); its
+/// path is set once its id is known.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orgs, treat_none_as_default_value = false)]
+pub struct NewOrgRow<'a> {
+    pub parent_id: Option<i64>,
+    pub name: &'a str,
+    pub kind: OrgKind,
+    pub domain: Domain,
+    pub window_unit: bool,
+    pub external_id: &'a str,
+    pub status: OrgStatus,
+    pub path: &'static str,
+    pub depth: i32,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+impl<'a> NewOrgRow<'a> {
+    pub fn under(
+        parent: Option<&OrgRow>,
+        name: &'a str,
+        kind: OrgKind,
+        domain: Domain,
+        window_unit: bool,
+        external_id: &'a str,
+        at: chrono::NaiveDateTime,
+    ) -> Self {
+        NewOrgRow {
+            parent_id: parent.map(|p| p.id),
+            name,
+            kind,
+            domain,
+            window_unit,
+            external_id,
+            status: OrgStatus::Active,
+            path: "",
+            depth: parent.map_or(0, |p| p.depth + 1),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// Inserts orgs whose parents are all stored already, in multi-row statements, then sets
+/// their paths from their parents' in one statement per chunk: the stored rows, in any order.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewOrgRow<'_>]) -> ApiResult<Vec<OrgRow>> {
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let ids: Vec<i64> =
+            crate::insert_batch_returning!(conn, orgs::table, chunk, orgs::id, i64)?;
+        // Ids come from the database, so they are spliced in as numbers.
+        let listed = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        diesel::sql_query(format!(
+            "UPDATE orgs SET path = COALESCE((SELECT p.path FROM orgs p WHERE p.id = orgs.parent_id), '/')
+                 || CAST(orgs.id AS TEXT) || '/'
+             WHERE orgs.id IN ({listed})"
+        ))
+        .execute(conn)?;
+        inserted.extend(
+            orgs::table
+                .filter(orgs::id.eq_any(&ids))
+                .select(OrgRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(inserted)
 }
 
 /// Applies a PATCH (or an import row's changes) to an org.
