@@ -902,3 +902,32 @@ db_test!(
         assert_eq!(overdue["data"]["status"], "awaiting_follow_up");
     }
 );
+
+db_test!(a_host_taken_off_the_list_is_refused_at_send_time, |app| {
+    let m = Meeting::set_up(&app).await;
+    let receiver = Receiver::spawn(&[]);
+    let hook = subscribe(&app, &m.admin, m.branch, &receiver.url, &["session.closed"]).await;
+    // As if the operator took the host off PINGYI_WEBHOOK_ALLOWED_HOSTS after the
+    // subscription was made: 127.0.0.2 stands for a host that is not on the list.
+    let moved = receiver.url.replace("127.0.0.1", "127.0.0.2");
+    let sql: &'static str =
+        Box::leak(format!("UPDATE webhooks SET url = '{moved}'").into_boxed_str());
+    crate::results::execute(&app, sql).await;
+    close(&app, &m.admin, m.session).await;
+    let path = format!("/api/v1/webhooks/{}/deliveries", hook["id"]);
+    let mut log = Value::Null;
+    for _ in 0..500 {
+        log = app.get(&path, Some(&m.admin)).await.assert_status(200);
+        if log["total"].as_i64() > Some(0) {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let error = log["items"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("not in PINGYI_WEBHOOK_ALLOWED_HOSTS"),
+        "{log}"
+    );
+    assert_eq!(log["items"][0]["status_code"], Value::Null);
+    assert!(receiver.seen().is_empty());
+});
