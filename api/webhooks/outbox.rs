@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::queries::{self, NewEvent};
 use super::rules::{self, EventType};
-use crate::auth::policy::{path_ids, subscription_receives};
+use crate::auth::policy::subscription_receives;
 use crate::db::DbConn;
 use crate::error::ApiResult;
 use crate::types::now;
@@ -41,15 +41,21 @@ pub fn emit_once(conn: &mut DbConn, event: Outgoing, once_key: &str) -> ApiResul
 }
 
 fn write(conn: &mut DbConn, event: Outgoing, once_key: Option<&str>) -> ApiResult<()> {
-    let org_path = crate::orgs::queries::path_of(conn, event.org_id)?;
-    let ancestors: Vec<i64> = path_ids(&org_path).collect();
-    let receivers: Vec<i64> = queries::enabled_of_orgs(conn, &ancestors)?
+    // One read of the (few) enabled subscriptions first: without one that wants this type,
+    // the change pays nothing more (no org path, no row), however many events it makes.
+    let interested: Vec<(i64, String)> = queries::enabled_subscriptions(conn)?
         .into_iter()
-        .filter(|(_, subscription_path, events)| {
-            subscription_receives(subscription_path, &org_path)
-                && rules::parse_events(events).contains(&event.event_type)
-        })
-        .map(|(id, _, _)| id)
+        .filter(|(_, _, events)| rules::parse_events(events).contains(&event.event_type))
+        .map(|(id, path, _)| (id, path))
+        .collect();
+    if interested.is_empty() && once_key.is_none() {
+        return Ok(());
+    }
+    let org_path = crate::orgs::queries::path_of(conn, event.org_id)?;
+    let receivers: Vec<i64> = interested
+        .into_iter()
+        .filter(|(_, subscription_path)| subscription_receives(subscription_path, &org_path))
+        .map(|(id, _)| id)
         .collect();
     if receivers.is_empty() && once_key.is_none() {
         return Ok(());

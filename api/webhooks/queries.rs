@@ -97,15 +97,11 @@ pub fn delete(conn: &mut DbConn, id: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// The enabled subscriptions of these orgs: (id, org path, events as stored).
-pub fn enabled_of_orgs(
-    conn: &mut DbConn,
-    org_ids: &[i64],
-) -> ApiResult<Vec<(i64, String, String)>> {
+/// Every enabled subscription: (id, its org's path, events as stored).
+pub fn enabled_subscriptions(conn: &mut DbConn) -> ApiResult<Vec<(i64, String, String)>> {
     use crate::db::schema::orgs;
     Ok(webhooks::table
         .inner_join(orgs::table)
-        .filter(webhooks::org_id.eq_any(org_ids))
         .filter(webhooks::enabled.eq(true))
         .select((webhooks::id, orgs::path, webhooks::events))
         .load(conn)?)
