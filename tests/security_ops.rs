@@ -270,6 +270,7 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
     for variable in [
         "PINGYI_JWT_SECRET",
         "PINGYI_ADMIN_PASSWORD",
+        "PINGYI_DB_NAME",
         "PINGYI_DB_USER",
         "PINGYI_DB_PASSWORD",
     ] {
@@ -280,7 +281,7 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
     }
     assert!(!compose.contains("change-me"));
     assert!(
-        compose.contains("DATABASE_URL: postgres://db:5432/pingyi"),
+        compose.contains("DATABASE_URL: postgres://db:5432/${PINGYI_DB_NAME:?"),
         "no credential inside the URL"
     );
     assert!(compose.contains("PGPASSWORD: ${PINGYI_DB_PASSWORD:?"));
