@@ -36,6 +36,11 @@ db_test!(
         let zhang = create_person(&app, &admin, t.branch_a, "张三").await;
         let li = create_person(&app, &admin, t.branch_a, "李四").await;
         let wang = create_person(&app, &admin, t.branch_a, "王五").await;
+        // An archived member is no subject.
+        let gone = create_person(&app, &admin, t.branch_a, "已转出党员").await;
+        app.delete(&format!("/api/v1/people/{gone}"), Some(&admin))
+            .await
+            .assert_status(204);
         create_person(&app, &admin, t.general_a, "总支党员").await;
         create_person(&app, &admin, t.branch_b, "乙校党员").await;
         // The secretary is not the first person created.

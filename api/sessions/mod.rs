@@ -8,8 +8,6 @@ pub mod model;
 pub mod queries;
 pub mod rules;
 
-use std::collections::HashMap;
-
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,7 +15,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use self::model::*;
 pub use self::queries::subjects_of;
 use self::queries::{NewSession, NewSubject, SessionChanges};
-use self::rules::SubjectOrg;
 use crate::audit::{self, Event};
 use crate::auth::{Action, Actor, Scope};
 use crate::campaigns::model::CampaignRow;
@@ -110,13 +107,7 @@ pub fn insert_session(conn: &mut DbConn, new: &NewSession<'_>) -> ApiResult<i64>
         ));
     }
     let id = queries::insert(conn, new)?;
-    let members = queries::active_members(conn, new.org.id)?;
-    let org = SubjectOrg {
-        id: new.org.id,
-        name: &new.org.name,
-        secretary_id: new.org.secretary_id,
-    };
-    queries::insert_subjects(conn, &rules::subjects_for(id, &org, &members))?;
+    queries::insert_subjects_of(conn, &[id])?;
     Ok(id)
 }
 
@@ -348,29 +339,8 @@ fn schedule_all(
                 queries::NewSessionRow::of(&new, at)
             })
             .collect();
-        let session_of: HashMap<i64, i64> = queries::insert_many(conn, &rows)?
-            .into_iter()
-            .map(|(session_id, org_id)| (org_id, session_id))
-            .collect();
-        let org_ids: Vec<i64> = chunk.iter().map(|o| o.id).collect();
-        let mut members: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-        for (org_id, person_id, name) in queries::active_members_of(conn, &org_ids)? {
-            members.entry(org_id).or_default().push((person_id, name));
-        }
-        let mut subjects = Vec::new();
-        for org in chunk {
-            let session_id = *session_of.get(&org.id).ok_or_else(|| {
-                ApiError::internal("a session inserted in a batch came back without its org")
-            })?;
-            let subject_org = SubjectOrg {
-                id: org.id,
-                name: &org.name,
-                secretary_id: org.secretary_id,
-            };
-            let of_org = members.get(&org.id).map_or(&[][..], Vec::as_slice);
-            subjects.extend(rules::subjects_for(session_id, &subject_org, of_org));
-        }
-        queries::insert_subjects(conn, &subjects)?;
+        let session_ids = queries::insert_many(conn, &rows)?;
+        queries::insert_subjects_of(conn, &session_ids)?;
         written += chunk.len() as u64;
         progress(written);
     }

@@ -133,16 +133,16 @@ impl NewSessionRow {
     }
 }
 
-/// Inserts scheduled sessions in multi-row statements: (session id, org id) of each.
-pub fn insert_many(conn: &mut DbConn, rows: &[NewSessionRow]) -> ApiResult<Vec<(i64, i64)>> {
+/// Inserts scheduled sessions in multi-row statements: their ids.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewSessionRow]) -> ApiResult<Vec<i64>> {
     let mut inserted = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         inserted.extend(crate::insert_batch_returning!(
             conn,
             sessions::table,
             chunk,
-            (sessions::id, sessions::org_id),
-            (i64, i64)
+            sessions::id,
+            i64
         )?);
     }
     Ok(inserted)
@@ -226,27 +226,6 @@ pub fn subjects_of(conn: &mut DbConn, session_id: i64) -> ApiResult<Vec<Subject>
         .load(conn)?)
 }
 
-/// The active members of these orgs, by org and id: (org id, person id, name).
-pub fn active_members_of(conn: &mut DbConn, org_ids: &[i64]) -> ApiResult<Vec<(i64, i64, String)>> {
-    Ok(crate::db::load_in_chunks(org_ids, |chunk| {
-        people::table
-            .filter(people::org_id.eq_any(chunk))
-            .filter(people::status.eq(PersonStatus::Active))
-            .order((people::org_id, people::id))
-            .select((people::org_id, people::id, people::name))
-            .load(conn)
-    })?)
-}
-
-/// The active members of an org, by id: (id, name).
-pub fn active_members(conn: &mut DbConn, org_id: i64) -> ApiResult<Vec<(i64, String)>> {
-    let members = active_members_of(conn, &[org_id])?;
-    Ok(members
-        .into_iter()
-        .map(|(_, id, name)| (id, name))
-        .collect())
-}
-
 /// A person named as a subject, with the path of their org.
 pub struct SubjectPerson {
     pub org_id: i64,
@@ -270,9 +249,78 @@ pub fn subject_person(conn: &mut DbConn, person_id: i64) -> ApiResult<Option<Sub
         }))
 }
 
-pub fn insert_subjects(conn: &mut DbConn, subjects: &[NewSubject]) -> ApiResult<()> {
-    for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
-        crate::insert_batch!(conn, session_subjects::table, chunk)?;
+/// Fills in the subjects of new sessions in ballot order: the org, its secretary when an
+/// active member of it, then every other active member by id. Two set-based statements
+/// over the sessions' orgs and people: a city's 500,000 subjects are written inside the
+/// database without passing through the service.
+pub fn insert_subjects_of(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
+    let org_subjects = (ORG_SUBJECTS, vec![SubjectType::Org.as_str()]);
+    let people_subjects = (
+        PEOPLE_SUBJECTS,
+        vec![
+            SubjectType::Secretary.as_str(),
+            SubjectType::Member.as_str(),
+            PersonStatus::Active.as_str(),
+        ],
+    );
+    for chunk in session_ids.chunks(ROWS_PER_STATEMENT) {
+        for (sql, texts) in [&org_subjects, &people_subjects] {
+            insert_for_sessions(conn, sql, chunk, texts)?;
+        }
+    }
+    Ok(())
+}
+
+/// The org subject of each session: `$1` the sessions, `$2` the subject type.
+const ORG_SUBJECTS: &str = "\
+    INSERT INTO session_subjects (session_id, subject_type, org_id, person_id, name, position) \
+    SELECT s.id, $2, o.id, NULL, o.name, 1 \
+    FROM sessions s JOIN orgs o ON o.id = s.org_id \
+    WHERE {sessions}";
+
+/// The people subjects of each session, the secretary first: `$1` the sessions, `$2` and
+/// `$3` the secretary and member subject types, `$4` the active status.
+const PEOPLE_SUBJECTS: &str = "\
+    INSERT INTO session_subjects (session_id, subject_type, org_id, person_id, name, position) \
+    SELECT s.id, CASE WHEN p.id = o.secretary_id THEN $2 ELSE $3 END, o.id, p.id, p.name, \
+        1 + ROW_NUMBER() OVER (PARTITION BY s.id \
+            ORDER BY CASE WHEN p.id = o.secretary_id THEN 0 ELSE 1 END, p.id) \
+    FROM sessions s JOIN orgs o ON o.id = s.org_id \
+    JOIN people p ON p.org_id = o.id AND p.status = $4 \
+    WHERE {sessions}";
+
+/// Runs one of the statements above for these sessions, `{sessions}` becoming the backend's
+/// test of `s.id` against the list in `$1` (an array on PostgreSQL, a JSON array on SQLite),
+/// with `texts` bound from `$2` on. Every value is bound, never spliced in.
+fn insert_for_sessions(
+    conn: &mut DbConn,
+    sql: &str,
+    session_ids: &[i64],
+    texts: &[&str],
+) -> ApiResult<()> {
+    use diesel::sql_types::{Array, BigInt, Text};
+    match conn {
+        DbConn::Pg(c) => {
+            let sql = sql.replace("{sessions}", "s.id = ANY($1)");
+            let mut query = diesel::sql_query(sql)
+                .into_boxed()
+                .bind::<Array<BigInt>, _>(session_ids.to_vec());
+            for text in texts {
+                query = query.bind::<Text, _>(*text);
+            }
+            query.execute(c)?;
+        }
+        DbConn::Sqlite(c) => {
+            let sql = sql
+                .replace("{sessions}", "s.id IN (SELECT value FROM json_each($1))")
+                .replace('$', "?");
+            let ids = serde_json::to_string(session_ids).map_err(ApiError::internal)?;
+            let mut query = diesel::sql_query(sql).into_boxed().bind::<Text, _>(ids);
+            for text in texts {
+                query = query.bind::<Text, _>(*text);
+            }
+            query.execute(c)?;
+        }
     }
     Ok(())
 }

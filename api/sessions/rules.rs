@@ -4,7 +4,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::model::{SessionKind, SessionStatus};
-use super::queries::NewSubject;
 use crate::auth::policy::covers;
 use crate::auth::Grants;
 use crate::campaigns::rules::CampaignStatus;
@@ -94,43 +93,6 @@ pub fn subject_person(subject_type: SubjectType, person_id: Option<i64>) -> ApiR
         )),
         (_, Some(person_id)) => Ok(Some(person_id)),
     }
-}
-
-/// The evaluated org, as the subjects of a new session see it.
-pub struct SubjectOrg<'a> {
-    pub id: i64,
-    pub name: &'a str,
-    pub secretary_id: Option<i64>,
-}
-
-/// A new session's subjects, in ballot order: the org, its secretary (when an active member)
-/// and each other active member (`members`: id and name, by id).
-pub fn subjects_for(
-    session_id: i64,
-    org: &SubjectOrg<'_>,
-    members: &[(i64, String)],
-) -> Vec<NewSubject> {
-    let secretary = members
-        .iter()
-        .find(|(id, _)| Some(*id) == org.secretary_id)
-        .map(|(id, name)| (SubjectType::Secretary, Some(*id), name.clone()));
-    let others = members
-        .iter()
-        .filter(|(id, _)| Some(*id) != org.secretary_id)
-        .map(|(id, name)| (SubjectType::Member, Some(*id), name.clone()));
-    std::iter::once((SubjectType::Org, None, org.name.to_owned()))
-        .chain(secretary)
-        .chain(others)
-        .enumerate()
-        .map(|(i, (subject_type, person_id, name))| NewSubject {
-            session_id,
-            subject_type,
-            org_id: Some(org.id),
-            person_id,
-            name,
-            position: i as i32 + 1,
-        })
-        .collect()
 }
 
 pub fn open(
@@ -360,54 +322,6 @@ mod tests {
         assert_eq!(close(SessionStatus::Open).unwrap(), SessionStatus::Closed);
         assert!(close(SessionStatus::Scheduled).is_err());
         assert!(close(SessionStatus::Closed).is_err());
-    }
-
-    #[test]
-    fn subjects_are_the_org_its_secretary_then_the_members() {
-        let org = SubjectOrg {
-            id: 7,
-            name: "支部",
-            secretary_id: Some(3),
-        };
-        let members = vec![
-            (1, "甲".to_owned()),
-            (3, "丙".to_owned()),
-            (5, "戊".to_owned()),
-        ];
-        let subjects = subjects_for(9, &org, &members);
-        let summary: Vec<_> = subjects
-            .iter()
-            .map(|s| (s.subject_type, s.person_id, s.name.as_str(), s.position))
-            .collect();
-        assert_eq!(
-            summary,
-            vec![
-                (SubjectType::Org, None, "支部", 1),
-                (SubjectType::Secretary, Some(3), "丙", 2),
-                (SubjectType::Member, Some(1), "甲", 3),
-                (SubjectType::Member, Some(5), "戊", 4),
-            ]
-        );
-        assert!(subjects
-            .iter()
-            .all(|s| s.session_id == 9 && s.org_id == Some(7)));
-        let no_secretary = SubjectOrg {
-            secretary_id: Some(99),
-            ..org
-        };
-        let kinds: Vec<_> = subjects_for(9, &no_secretary, &members)
-            .iter()
-            .map(|s| s.subject_type)
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                SubjectType::Org,
-                SubjectType::Member,
-                SubjectType::Member,
-                SubjectType::Member
-            ]
-        );
     }
 
     #[test]
