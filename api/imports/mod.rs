@@ -19,7 +19,7 @@ use self::rules::{Outcome, Progress, RowError, SecretaryChange, Tally};
 pub use self::target::Target;
 use crate::audit::{self, Event};
 use crate::auth::{Action, Actor};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Pool};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::CsvBody;
 use crate::orgs::model::OrgRow;
@@ -164,16 +164,32 @@ fn checked<R>((records, errors): (Vec<R>, Vec<FieldError>), max_rows: usize) -> 
 
 /// Reads every stored person when a people file of `lines` lines names a good part of
 /// them, meant to run while the file is parsed (a city's re-upload then costs about one
-/// read of its roster); `None` for a smaller file, whose people are looked up by id.
-pub fn read_ahead(
-    conn: &mut DbConn,
-    kind: FileKind,
-    lines: usize,
-) -> ApiResult<Option<Vec<PersonRow>>> {
-    match kind {
-        FileKind::People => people_queries::every_person_if_many(conn, lines),
-        FileKind::Orgs => Ok(None),
+/// read of its roster); `None` for a smaller file, whose people are looked up by id. The
+/// roster is read in two halves by id on two connections at once: on SQLite each half is
+/// one core's work, and on PostgreSQL two backends send while the rows are decoded.
+pub fn read_ahead(pool: &Pool, kind: FileKind, lines: usize) -> ApiResult<Option<Vec<PersonRow>>> {
+    if kind != FileKind::People {
+        return Ok(None);
     }
+    let mut conn = pool.get().map_err(ApiError::pool)?;
+    let Some(highest_id) = people_queries::many_wanted(&mut conn, lines)? else {
+        return Ok(None);
+    };
+    let middle = highest_id / 2;
+    // Without a second connection free at once, one reads both halves.
+    let Some(mut second) = pool.try_get() else {
+        return people_queries::with_external_id_between(&mut conn, i64::MIN, i64::MAX).map(Some);
+    };
+    std::thread::scope(|scope| {
+        let upper = scope
+            .spawn(move || people_queries::with_external_id_between(&mut second, middle, i64::MAX));
+        let mut every = people_queries::with_external_id_between(&mut conn, i64::MIN, middle)?;
+        let upper = upper
+            .join()
+            .map_err(|_| ApiError::internal("reading the roster's upper half panicked"))??;
+        every.extend(upper);
+        Ok(Some(every))
+    })
 }
 
 /// Imports a whole file outside any request (the command line), in one transaction:
@@ -615,21 +631,33 @@ fn write_people(
         })?,
     };
     let mut roster = target.read(|conn| Roster::load(conn, &records, &stored))?;
+    // Checked on two cores while nothing is written; good until a slice writes.
+    let mut unchanged_ahead =
+        (records.len() > 2 * ROWS_PER_SLICE).then(|| roster.unchanged_rows(actor, &records));
     let mut tally = Tally::new(progress);
     // Rows of unchanged slices, freed with the roster after the import.
     let mut spent = Vec::new();
     let mut records = records.into_iter().peekable();
+    let mut first_row = 0;
     while records.peek().is_some() {
         let slice: Vec<PersonRecord> = records.by_ref().take(ROWS_PER_SLICE).collect();
+        let rows = first_row..first_row + slice.len();
+        first_row = rows.end;
         // A slice of rows that match what is stored needs no transaction (an unchanged
         // re-upload of a city's roster takes none).
-        if slice.iter().all(|r| roster.leaves_unchanged(actor, r)) {
+        let unchanged = match &unchanged_ahead {
+            Some(ahead) => ahead[rows].iter().all(|&same| same),
+            None => slice.iter().all(|r| roster.leaves_unchanged(actor, r)),
+        };
+        if unchanged {
             for record in &slice {
                 tally.add(record.line, Ok(Outcome::Unchanged))?;
             }
             spent.push(slice);
             continue;
         }
+        // What this slice writes changes what the rows after it meet.
+        unchanged_ahead = None;
         let (orgs, people) = roster.secretaries_at_stake(&slice);
         target.slice(&orgs, &people, |conn, undo| {
             let mut new_people = NewPeople::default();
@@ -738,6 +766,24 @@ impl<'p> Roster<'p> {
             && rules::same_person(stored, record)
             && rules::secretary_change(record.position, stored.id, org.secretary_id)
                 == SecretaryChange::Keep
+    }
+
+    /// [`Self::leaves_unchanged`] for every row, half of them on a second thread (a city's
+    /// re-upload is half a million lookups in maps of half a million).
+    fn unchanged_rows(&self, actor: &Actor, records: &[PersonRecord]) -> Vec<bool> {
+        let (first, second) = records.split_at(records.len() / 2);
+        let check = |rows: &[PersonRecord]| -> Vec<bool> {
+            rows.iter()
+                .map(|r| self.leaves_unchanged(actor, r))
+                .collect()
+        };
+        std::thread::scope(|scope| {
+            let later = scope.spawn(|| check(second));
+            let mut flags = check(first);
+            // A panic there leaves those rows to the check one by one.
+            flags.extend(later.join().unwrap_or_else(|_| vec![false; second.len()]));
+            flags
+        })
     }
 
     /// Records a change of secretary for the rows that follow.

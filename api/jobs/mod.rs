@@ -189,8 +189,7 @@ async fn import_steps(
     let pool = state.pool.clone();
     let ahead = web::block(move || {
         let started = Instant::now();
-        let mut conn = pool.get().map_err(ApiError::pool)?;
-        imports::read_ahead(&mut conn, kind, lines).map(|people| (people, started.elapsed()))
+        imports::read_ahead(&pool, kind, lines).map(|people| (people, started.elapsed()))
     });
     let file = web::block(move || {
         let started = Instant::now();

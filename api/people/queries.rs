@@ -51,21 +51,37 @@ pub fn find_by_external_ids(conn: &mut DbConn, external_ids: &[&str]) -> ApiResu
 }
 
 /// Every stored person with an external id, when `wanted` of them are a good part of the
-/// table (at least a quarter of it): one pass then beats as many index lookups. `None`
-/// when they are few.
+/// table (see [`many_wanted`]); `None` when they are few.
 pub fn every_person_if_many(conn: &mut DbConn, wanted: usize) -> ApiResult<Option<Vec<PersonRow>>> {
+    if many_wanted(conn, wanted)?.is_none() {
+        return Ok(None);
+    }
+    with_external_id_between(conn, i64::MIN, i64::MAX).map(Some)
+}
+
+/// Whether `wanted` people are a good part of the table (at least a quarter of it): one
+/// pass over it then beats as many index lookups. With the highest id, for splitting the
+/// pass.
+pub fn many_wanted(conn: &mut DbConn, wanted: usize) -> ApiResult<Option<i64>> {
     let highest_id: Option<i64> = people::table
         .select(diesel::dsl::max(people::id))
         .first(conn)?;
-    if (wanted as i64).saturating_mul(4) < highest_id.unwrap_or(0) {
-        return Ok(None);
-    }
-    Ok(Some(
-        people::table
-            .filter(people::external_id.is_not_null())
-            .select(PersonRow::as_select())
-            .load(conn)?,
-    ))
+    let highest_id = highest_id.unwrap_or(0);
+    Ok(((wanted as i64).saturating_mul(4) >= highest_id).then_some(highest_id))
+}
+
+/// The stored people with an external id and an id in `after + 1 ..= up_to`.
+pub fn with_external_id_between(
+    conn: &mut DbConn,
+    after: i64,
+    up_to: i64,
+) -> ApiResult<Vec<PersonRow>> {
+    Ok(people::table
+        .filter(people::id.gt(after))
+        .filter(people::id.le(up_to))
+        .filter(people::external_id.is_not_null())
+        .select(PersonRow::as_select())
+        .load(conn)?)
 }
 
 /// The people of `every` with one of these external ids.
