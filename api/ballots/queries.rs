@@ -246,14 +246,17 @@ pub fn consume_code(
 ) -> ApiResult<Option<(i64, ParticipantCategory)>> {
     macro_rules! consume {
         ($conn:expr, $open_session:expr) => {
-            diesel::update(voting_codes::table)
-                .filter(voting_codes::code_hash.eq(hash))
-                .filter(voting_codes::state.eq(CodeState::Unused))
-                .filter(voting_codes::session_id.eq_any($open_session))
-                .set(voting_codes::state.eq(CodeState::Used))
-                .returning((voting_codes::session_id, voting_codes::category))
-                .get_result::<(i64, ParticipantCategory)>($conn)
-                .optional()
+            // Its text never varies: kept prepared (see `db::prepared`).
+            crate::db::prepared(
+                diesel::update(voting_codes::table)
+                    .filter(voting_codes::code_hash.eq(hash))
+                    .filter(voting_codes::state.eq(CodeState::Unused))
+                    .filter(voting_codes::session_id.eq_any($open_session))
+                    .set(voting_codes::state.eq(CodeState::Used))
+                    .returning((voting_codes::session_id, voting_codes::category)),
+            )
+            .get_result::<(i64, ParticipantCategory)>($conn)
+            .optional()
         };
     }
     // The inner read of the code is aliased: diesel would otherwise take it for the

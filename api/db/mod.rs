@@ -3,9 +3,11 @@
 //! helpers every area uses to run queries off the actix workers.
 
 mod group_commit;
+mod prepared;
 pub mod schema;
 
 pub use group_commit::GroupCommit;
+pub use prepared::{prepared, Prepared};
 
 use std::fmt;
 use std::ops::Deref;

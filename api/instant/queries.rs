@@ -214,14 +214,17 @@ pub fn consume_ticket(
     hash: &str,
     now: NaiveDateTime,
 ) -> ApiResult<Option<(i64, i64)>> {
-    Ok(diesel::update(service_tickets::table)
-        .filter(service_tickets::ticket_hash.eq(hash))
-        .filter(service_tickets::state.eq(TicketState::Unused))
-        .filter(service_tickets::expires_at.gt(now))
-        .set(service_tickets::state.eq(TicketState::Used))
-        .returning((service_tickets::point_id, service_tickets::org_id))
-        .get_result(conn)
-        .optional()?)
+    // Its text never varies: kept prepared (see `db::prepared`).
+    Ok(crate::db::prepared(
+        diesel::update(service_tickets::table)
+            .filter(service_tickets::ticket_hash.eq(hash))
+            .filter(service_tickets::state.eq(TicketState::Unused))
+            .filter(service_tickets::expires_at.gt(now))
+            .set(service_tickets::state.eq(TicketState::Used))
+            .returning((service_tickets::point_id, service_tickets::org_id)),
+    )
+    .get_result(conn)
+    .optional()?)
 }
 
 /// A ticket's state and whether it has expired, with its point.
@@ -288,29 +291,31 @@ pub fn write_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<String> {
     Ok(id)
 }
 
-/// Adds one to the rating's counter row (created at its first rating). Written with the
-/// query builder so that PostgreSQL keeps it prepared: it runs for every rating.
+/// Adds one to the rating's counter row (created at its first rating). It runs for every
+/// rating and its text never varies: kept prepared (see `db::prepared`).
 fn count_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<()> {
     macro_rules! upsert {
         ($c:expr) => {
-            diesel::insert_into(instant_counts::table)
-                .values((
-                    instant_counts::point_id.eq(r.point_id),
-                    instant_counts::rated_on.eq(r.day),
-                    instant_counts::level.eq(r.level.as_str()),
-                    instant_counts::verified.eq(r.verified),
-                    instant_counts::org_id.eq(r.org_id),
-                    instant_counts::ratings.eq(1_i64),
-                ))
-                .on_conflict((
-                    instant_counts::point_id,
-                    instant_counts::rated_on,
-                    instant_counts::level,
-                    instant_counts::verified,
-                ))
-                .do_update()
-                .set(instant_counts::ratings.eq(instant_counts::ratings + 1_i64))
-                .execute($c)
+            crate::db::prepared(
+                diesel::insert_into(instant_counts::table)
+                    .values((
+                        instant_counts::point_id.eq(r.point_id),
+                        instant_counts::rated_on.eq(r.day),
+                        instant_counts::level.eq(r.level.as_str()),
+                        instant_counts::verified.eq(r.verified),
+                        instant_counts::org_id.eq(r.org_id),
+                        instant_counts::ratings.eq(1_i64),
+                    ))
+                    .on_conflict((
+                        instant_counts::point_id,
+                        instant_counts::rated_on,
+                        instant_counts::level,
+                        instant_counts::verified,
+                    ))
+                    .do_update()
+                    .set(instant_counts::ratings.eq(instant_counts::ratings + 1_i64)),
+            )
+            .execute($c)
         };
     }
     match conn {
