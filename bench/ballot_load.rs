@@ -226,21 +226,7 @@ fn postgres_report(
     args: &Args,
 ) -> String {
     let baseline = pgbench(url, pool, workload, &args.concurrency, args.ballots);
-    let mut out = String::from(
-        "| clients | API ballots/s | p50 ms | p99 ms | pgbench tx/s | API / pgbench |\n|---|---|---|---|---|---|\n",
-    );
-    for (level, base) in levels.iter().zip(baseline) {
-        out.push_str(&format!(
-            "| {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0}% |\n",
-            level.concurrency,
-            level.per_second,
-            level.p50_ms,
-            level.p99_ms,
-            base,
-            100.0 * level.per_second / base
-        ));
-    }
-    out
+    support::pgbench_table("ballots", levels, &baseline)
 }
 
 fn sqlite_report(pool: &Pool, workload: &Workload, levels: &[Level], args: &Args) -> String {
@@ -535,7 +521,7 @@ fn pgbench(
     workload: &Workload,
     levels: &[usize],
     per_level: usize,
-) -> Vec<f64> {
+) -> Vec<support::Pgbench> {
     let transactions: usize = levels.iter().map(|c| per_level.div_ceil(*c) * c).sum();
     let total = 20 * (transactions + 100);
     let mut conn = pool.get().unwrap();
@@ -571,7 +557,7 @@ fn pgbench(
          INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT 'b' || :b, unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
          COMMIT;\n",
     );
-    let rates: Vec<f64> = levels
+    let rates: Vec<support::Pgbench> = levels
         .iter()
         .map(|&c| support::pgbench(url, &script, c, per_level))
         .collect();

@@ -116,18 +116,7 @@ fn run_backend(args: &Args, backend: Which) -> String {
         return out;
     }
     let baseline = pgbench_ingest(&url, &pool, &desk, &args.concurrency, args.ratings);
-    out.push_str("| clients | API ratings/s | p50 ms | p99 ms | pgbench tx/s | API / pgbench |\n|---|---|---|---|---|---|\n");
-    for (l, b) in levels.iter().zip(baseline) {
-        out.push_str(&format!(
-            "| {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0}% |\n",
-            l.concurrency,
-            l.per_second,
-            l.p50_ms,
-            l.p99_ms,
-            b,
-            100.0 * l.per_second / b
-        ));
-    }
+    out.push_str(&support::pgbench_table("ratings", &levels, &baseline));
     out.push('\n');
     if !args.no_figures {
         out.push_str(&figures(args, &base, &pool, &desk));
@@ -253,7 +242,7 @@ fn pgbench_ingest(
     desk: &Desk,
     levels: &[usize],
     per_level: usize,
-) -> Vec<f64> {
+) -> Vec<support::Pgbench> {
     let transactions: usize = levels.iter().map(|c| per_level.div_ceil(*c) * c).sum();
     let total = 20 * (transactions + 100);
     let mut conn = pool.get().unwrap();

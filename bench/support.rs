@@ -222,15 +222,24 @@ pub async fn admin_token(client: &awc::Client, base: &str) -> String {
     login["access_token"].as_str().unwrap().to_owned()
 }
 
-/// pgbench running `script` with `clients` clients for about `transactions` transactions
-/// in all, prepared statements; its tx/s.
-pub fn pgbench(url: &DatabaseUrl, script: &str, clients: usize, transactions: usize) -> f64 {
+/// What pgbench measured at one concurrency level: its rate and its own transactions'
+/// latencies, from its per-transaction log (the database's own tail under the same load).
+pub struct Pgbench {
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Runs `script` with pgbench (prepared statements, `clients` clients, `transactions` in
+/// all) against PostgreSQL.
+pub fn pgbench(url: &DatabaseUrl, script: &str, clients: usize, transactions: usize) -> Pgbench {
     let DatabaseUrl::Postgres(url) = url else {
         panic!("pgbench runs against PostgreSQL")
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("script.sql");
     std::fs::write(&path, script).unwrap();
+    let log_prefix = dir.path().join("tx");
     let output = Command::new("pgbench")
         .args([
             "-n",
@@ -243,6 +252,8 @@ pub fn pgbench(url: &DatabaseUrl, script: &str, clients: usize, transactions: us
         ])
         .args(["-t", &transactions.div_ceil(clients).to_string(), "-f"])
         .arg(&path)
+        .arg("--log")
+        .arg(format!("--log-prefix={}", log_prefix.display()))
         .arg(url)
         .output()
         .expect("pgbench runs (Debian package postgresql-client)");
@@ -258,8 +269,47 @@ pub fn pgbench(url: &DatabaseUrl, script: &str, clients: usize, transactions: us
                 String::from_utf8_lossy(&output.stderr)
             )
         });
-    eprintln!("pgbench c={clients}: {tps:.0} tx/s");
-    tps
+    // One log per pgbench thread; each line: client, transaction, latency in µs, ….
+    let mut latencies = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        if !entry.file_name().to_string_lossy().starts_with("tx") {
+            continue;
+        }
+        let log = std::fs::read_to_string(entry.path()).unwrap();
+        latencies.extend(log.lines().filter_map(|line| {
+            let micros = line.split_whitespace().nth(2)?.parse::<u64>().ok()?;
+            Some(Duration::from_micros(micros))
+        }));
+    }
+    let (p50_ms, p99_ms) = percentiles(&mut latencies);
+    eprintln!("pgbench c={clients}: {tps:.0} tx/s, p50 {p50_ms:.1} ms, p99 {p99_ms:.1} ms");
+    Pgbench {
+        per_second: tps,
+        p50_ms,
+        p99_ms,
+    }
+}
+
+/// The API against pgbench at each level: rates, both sides' latencies, the ratio.
+pub fn pgbench_table(what: &str, levels: &[Level], baseline: &[Pgbench]) -> String {
+    let mut out = format!(
+        "| clients | API {what}/s | p50 ms | p99 ms | pgbench tx/s | pgbench p50 / p99 ms | API / pgbench |\n|---|---|---|---|---|---|---|\n"
+    );
+    for (level, base) in levels.iter().zip(baseline) {
+        out.push_str(&format!(
+            "| {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} / {:.1} | {:.0}% |\n",
+            level.concurrency,
+            level.per_second,
+            level.p50_ms,
+            level.p99_ms,
+            base.per_second,
+            base.p50_ms,
+            base.p99_ms,
+            100.0 * level.per_second / base.per_second
+        ));
+    }
+    out
 }
 
 /// The 50th and 99th percentiles of latencies, in milliseconds.
