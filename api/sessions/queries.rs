@@ -252,7 +252,8 @@ pub fn subject_person(conn: &mut DbConn, person_id: i64) -> ApiResult<Option<Sub
 /// Fills in the subjects of new sessions in ballot order: the org, its secretary when an
 /// active member of it, then every other active member by id. Two set-based statements
 /// over the sessions' orgs and people: a city's 500,000 subjects are written inside the
-/// database without passing through the service.
+/// database without passing through the service. Each inserts in session and ballot
+/// order, so that subject ids (rankings break ties by them) follow it.
 pub fn insert_subjects_of(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
     let org_subjects = (ORG_SUBJECTS, vec![SubjectType::Org.as_str()]);
     let people_subjects = (
@@ -276,7 +277,8 @@ const ORG_SUBJECTS: &str = "\
     INSERT INTO session_subjects (session_id, subject_type, org_id, person_id, name, position) \
     SELECT s.id, $2, o.id, NULL, o.name, 1 \
     FROM sessions s JOIN orgs o ON o.id = s.org_id \
-    WHERE {sessions}";
+    WHERE {sessions} \
+    ORDER BY s.id";
 
 /// The people subjects of each session, the secretary first: `$1` the sessions, `$2` and
 /// `$3` the secretary and member subject types, `$4` the active status.
@@ -287,7 +289,8 @@ const PEOPLE_SUBJECTS: &str = "\
             ORDER BY CASE WHEN p.id = o.secretary_id THEN 0 ELSE 1 END, p.id) \
     FROM sessions s JOIN orgs o ON o.id = s.org_id \
     JOIN people p ON p.org_id = o.id AND p.status = $4 \
-    WHERE {sessions}";
+    WHERE {sessions} \
+    ORDER BY s.id, CASE WHEN p.id = o.secretary_id THEN 0 ELSE 1 END, p.id";
 
 /// Runs one of the statements above for these sessions, `{sessions}` becoming the backend's
 /// test of `s.id` against the list in `$1` (an array on PostgreSQL, a JSON array on SQLite),
