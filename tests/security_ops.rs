@@ -273,6 +273,7 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
         "PINGYI_DB_NAME",
         "PINGYI_DB_USER",
         "PINGYI_DB_PASSWORD",
+        "PINGYI_DATABASE_URL",
     ] {
         assert!(
             compose.contains(&format!("${{{variable}:?")),
@@ -281,9 +282,10 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
     }
     assert!(!compose.contains("change-me"));
     assert!(
-        compose.contains("DATABASE_URL: postgres://db:5432/${PINGYI_DB_NAME:?"),
-        "no credential inside the URL"
+        compose.contains("DATABASE_URL: ${PINGYI_DATABASE_URL:?"),
+        "the database URL is a required variable"
     );
+    assert!(!compose.contains("://"), "no URL written in the compose file");
     assert!(compose.contains("PGPASSWORD: ${PINGYI_DB_PASSWORD:?"));
     assert!(compose.contains(r#"["CMD", "/usr/local/bin/pingyi", "healthcheck"]"#));
     let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
