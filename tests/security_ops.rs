@@ -285,7 +285,10 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
         compose.contains("DATABASE_URL: ${PINGYI_DATABASE_URL:?"),
         "the database URL is a required variable"
     );
-    assert!(!compose.contains("://"), "no URL written in the compose file");
+    assert!(
+        !compose.contains("://"),
+        "no URL written in the compose file"
+    );
     assert!(compose.contains("PGPASSWORD: ${PINGYI_DB_PASSWORD:?"));
     assert!(compose.contains(r#"["CMD", "/usr/local/bin/pingyi", "healthcheck"]"#));
     let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
