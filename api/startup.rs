@@ -19,7 +19,7 @@ use crate::db::Pool;
 use crate::http::RouteTable;
 use crate::ops::Metrics;
 use crate::state::AppState;
-use crate::{ballots, http, openapi, ops, routes, users};
+use crate::{http, openapi, ops, routes, users};
 
 /// Everything the server shares between workers.
 #[derive(Clone)]
@@ -87,7 +87,7 @@ impl Shared {
             familiar_clients: Default::default(),
             password_gate: crate::auth::password::PasswordGate::sized_to_cores(),
             code_key: CodeKey::derive(settings_code_secret.as_deref().unwrap_or(&secret)),
-            ballot_contexts: ballots::ContextCache::default(),
+            ballot_contexts: Default::default(),
             // 60 misses per 10 minutes: a whole hall's typos stay far below, and with 2^60
             // codes guessing is hopeless at that pace.
             code_failures_by_address: FailureThrottle::new(60, Duration::from_secs(10 * 60)),

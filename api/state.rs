@@ -20,7 +20,7 @@ pub struct AppState {
     pub password_gate: crate::auth::password::PasswordGate,
     /// Hashes voting codes and derives receipts.
     pub code_key: CodeKey,
-    pub ballot_contexts: crate::ballots::ContextCache,
+    pub ballot_contexts: std::sync::Arc<crate::ballots::ContextCache>,
     /// Unknown voting codes per client address.
     pub code_failures_by_address: FailureThrottle,
     /// Unknown service tickets and point keys per client address.

@@ -29,7 +29,9 @@ use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::ballots::model::Rating;
-use pingyi::ballots::queries::{consume_code, write_ballot};
+use pingyi::ballots::queries::{
+    consume_code, consume_codes, write_ballot, write_ballots, NewBallot,
+};
 use pingyi::db::schema::{ballots, sessions, voting_codes};
 use pingyi::db::{DatabaseUrl, DbConn, Pool};
 use pingyi::error::ApiError;
@@ -547,14 +549,15 @@ fn pgbench(
     });
     let first = workload.sessions[0];
     let spread = workload.sessions.len();
+    let count = workload.subjects.len();
     let script = format!(
         "\\set b random(1, 9000000000000000000)\n\
          \\set n random(1, {total})\n\
          \\set s {first} + :n % {spread}\n\
          BEGIN;\n\
-         UPDATE voting_codes SET state = 'used' WHERE code_hash = 'bench-' || :n AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE id = (SELECT session_id FROM voting_codes WHERE code_hash = 'bench-' || :n LIMIT 1) AND status = 'open' FOR KEY SHARE) RETURNING session_id, category;\n\
-         INSERT INTO ballots (id, session_id, category, paper, cast_on) VALUES ('b' || :b, :s, 'other', false, CURRENT_DATE);\n\
-         INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT 'b' || :b, unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
+         UPDATE voting_codes SET state = 'used' WHERE code_hash = ANY(ARRAY['bench-' || :n]) AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE id IN (SELECT code.session_id FROM voting_codes AS code WHERE code.code_hash = ANY(ARRAY['bench-' || :n])) AND status = 'open' FOR KEY SHARE) RETURNING code_hash, session_id, category;\n\
+         INSERT INTO ballots (id, session_id, category, paper, cast_on) SELECT unnest(ARRAY['b' || :b]), unnest(ARRAY[:s]::bigint[]), unnest(ARRAY['other']), unnest(ARRAY[false]), CURRENT_DATE;\n\
+         INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT unnest(array_fill('b' || :b, ARRAY[{count}])), unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
          COMMIT;\n",
     );
     let rates: Vec<support::Pgbench> = levels
@@ -572,8 +575,9 @@ fn pgbench(
 }
 
 /// The API's statements on SQLite (the same query functions), no HTTP, one writer: `n`
-/// ballots one per transaction, then `n` more `batch` per transaction, each under its own
-/// savepoint as the server's group commit writes them. Ballots per second of each.
+/// ballots one per transaction, then `n` more `batch` per transaction, their codes consumed
+/// then their ballots written as the server's group commit writes a batch. Ballots per
+/// second of each.
 fn sqlite_direct(pool: &Pool, workload: &Workload, n: usize, batch: usize) -> (f64, f64) {
     let mut conn = pool.get().unwrap();
     conn.batch_execute("DELETE FROM voting_codes WHERE code_hash LIKE 'bench-%'")
@@ -589,10 +593,16 @@ fn sqlite_direct(pool: &Pool, workload: &Workload, n: usize, batch: usize) -> (f
             level: ["satisfied", "basically_satisfied", "dissatisfied"][i % 3].into(),
         })
         .collect();
+    let ballot = |(session_id, category)| NewBallot {
+        session_id,
+        category,
+        paper: false,
+        ratings: &ratings,
+        opinion: None,
+    };
     let cast = |conn: &mut DbConn, i: usize| -> Result<(), ApiError> {
-        let (session_id, category) =
-            consume_code(conn, &format!("bench-{i}"))?.expect("an unused code");
-        write_ballot(conn, session_id, category, false, &ratings, None)?;
+        let consumed = consume_code(conn, &format!("bench-{i}"))?.expect("an unused code");
+        write_ballot(conn, &ballot(consumed))?;
         Ok(())
     };
     let started = Instant::now();
@@ -600,13 +610,16 @@ fn sqlite_direct(pool: &Pool, workload: &Workload, n: usize, batch: usize) -> (f
         pingyi::db::write_transaction(&mut conn, |conn| cast(conn, i)).unwrap();
     }
     let single = n as f64 / started.elapsed().as_secs_f64();
+    // As the server's writer runs a batch: all its codes consumed, then all its ballots.
     let started = Instant::now();
-    let numbers: Vec<usize> = (n + 1..=2 * n).collect();
-    for chunk in numbers.chunks(batch.max(1)) {
+    let codes: Vec<String> = (n + 1..=2 * n).map(|i| format!("bench-{i}")).collect();
+    for chunk in codes.chunks(batch.max(1)) {
         pingyi::db::write_transaction(&mut conn, |conn| {
-            for &i in chunk {
-                conn.transaction(|conn| cast(conn, i))?;
-            }
+            let hashes: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let consumed = consume_codes(conn, &hashes)?;
+            let ballots: Vec<NewBallot> =
+                hashes.iter().map(|hash| ballot(consumed[*hash])).collect();
+            write_ballots(conn, &ballots)?;
             Ok::<_, ApiError>(())
         })
         .unwrap();

@@ -259,9 +259,9 @@ fn pgbench_ingest(
         "\\set n random(1, {total})\n\
          \\set r random(1, 9000000000000000000)\n\
          BEGIN;\n\
-         UPDATE service_tickets SET state = 'used' WHERE ticket_hash = 'bench-' || :n AND state = 'unused' AND expires_at > now() RETURNING point_id, org_id;\n\
-         INSERT INTO instant_ratings (id, point_id, org_id, rated_on, level, verified, comment, excluded) VALUES ('r' || :r, (ARRAY[{points}]::bigint[])[1 + :n % {count}], {unit}, CURRENT_DATE, 'satisfied', true, NULL, false);\n\
-         INSERT INTO instant_counts (point_id, rated_on, level, verified, org_id, ratings) VALUES ((ARRAY[{points}]::bigint[])[1 + :n % {count}], CURRENT_DATE, 'satisfied', true, {unit}, 1) ON CONFLICT (point_id, rated_on, level, verified) DO UPDATE SET ratings = instant_counts.ratings + 1;\n\
+         UPDATE service_tickets SET state = 'used' WHERE ticket_hash = ANY(ARRAY['bench-' || :n]) AND state = 'unused' AND expires_at > now() RETURNING ticket_hash, point_id, org_id;\n\
+         INSERT INTO instant_ratings (id, point_id, org_id, rated_on, level, verified, comment, excluded) SELECT unnest(ARRAY['r' || :r]), unnest(ARRAY[(ARRAY[{points}]::bigint[])[1 + :n % {count}]]), unnest(ARRAY[{unit}]::bigint[]), unnest(ARRAY[CURRENT_DATE]), unnest(ARRAY['satisfied']), unnest(ARRAY[true]), unnest(ARRAY[NULL]::text[]), false;\n\
+         INSERT INTO instant_counts (point_id, rated_on, level, verified, org_id, ratings) SELECT * FROM unnest(ARRAY[(ARRAY[{points}]::bigint[])[1 + :n % {count}]], ARRAY[CURRENT_DATE], ARRAY['satisfied'], ARRAY[true], ARRAY[{unit}]::bigint[], ARRAY[1]::bigint[]) ON CONFLICT (point_id, rated_on, level, verified) DO UPDATE SET ratings = instant_counts.ratings + EXCLUDED.ratings;\n\
          COMMIT;\n"
     );
     let rates = levels

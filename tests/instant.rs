@@ -315,6 +315,102 @@ db_test!(
     }
 );
 
+/// The ratings the counter rows hold, per level, as `level:count` sorted.
+async fn counted_levels(app: &TestApp) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Counted {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        level: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let pool = app.pool.clone();
+    tokio_block(move || {
+        use diesel::RunQueryDsl;
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query(
+            "SELECT level, CAST(SUM(ratings) AS BIGINT) AS n FROM instant_counts \
+             GROUP BY level ORDER BY level",
+        )
+        .load::<Counted>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{}:{}", c.level, c.n))
+        .collect()
+    })
+    .await
+}
+
+db_test!(
+    a_burst_of_mixed_ratings_is_recorded_rating_by_rating,
+    |app| {
+        // Ratings arriving together are written together (one statement per table for the
+        // plain ones); each still gets its own answer: a ticket sent twice rates once, a
+        // bad review opens its case, the counters hold every rating once.
+        let d = Desk::set_up(&app).await;
+        let tickets = d.tickets(&app, d.point, 40).await;
+        let mut bodies = Vec::new();
+        for (n, ticket) in tickets.iter().enumerate() {
+            let level = match n % 8 {
+                0 => "very_dissatisfied",
+                1 | 2 => "basically_satisfied",
+                _ => "very_satisfied",
+            };
+            let mut body = json!({"ticket": ticket, "level": level, "comment": format!("第{n}次")});
+            if n % 8 == 0 {
+                body["contact"] = json!("13800000000");
+            }
+            if n % 3 == 0 {
+                body["items"] = json!([{"criterion_id": 1, "level": "satisfied"}, {"criterion_id": 2, "level": level}]);
+            }
+            bodies.push(body.clone());
+            if n < 10 {
+                bodies.push(body);
+            }
+        }
+        let replies = join_all(
+            bodies
+                .iter()
+                .map(|body| app.post("/api/v1/instant-ratings", None, body.clone())),
+        )
+        .await;
+        let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+        assert_eq!((count(201), count(409)), (40, 10));
+        for reply in replies.iter().filter(|r| r.status == 409) {
+            reply.assert_problem(409, "ticket_used");
+        }
+        let opened = replies
+            .iter()
+            .filter(|r| r.status == 201 && r.json()["case_opened"] == true)
+            .count();
+        assert_eq!(opened, 5);
+        assert!(replies
+            .iter()
+            .filter(|r| r.status == 201)
+            .all(|r| r.json()["verified"] == true));
+        assert_eq!(app.count("instant_ratings").await, 40);
+        assert_eq!(app.count("instant_rating_items").await, 2 * 14);
+        assert_eq!(app.count("instant_cases").await, 5);
+        assert_eq!(
+            counted_levels(&app).await,
+            [
+                "basically_satisfied:10",
+                "very_dissatisfied:5",
+                "very_satisfied:25"
+            ]
+        );
+        assert_case_counters_agree(&app).await;
+        // Every ticket is used now.
+        app.post(
+            "/api/v1/instant-ratings",
+            None,
+            json!({"ticket": tickets[39], "level": "satisfied"}),
+        )
+        .await
+        .assert_problem(409, "ticket_used");
+    }
+);
+
 db_test!(fifty_clients_racing_one_ticket_rate_exactly_once, |app| {
     let d = Desk::set_up(&app).await;
     let ticket = d.tickets(&app, d.point, 1).await.remove(0);

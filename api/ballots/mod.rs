@@ -5,6 +5,7 @@
 //! it carries only the day; opinions are stored apart; codes are kept as keyed hashes with
 //! no time of use; receipts are derived, never stored; no log line holds a code.
 
+pub mod cast;
 pub mod codes;
 pub mod model;
 pub mod queries;
@@ -358,17 +359,18 @@ async fn enter_paper_ballots(
             entered_before,
             body.ballots.len(),
         )?;
-        for ballot in &body.ballots {
-            let opinion = ballot.opinion.as_deref();
-            queries::write_ballot(
-                conn,
+        let ballots: Vec<_> = body
+            .ballots
+            .iter()
+            .map(|ballot| queries::NewBallot {
                 session_id,
-                body.category,
-                true,
-                &ballot.ratings,
-                opinion,
-            )?;
-        }
+                category: body.category,
+                paper: true,
+                ratings: &ballot.ratings,
+                opinion: ballot.opinion.as_deref(),
+            })
+            .collect();
+        queries::write_ballots(conn, &ballots)?;
         let (category, created) = (body.category, body.ballots.len());
         let summary = format!("entered {created} paper ballots ({category})");
         let event = session_event("paper_ballots.enter", session_id, loaded.org.id, summary);
@@ -456,22 +458,18 @@ async fn submit_ballot(
     check_throttle(&state, &address)?;
     let body = body.into_inner();
     let hash = code_hash(&state, &address, &body.code)?;
-    let shared = state.clone();
     // The ballot joins the group commit, keyed by its code: it is answered once durable.
     let key = writer_key(&hash);
-    let cast = db::write_grouped(&state.pool, key, move |conn| {
-        let Some((session_id, category)) = queries::consume_code(conn, &hash)? else {
-            let found = queries::code_state(conn, &hash)?;
-            return Ok(Err(CodeRefusal::of_unconsumed(found)));
-        };
-        let ctx = queries::cached_context(conn, &shared.ballot_contexts, session_id)?;
-        // An error rolls back: the code stays unused.
-        ctx.check_submitted(&body.ratings, body.opinion.as_deref())?;
-        let opinion = body.opinion.as_deref();
-        let ballot_id =
-            queries::write_ballot(conn, session_id, category, false, &body.ratings, opinion)?;
-        Ok(Ok(ballot_id))
-    })
+    let cast = db::write_set(
+        &state.pool,
+        key,
+        cast::Cast {
+            code_hash: hash,
+            ratings: body.ratings,
+            opinion: body.opinion,
+            contexts: state.ballot_contexts.clone(),
+        },
+    )
     .await?;
     let ballot_id = cast.map_err(|refusal| refused(&state, &address, refusal))?;
     let receipt = Receipt {

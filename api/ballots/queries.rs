@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use std::collections::HashMap;
+
+use diesel::sql_types::{Date, Text};
 
 use super::model::{
     Batch, BatchCodes, BatchRow, CategoryCodes, CategoryPaper, CodeRow, CodeState, FormSessionRow,
@@ -14,6 +16,7 @@ use super::model::{
 use super::rules::{self, BallotContext};
 use super::ContextCache;
 use crate::campaigns::model::{CampaignRow, FrozenTemplates};
+use crate::db::arrays::{unnest_bigint, unnest_bool, unnest_text};
 use crate::db::schema::{
     ballots, campaigns, opinions, orgs, ratings, session_subjects, sessions, voting_code_batches,
     voting_codes,
@@ -288,31 +291,137 @@ pub fn code_state(conn: &mut DbConn, hash: &str) -> ApiResult<Option<CodeState>>
         .optional()?)
 }
 
-diesel::define_sql_function! {
-    #[sql_name = "unnest"]
-    fn unnest_bigint(values: Array<BigInt>) -> BigInt;
+/// [`consume_code`] for many codes at once (distinct hashes): answers the codes consumed,
+/// each with its session and category. On PostgreSQL one statement for all of them (its
+/// text the same for any number of codes: it stays prepared), locking only their own
+/// sessions; on SQLite one code after another.
+pub fn consume_codes(
+    conn: &mut DbConn,
+    hashes: &[&str],
+) -> ApiResult<HashMap<String, (i64, ParticipantCategory)>> {
+    let consumed: Vec<(String, i64, ParticipantCategory)> = match conn {
+        DbConn::Pg(pg) => {
+            let code = diesel::alias!(voting_codes as code);
+            let codes_sessions = code
+                .filter(code.field(voting_codes::code_hash).eq_any(hashes))
+                .select(code.field(voting_codes::session_id));
+            let open_sessions = sessions::table
+                .filter(sessions::id.eq_any(codes_sessions))
+                .filter(sessions::status.eq(SessionStatus::Open))
+                .select(sessions::id)
+                .for_key_share();
+            crate::db::prepared(
+                diesel::update(voting_codes::table)
+                    .filter(voting_codes::code_hash.eq_any(hashes))
+                    .filter(voting_codes::state.eq(CodeState::Unused))
+                    .filter(voting_codes::session_id.eq_any(open_sessions))
+                    .set(voting_codes::state.eq(CodeState::Used))
+                    .returning((
+                        voting_codes::code_hash,
+                        voting_codes::session_id,
+                        voting_codes::category,
+                    )),
+            )
+            .load(pg)?
+        }
+        DbConn::Sqlite(_) => {
+            let mut consumed = Vec::with_capacity(hashes.len());
+            for hash in hashes {
+                if let Some((session, category)) = consume_code(conn, hash)? {
+                    consumed.push(((*hash).to_owned(), session, category));
+                }
+            }
+            consumed
+        }
+    };
+    Ok(consumed
+        .into_iter()
+        .map(|(hash, session, category)| (hash, (session, category)))
+        .collect())
 }
 
-diesel::define_sql_function! {
-    #[sql_name = "unnest"]
-    fn unnest_text(values: Array<Text>) -> Text;
+/// The states of the codes with these hashes, those that exist (read after
+/// `consume_codes` left them unconsumed).
+pub fn code_states(conn: &mut DbConn, hashes: &[&str]) -> ApiResult<HashMap<String, CodeState>> {
+    Ok(voting_codes::table
+        .inner_join(sessions::table)
+        .filter(voting_codes::code_hash.eq_any(hashes))
+        .select((voting_codes::code_hash, voting_codes::state))
+        .load::<(String, CodeState)>(conn)?
+        .into_iter()
+        .collect())
 }
 
-/// A ballot's ratings in one statement. On PostgreSQL the statement takes arrays, so it is
-/// the same text for any number of ratings and stays prepared (a multi-row VALUES would be
-/// parsed and planned anew for every ballot).
-fn insert_ratings(conn: &mut DbConn, ballot_id: &str, ratings_in: &[Rating]) -> ApiResult<()> {
+/// A ballot to write: what it rates and, apart, its opinion.
+pub struct NewBallot<'a> {
+    pub session_id: i64,
+    pub category: ParticipantCategory,
+    pub paper: bool,
+    pub ratings: &'a [Rating],
+    pub opinion: Option<&'a str>,
+}
+
+/// Writes one ballot (see [`write_ballots`]) and answers its id.
+pub fn write_ballot(conn: &mut DbConn, ballot: &NewBallot<'_>) -> ApiResult<String> {
+    let mut ids = write_ballots(conn, std::slice::from_ref(ballot))?;
+    ids.pop()
+        .ok_or_else(|| ApiError::internal("a ballot was written without an id"))
+}
+
+/// Writes ballots, their ratings and, apart, their opinions, and answers their ids in
+/// order. A ballot names no code and no voter, its id is random and it carries only the
+/// day; an opinion is a row of its own that names only the session.
+///
+/// On PostgreSQL every table gets one statement for all the ballots, taking arrays, so its
+/// text is the same for any number of ballots and ratings and it stays prepared (a
+/// multi-row `VALUES` would be parsed and planned anew every time). On SQLite, in process,
+/// a statement costs no round trip: the rows go in ballot by ballot.
+pub fn write_ballots(conn: &mut DbConn, new: &[NewBallot<'_>]) -> ApiResult<Vec<String>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let today = crate::types::local_today();
+    let ids: Vec<String> = new.iter().map(|_| crate::auth::random_token(16)).collect();
+    let mut opinions_in: Vec<(i64, &str)> = new
+        .iter()
+        .filter_map(|b| {
+            let opinion = b.opinion.map(str::trim).filter(|o| !o.is_empty())?;
+            Some((b.session_id, opinion))
+        })
+        .collect();
+    // Opinions of one batch are stored in no particular order, not in their ballots' order.
+    rand::seq::SliceRandom::shuffle(&mut opinions_in[..], &mut rand::rng());
     match conn {
         DbConn::Pg(pg) => {
-            let subjects: Vec<i64> = ratings_in.iter().map(|r| r.subject_id).collect();
-            let criteria: Vec<i64> = ratings_in.iter().map(|r| r.criterion_id).collect();
-            let levels: Vec<&str> = ratings_in.iter().map(|r| r.level.as_str()).collect();
+            let sessions: Vec<i64> = new.iter().map(|b| b.session_id).collect();
+            let categories: Vec<&str> = new.iter().map(|b| b.category.as_str()).collect();
+            diesel::insert_into(ballots::table)
+                .values(diesel::select((
+                    unnest_text(&ids),
+                    unnest_bigint(sessions),
+                    unnest_text(categories),
+                    unnest_bool(new.iter().map(|b| b.paper).collect::<Vec<_>>()),
+                    today.into_sql::<Date>(),
+                )))
+                .into_columns((
+                    ballots::id,
+                    ballots::session_id,
+                    ballots::category,
+                    ballots::paper,
+                    ballots::cast_on,
+                ))
+                .execute(pg)?;
+            let rated = || {
+                new.iter()
+                    .zip(&ids)
+                    .flat_map(|(b, id)| b.ratings.iter().map(move |r| (id, r)))
+            };
             diesel::insert_into(ratings::table)
                 .values(diesel::select((
-                    ballot_id.into_sql::<Text>(),
-                    unnest_bigint(subjects),
-                    unnest_bigint(criteria),
-                    unnest_text(levels),
+                    unnest_text(rated().map(|(id, _)| id.as_str()).collect::<Vec<_>>()),
+                    unnest_bigint(rated().map(|(_, r)| r.subject_id).collect::<Vec<_>>()),
+                    unnest_bigint(rated().map(|(_, r)| r.criterion_id).collect::<Vec<_>>()),
+                    unnest_text(rated().map(|(_, r)| r.level.as_str()).collect::<Vec<_>>()),
                 )))
                 .into_columns((
                     ratings::ballot_id,
@@ -321,62 +430,73 @@ fn insert_ratings(conn: &mut DbConn, ballot_id: &str, ratings_in: &[Rating]) -> 
                     ratings::level,
                 ))
                 .execute(pg)?;
+            if !opinions_in.is_empty() {
+                let opinion_ids: Vec<String> = opinions_in
+                    .iter()
+                    .map(|_| crate::auth::random_token(16))
+                    .collect();
+                diesel::insert_into(opinions::table)
+                    .values(diesel::select((
+                        unnest_text(opinion_ids),
+                        unnest_bigint(opinions_in.iter().map(|o| o.0).collect::<Vec<_>>()),
+                        unnest_text(opinions_in.iter().map(|o| o.1).collect::<Vec<_>>()),
+                        today.into_sql::<Date>(),
+                        crate::records::model::OpinionSource::Ballot
+                            .as_str()
+                            .into_sql::<Text>(),
+                    )))
+                    .into_columns((
+                        opinions::id,
+                        opinions::session_id,
+                        opinions::content,
+                        opinions::cast_on,
+                        opinions::source,
+                    ))
+                    .execute(pg)?;
+            }
         }
         DbConn::Sqlite(sqlite) => {
-            let rows: Vec<_> = ratings_in
-                .iter()
-                .map(|r| {
-                    (
-                        ratings::ballot_id.eq(ballot_id),
-                        ratings::subject_id.eq(r.subject_id),
-                        ratings::criterion_id.eq(r.criterion_id),
-                        ratings::level.eq(r.level.as_str()),
-                    )
-                })
-                .collect();
-            // Big paper ballots stay under SQLite's limit on bound parameters per statement.
-            for chunk in rows.chunks(2000) {
-                diesel::insert_into(ratings::table)
-                    .values(chunk)
+            for (ballot, id) in new.iter().zip(&ids) {
+                diesel::insert_into(ballots::table)
+                    .values((
+                        ballots::id.eq(id),
+                        ballots::session_id.eq(ballot.session_id),
+                        ballots::category.eq(ballot.category),
+                        ballots::paper.eq(ballot.paper),
+                        ballots::cast_on.eq(today),
+                    ))
+                    .execute(sqlite)?;
+                let rows: Vec<_> = ballot
+                    .ratings
+                    .iter()
+                    .map(|r| {
+                        (
+                            ratings::ballot_id.eq(id),
+                            ratings::subject_id.eq(r.subject_id),
+                            ratings::criterion_id.eq(r.criterion_id),
+                            ratings::level.eq(r.level.as_str()),
+                        )
+                    })
+                    .collect();
+                // Big paper ballots stay under SQLite's limit on bound parameters.
+                for chunk in rows.chunks(2000) {
+                    diesel::insert_into(ratings::table)
+                        .values(chunk)
+                        .execute(sqlite)?;
+                }
+            }
+            for (session_id, content) in opinions_in {
+                diesel::insert_into(opinions::table)
+                    .values((
+                        opinions::id.eq(crate::auth::random_token(16)),
+                        opinions::session_id.eq(session_id),
+                        opinions::content.eq(content),
+                        opinions::cast_on.eq(today),
+                        opinions::source.eq(crate::records::model::OpinionSource::Ballot),
+                    ))
                     .execute(sqlite)?;
             }
         }
     }
-    Ok(())
-}
-
-/// Writes one ballot: its ratings and, apart, its opinion. The ballot names no code and
-/// no voter, its id is random and it carries only the day.
-pub fn write_ballot(
-    conn: &mut DbConn,
-    session_id: i64,
-    category: ParticipantCategory,
-    paper: bool,
-    ratings_in: &[Rating],
-    opinion: Option<&str>,
-) -> ApiResult<String> {
-    let ballot_id = crate::auth::random_token(16);
-    let today = crate::types::local_today();
-    diesel::insert_into(ballots::table)
-        .values((
-            ballots::id.eq(&ballot_id),
-            ballots::session_id.eq(session_id),
-            ballots::category.eq(category),
-            ballots::paper.eq(paper),
-            ballots::cast_on.eq(today),
-        ))
-        .execute(conn)?;
-    insert_ratings(conn, &ballot_id, ratings_in)?;
-    if let Some(opinion) = opinion.map(str::trim).filter(|o| !o.is_empty()) {
-        diesel::insert_into(opinions::table)
-            .values((
-                opinions::id.eq(crate::auth::random_token(16)),
-                opinions::session_id.eq(session_id),
-                opinions::content.eq(opinion),
-                opinions::cast_on.eq(today),
-                opinions::source.eq(crate::records::model::OpinionSource::Ballot),
-            ))
-            .execute(conn)?;
-    }
-    Ok(ballot_id)
+    Ok(ids)
 }

@@ -2,11 +2,12 @@
 //! manager picks the backend from the URL scheme, embedded migrations for both, and the
 //! helpers every area uses to run queries off the actix workers.
 
+pub mod arrays;
 mod group_commit;
 mod prepared;
 pub mod schema;
 
-pub use group_commit::GroupCommit;
+pub use group_commit::{GroupCommit, SetWrite};
 pub use prepared::{prepared, Prepared};
 
 use std::fmt;
@@ -610,36 +611,30 @@ pub fn in_writer_turn<T>(
     f(&mut conn)
 }
 
-/// Runs a small write (a ballot) in one transaction, joining the group commit: a writer
-/// thread commits it with the others waiting, under its own savepoint, and this answers once
-/// its batch is durable; a full queue is 503 at once. Without group commit it is [`write`].
+/// Runs a small write (a ballot, an instant rating) in one transaction, joining the group
+/// commit: a writer thread runs it together with the other writes of its kind waiting (see
+/// [`SetWrite`]), and this answers once its batch is durable; a full queue is 503 at once.
+/// Without group commit it runs alone in a transaction of its own.
 ///
 /// `key` names the rows the write locks exclusively (a ballot: its code): writes of one key
 /// go to one writer, so on PostgreSQL, where several writers commit batches side by side,
-/// two of them never wait on each other's rows. A write that locks rows writes of other keys
-/// also lock (a shared counter) must not be grouped there: see [`write_small`].
-pub async fn write_grouped<T, F>(pool: &Pool, key: u64, f: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
+/// two of them never wait on each other's rows. Writes that add to rows shared across keys
+/// (instant ratings' counters) all take one key.
+pub async fn write_set<W: SetWrite>(
+    pool: &Pool,
+    key: u64,
+    write_one: W,
+) -> Result<W::Output, ApiError> {
     match &pool.group_commit {
-        Some(group) => group.write(key, f).await,
-        None => write(pool, f).await,
-    }
-}
-
-/// A small write that may change rows other writes change too (a counter): grouped on
-/// SQLite, whose one writer thread takes no lock order to get wrong, and its own transaction
-/// on PostgreSQL (see [`write_grouped`]).
-pub async fn write_small<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    match &pool.group_commit {
-        Some(group) if pool.sqlite_writer.is_some() => group.write(0, f).await,
-        _ => write(pool, f).await,
+        Some(group) => group.write_set(key, write_one).await,
+        None => {
+            write(pool, move |conn| {
+                W::run_set(conn, &[&write_one])?
+                    .pop()
+                    .ok_or_else(|| ApiError::internal("a set write answered nothing"))
+            })
+            .await
+        }
     }
 }
 

@@ -121,8 +121,17 @@ pub fn write_ballots(
     category: ParticipantCategory,
     ballots: &[Vec<Rating>],
 ) -> ApiResult<()> {
-    for ratings in ballots.iter().filter(|r| !r.is_empty()) {
-        crate::ballots::queries::write_ballot(conn, session_id, category, true, ratings, None)?;
-    }
+    let ballots: Vec<_> = ballots
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|ratings| crate::ballots::queries::NewBallot {
+            session_id,
+            category,
+            paper: true,
+            ratings,
+            opinion: None,
+        })
+        .collect();
+    crate::ballots::queries::write_ballots(conn, &ballots)?;
     Ok(())
 }

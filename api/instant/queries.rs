@@ -2,19 +2,24 @@
 //! conditional update and two or three statements; figures read `instant_counts`, which every
 //! rating keeps up to date, and aggregate cases in SQL.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Text};
 
 use super::model::*;
 use super::rules;
 use crate::auth::policy::{subtree_upper_bound, Scope};
+use crate::db::arrays::{
+    unnest_bigint, unnest_bool, unnest_date, unnest_integer, unnest_nullable_text, unnest_text,
+};
 use crate::db::schema::{
     instant_case_counts, instant_cases, instant_counts, instant_rating_items, instant_ratings,
     instant_settings, orgs, service_points, service_tickets,
 };
 use crate::db::{DbConn, MultiBackend};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::PageQuery;
 use crate::load_sql;
 use crate::orgs::model::OrgStatus;
@@ -227,6 +232,64 @@ pub fn consume_ticket(
     .optional()?)
 }
 
+/// [`consume_ticket`] for many tickets at once (distinct hashes): answers those consumed,
+/// each with its point and the point's org. On PostgreSQL one statement for all of them;
+/// on SQLite one ticket after another.
+pub fn consume_tickets(
+    conn: &mut DbConn,
+    hashes: &[&str],
+    now: NaiveDateTime,
+) -> ApiResult<HashMap<String, (i64, i64)>> {
+    let consumed: Vec<(String, i64, i64)> = match conn {
+        DbConn::Pg(pg) => crate::db::prepared(
+            diesel::update(service_tickets::table)
+                .filter(service_tickets::ticket_hash.eq_any(hashes))
+                .filter(service_tickets::state.eq(TicketState::Unused))
+                .filter(service_tickets::expires_at.gt(now))
+                .set(service_tickets::state.eq(TicketState::Used))
+                .returning((
+                    service_tickets::ticket_hash,
+                    service_tickets::point_id,
+                    service_tickets::org_id,
+                )),
+        )
+        .load(pg)?,
+        DbConn::Sqlite(_) => {
+            let mut consumed = Vec::with_capacity(hashes.len());
+            for hash in hashes {
+                if let Some((point, org)) = consume_ticket(conn, hash, now)? {
+                    consumed.push(((*hash).to_owned(), point, org));
+                }
+            }
+            consumed
+        }
+    };
+    Ok(consumed
+        .into_iter()
+        .map(|(hash, point, org)| (hash, (point, org)))
+        .collect())
+}
+
+/// The states of the tickets with these hashes (those that exist) and whether each has
+/// expired: read after `consume_tickets` left them unconsumed.
+pub fn ticket_states(
+    conn: &mut DbConn,
+    hashes: &[&str],
+    now: NaiveDateTime,
+) -> ApiResult<HashMap<String, (TicketState, bool)>> {
+    Ok(service_tickets::table
+        .filter(service_tickets::ticket_hash.eq_any(hashes))
+        .select((
+            service_tickets::ticket_hash,
+            service_tickets::state,
+            service_tickets::expires_at,
+        ))
+        .load::<(String, TicketState, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(hash, state, expires_at)| (hash, (state, expires_at <= now)))
+        .collect())
+}
+
 /// A ticket's state and whether it has expired, with its point.
 pub fn ticket(
     conn: &mut DbConn,
@@ -258,12 +321,79 @@ pub struct NewRating<'a> {
     pub items: &'a [RatingItem],
 }
 
-/// Writes a rating (random id, the day only), its items, and counts it.
+/// Writes a rating (see [`write_ratings`]) and answers its id.
 pub fn write_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<String> {
-    let id = crate::auth::random_token(16);
+    write_ratings(conn, std::slice::from_ref(r))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a rating was written without an id"))
+}
+
+/// Writes ratings (random ids, the day only) and their items, counts them, and answers
+/// their ids in order. On PostgreSQL one statement per table for all of them, taking
+/// arrays (see `db::arrays`), the counters added to in one upsert in a fixed order; on
+/// SQLite, in process, rating by rating.
+pub fn write_ratings(conn: &mut DbConn, new: &[NewRating<'_>]) -> ApiResult<Vec<String>> {
+    let ids: Vec<String> = new.iter().map(|_| crate::auth::random_token(16)).collect();
+    match conn {
+        DbConn::Pg(pg) if !new.is_empty() => {
+            diesel::insert_into(instant_ratings::table)
+                .values(diesel::select((
+                    unnest_text(&ids),
+                    unnest_bigint(new.iter().map(|r| r.point_id).collect::<Vec<_>>()),
+                    unnest_bigint(new.iter().map(|r| r.org_id).collect::<Vec<_>>()),
+                    unnest_date(new.iter().map(|r| r.day).collect::<Vec<_>>()),
+                    unnest_text(new.iter().map(|r| r.level.as_str()).collect::<Vec<_>>()),
+                    unnest_bool(new.iter().map(|r| r.verified).collect::<Vec<_>>()),
+                    unnest_nullable_text(new.iter().map(|r| r.comment).collect::<Vec<_>>()),
+                    false.into_sql::<Bool>(),
+                )))
+                .into_columns((
+                    instant_ratings::id,
+                    instant_ratings::point_id,
+                    instant_ratings::org_id,
+                    instant_ratings::rated_on,
+                    instant_ratings::level,
+                    instant_ratings::verified,
+                    instant_ratings::comment,
+                    instant_ratings::excluded,
+                ))
+                .execute(pg)?;
+            let items = || {
+                new.iter()
+                    .zip(&ids)
+                    .flat_map(|(r, id)| r.items.iter().map(move |item| (id, item)))
+            };
+            if items().next().is_some() {
+                diesel::insert_into(instant_rating_items::table)
+                    .values(diesel::select((
+                        unnest_text(items().map(|(id, _)| id.as_str()).collect::<Vec<_>>()),
+                        unnest_integer(items().map(|(_, i)| i.criterion_id).collect::<Vec<_>>()),
+                        unnest_text(items().map(|(_, i)| i.level.as_str()).collect::<Vec<_>>()),
+                    )))
+                    .into_columns((
+                        instant_rating_items::rating_id,
+                        instant_rating_items::criterion_id,
+                        instant_rating_items::level,
+                    ))
+                    .execute(pg)?;
+            }
+            count_ratings(pg, new)?;
+        }
+        DbConn::Pg(_) => {}
+        DbConn::Sqlite(_) => {
+            for (r, id) in new.iter().zip(&ids) {
+                write_one_rating(conn, id, r)?;
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// One rating, its items and its count, statement by statement (SQLite).
+fn write_one_rating(conn: &mut DbConn, id: &str, r: &NewRating<'_>) -> ApiResult<()> {
     diesel::insert_into(instant_ratings::table)
         .values((
-            instant_ratings::id.eq(&id),
+            instant_ratings::id.eq(id),
             instant_ratings::point_id.eq(r.point_id),
             instant_ratings::org_id.eq(r.org_id),
             instant_ratings::rated_on.eq(r.day),
@@ -279,7 +409,7 @@ pub fn write_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<String> {
             .iter()
             .map(|item| {
                 (
-                    instant_rating_items::rating_id.eq(&id),
+                    instant_rating_items::rating_id.eq(id),
                     instant_rating_items::criterion_id.eq(item.criterion_id),
                     instant_rating_items::level.eq(item.level),
                 )
@@ -287,8 +417,7 @@ pub fn write_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<String> {
             .collect();
         crate::insert_batch!(conn, instant_rating_items::table, &rows)?;
     }
-    count_rating(conn, r)?;
-    Ok(id)
+    count_rating(conn, r)
 }
 
 /// Adds one to the rating's counter row (created at its first rating). It runs for every
@@ -322,6 +451,35 @@ fn count_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<()> {
         DbConn::Pg(c) => upsert!(c)?,
         DbConn::Sqlite(c) => upsert!(c)?,
     };
+    Ok(())
+}
+
+/// Adds ratings to their counter rows in one upsert, a row's ratings summed first (one
+/// statement may not change a row twice) and the rows taken in key order, so that two
+/// transactions adding to the same rows lock them in the same order.
+fn count_ratings(pg: &mut diesel::PgConnection, new: &[NewRating<'_>]) -> ApiResult<()> {
+    let mut counts: std::collections::BTreeMap<(i64, NaiveDate, &str, bool), (i64, i64)> =
+        std::collections::BTreeMap::new();
+    for r in new {
+        let key = (r.point_id, r.day, r.level.as_str(), r.verified);
+        counts.entry(key).or_insert((r.org_id, 0)).1 += 1;
+    }
+    let keys = || counts.keys();
+    crate::db::prepared(
+        diesel::sql_query(
+            "INSERT INTO instant_counts (point_id, rated_on, level, verified, org_id, ratings) \
+             SELECT * FROM unnest($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (point_id, rated_on, level, verified) \
+             DO UPDATE SET ratings = instant_counts.ratings + EXCLUDED.ratings",
+        )
+        .bind::<Array<BigInt>, _>(keys().map(|k| k.0).collect::<Vec<_>>())
+        .bind::<Array<Date>, _>(keys().map(|k| k.1).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(keys().map(|k| k.2).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(keys().map(|k| k.3).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.values().map(|v| v.0).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.values().map(|v| v.1).collect::<Vec<_>>()),
+    )
+    .execute(pg)?;
     Ok(())
 }
 

@@ -2,10 +2,12 @@
 //! one rating, under any concurrency), and the reply a rater who left a contact reads with
 //! their ticket.
 
+use std::collections::HashSet;
+
 use super::model::*;
 use super::queries::{self, NewCase, NewRating};
 use super::rules::{self, Refusal, FOLLOW_UP_WORKING_DAYS};
-use crate::db::DbConn;
+use crate::db::{DbConn, SetWrite};
 use crate::error::ApiResult;
 use crate::types::{local_today, now};
 
@@ -133,6 +135,106 @@ pub fn rate(
         case_opened: true,
         reply_available,
     }))
+}
+
+/// A rating waiting for its batch (see `db::SetWrite`).
+pub struct Rate {
+    pub credential: Credential,
+    pub body: SubmitRating,
+}
+
+impl Rate {
+    /// The ticket's hash of a good or middling review with a ticket: one ticket, one row,
+    /// one count, nothing else, so a batch writes all such ratings together.
+    fn plain_ticket(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Ticket { hash, .. } if !self.body.level.is_bad() => Some(hash),
+            _ => None,
+        }
+    }
+}
+
+impl SetWrite for Rate {
+    type Output = Result<RatingRecorded, Refusal>;
+
+    /// The batch's plain ratings together: their tickets consumed in one statement (a
+    /// ticket used twice in one batch counts for its first rating, the second is
+    /// `ticket_used`), their rows and counts written in one statement per table. The others
+    /// (an open point's ratings, bad reviews that open a case) one by one, as [`rate`].
+    fn run_set(conn: &mut DbConn, rates: &[&Self]) -> ApiResult<Vec<Self::Output>> {
+        let now = now();
+        let mut seen = HashSet::new();
+        let distinct: Vec<&str> = rates
+            .iter()
+            .filter_map(|rate| rate.plain_ticket())
+            .filter(|hash| seen.insert(*hash))
+            .collect();
+        let mut consumed = match distinct.is_empty() {
+            true => Default::default(),
+            false => queries::consume_tickets(conn, &distinct, now)?,
+        };
+        let claims: Vec<Option<(i64, i64)>> = rates
+            .iter()
+            .map(|rate| rate.plain_ticket().and_then(|hash| consumed.remove(hash)))
+            .collect();
+        let used: HashSet<&str> = rates
+            .iter()
+            .zip(&claims)
+            .filter(|(_, claim)| claim.is_some())
+            .filter_map(|(rate, _)| rate.plain_ticket())
+            .collect();
+        let unconsumed: Vec<&str> = distinct
+            .iter()
+            .copied()
+            .filter(|hash| !used.contains(hash))
+            .collect();
+        let states = match unconsumed.is_empty() {
+            true => Default::default(),
+            false => queries::ticket_states(conn, &unconsumed, now)?,
+        };
+        let comments: Vec<Option<String>> = rates
+            .iter()
+            .map(|rate| {
+                rate.body
+                    .comment
+                    .as_deref()
+                    .and_then(crate::types::non_blank)
+            })
+            .collect();
+        let day = local_today();
+        let new: Vec<NewRating<'_>> = rates
+            .iter()
+            .zip(&claims)
+            .zip(&comments)
+            .filter_map(|((rate, claim), comment)| {
+                let (point_id, org_id) = (*claim)?;
+                Some(NewRating {
+                    point_id,
+                    org_id,
+                    day,
+                    level: rate.body.level,
+                    verified: true,
+                    comment: comment.as_deref(),
+                    items: &rate.body.items,
+                })
+            })
+            .collect();
+        queries::write_ratings(conn, &new)?;
+        let mut outcomes = Vec::with_capacity(rates.len());
+        for (one, claim) in rates.iter().zip(&claims) {
+            outcomes.push(match (one.plain_ticket(), claim) {
+                (Some(_), Some(_)) => Ok(RatingRecorded {
+                    verified: true,
+                    case_opened: false,
+                    reply_available: false,
+                }),
+                (Some(hash), None) if used.contains(hash) => Err(Refusal::Used),
+                (Some(hash), None) => Err(Refusal::of_ticket(states.get(hash).copied())),
+                (None, _) => rate(conn, &one.credential, &one.body)?,
+            });
+        }
+        Ok(outcomes)
+    }
 }
 
 /// The reply to the bad review left with a ticket, if one was left with a contact.
