@@ -378,13 +378,19 @@ pub async fn load_while(
 ) -> Level {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
+    // Every client connects before the clock starts, as pgbench's clients do: the figures
+    // are the ballots' and not 64 TCP handshakes at once.
+    let connected = Arc::new(tokio::sync::Barrier::new(concurrency + 1));
+    let health = format!("{}/healthz", url.split("/api/").next().unwrap_or(url));
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (bodies, next, url) = (bodies.clone(), next.clone(), url.to_owned());
-            let going = going.clone();
+            let (going, connected, health) = (going.clone(), connected.clone(), health.clone());
             actix_web::rt::spawn(async move {
                 let client = client();
+                let mut res = client.get(&health).send().await.expect("connected");
+                res.body().await.expect("health answered");
+                connected.wait().await;
                 let mut latencies = Vec::new();
                 while going.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -395,6 +401,8 @@ pub async fn load_while(
             })
         })
         .collect();
+    connected.wait().await;
+    let started = Instant::now();
     let mut latencies = Vec::new();
     for w in workers {
         latencies.extend(w.await.unwrap());
