@@ -140,6 +140,7 @@ fn run_backend(args: &Args, backend: Which) -> String {
                 workload.codes.len()
             );
             let mut codes = workload.codes.iter().cloned();
+            support::settle(&pool);
             eprint!("warm-up: ");
             load(&base, highest, codes.by_ref().take(warm_up).collect()).await;
             let mut levels = Vec::new();
@@ -150,6 +151,7 @@ fn run_backend(args: &Args, backend: Which) -> String {
                 "### {name}, {title} ({} open sessions)\n\n",
                 workload.sessions.len()
             ));
+            support::settle(&pool);
             out.push_str(&match backend {
                 Which::Sqlite => sqlite_report(&pool, &workload, &levels, args),
                 _ => postgres_report(&url, &pool, &workload, &levels, args),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::{DatabaseUrl, Pool, PoolOptions, Synchronous, WriteTuning};
+use pingyi::db::{DatabaseUrl, DbConn, Pool, PoolOptions, Synchronous, WriteTuning};
 use serde_json::Value;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -147,6 +147,19 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Lets the database catch up before a measured phase: SQLite's log is copied back into the
+/// database file and emptied, PostgreSQL writes a checkpoint. A scenario's set-up (thousands
+/// of sessions and codes written a second before, as no meeting day's are) is then not what
+/// its ballots pay for, nor its baseline.
+pub fn settle(pool: &Pool) {
+    let mut conn = pool.get().expect("a connection");
+    let sql = match &*conn {
+        DbConn::Sqlite(_) => "PRAGMA wal_checkpoint(TRUNCATE)",
+        DbConn::Pg(_) => "CHECKPOINT",
+    };
+    conn.batch_execute(sql).expect("settled");
 }
 
 pub fn client() -> awc::Client {

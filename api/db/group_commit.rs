@@ -429,7 +429,7 @@ fn run_batch(
     // transaction is its own to roll back, two round trips fewer on PostgreSQL.
     if let [only] = batch {
         return match only.run(conn) {
-            Ok(()) => with_manager(conn, |status| status.commit()).map_err(|e| e.to_string()),
+            Ok(()) => commit(conn),
             Err(e) => {
                 only.fail(e);
                 with_manager(conn, |status| status.rollback()).map_err(|e| e.to_string())
@@ -437,11 +437,26 @@ fn run_batch(
         };
     }
     // Writes of one set kind side by side, in the order they came (the sort is stable).
-    batch.sort_by_key(|entry| entry.set_kind().map(|(kind, _)| kind));
-    for group in batch.chunk_by_mut(|a, b| {
-        a.set_kind().map(|(kind, _)| kind) == b.set_kind().map(|(kind, _)| kind)
-    }) {
-        let together = group[0].set_kind().filter(|_| group.len() > 1);
+    batch.sort_by_key(|entry| kind_of(entry.as_ref()));
+    // The whole batch one set (a burst of ballots): no savepoint around it, which SQLite
+    // pays for by copying every page the set changes to a sub-journal first. If the set
+    // fails, the transaction is begun again and each write runs alone.
+    let mut sets = true;
+    if let Some((kind, together)) = batch[0].set_kind() {
+        if batch
+            .iter()
+            .all(|entry| kind_of(entry.as_ref()) == Some(kind))
+        {
+            if together(conn, batch).is_ok() {
+                return commit(conn);
+            }
+            with_manager(conn, |status| status.rollback()).map_err(|e| e.to_string())?;
+            with_manager(conn, |status| status.begin(begin)).map_err(|e| e.to_string())?;
+            sets = false;
+        }
+    }
+    for group in batch.chunk_by_mut(|a, b| kind_of(a.as_ref()) == kind_of(b.as_ref())) {
+        let together = group[0].set_kind().filter(|_| sets && group.len() > 1);
         if let Some((_, together)) = together {
             // Under a savepoint: if the set fails, each of its writes runs alone below.
             if conn.transaction(|conn| together(conn, group)).is_ok() {
@@ -457,6 +472,16 @@ fn run_batch(
             }
         }
     }
+    commit(conn)
+}
+
+/// The set kind of a queued write, if it is a set write.
+fn kind_of(entry: &dyn Queued) -> Option<TypeId> {
+    entry.set_kind().map(|(kind, _)| kind)
+}
+
+/// Commits the batch's transaction, or rolls it back if the commit fails.
+fn commit(conn: &mut DbConn) -> Result<(), String> {
     if let Err(e) = with_manager(conn, |status| status.commit()) {
         let _ = with_manager(conn, |status| status.rollback());
         return Err(e.to_string());
