@@ -26,7 +26,9 @@ use crate::auth::{Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::http::JsonBody;
+use crate::orgs::model::Domain;
 use crate::state::AppState;
+use crate::templates::model::Template;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(issue_codes)
@@ -72,28 +74,49 @@ async fn receipts(
 }
 
 /// Ballot contexts of open sessions: an open session's subjects and frozen template never
-/// change, so the hot path checks ballots without reading them again.
+/// change, so the hot path checks ballots without reading them again. The templates are
+/// kept apart by campaign and domain (a campaign freezes them once, when it is activated):
+/// on a meeting day thousands of sessions share a few, parsed once.
 #[derive(Default)]
-pub struct ContextCache(Mutex<HashMap<i64, Arc<BallotContext>>>);
+pub struct ContextCache {
+    sessions: Mutex<HashMap<i64, Arc<BallotContext>>>,
+    templates: Mutex<HashMap<(i64, Domain), Arc<Template>>>,
+}
 
 impl ContextCache {
     const MAX_ENTRIES: usize = 4096;
 
     fn get(&self, session_id: i64) -> Option<Arc<BallotContext>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&session_id)
-            .cloned()
+        locked(&self.sessions).get(&session_id).cloned()
     }
 
     fn put(&self, session_id: i64, context: Arc<BallotContext>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(session_id, context);
+        bounded_insert(&mut locked(&self.sessions), session_id, context);
     }
+
+    fn template(&self, campaign_id: i64, domain: Domain) -> Option<Arc<Template>> {
+        locked(&self.templates).get(&(campaign_id, domain)).cloned()
+    }
+
+    fn put_template(&self, campaign_id: i64, domain: Domain, template: Arc<Template>) {
+        bounded_insert(
+            &mut locked(&self.templates),
+            (campaign_id, domain),
+            template,
+        );
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Inserts, emptying the map first when it is full (it refills from the database).
+fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= ContextCache::MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 /// Refuses an address that keeps trying unknown codes. Only failures count: a meeting hall
@@ -351,7 +374,7 @@ async fn enter_paper_ballots(
         let loaded =
             crate::sessions::authorized(conn, &actor, session_id, Action::ManageCampaigns)?;
         rules::may_cast(queries::hold_status(conn, &loaded.session)?)?;
-        let ctx = queries::load_context(conn, session_id)?;
+        let ctx = queries::load_context(conn, session_id, None)?;
         ctx.check_paper(&body.ballots)?;
         let entered_before = queries::paper_ballots(conn, session_id)?;
         rules::check_paper_forms(

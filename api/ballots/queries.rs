@@ -35,18 +35,35 @@ pub fn frozen(campaign: &CampaignRow) -> ApiResult<FrozenTemplates> {
         .ok_or_else(|| ApiError::internal("an open session's campaign has no frozen templates"))
 }
 
-/// Builds the context a ballot of this session is checked against.
-pub fn load_context(conn: &mut DbConn, session_id: i64) -> ApiResult<BallotContext> {
-    let (campaign, domain): (CampaignRow, Domain) = sessions::table
-        .inner_join(campaigns::table)
-        .filter(sessions::id.eq(session_id))
-        .select((CampaignRow::as_select(), sessions::domain))
+/// Builds the context a ballot of this session is checked against, taking its template
+/// from `cache` when it holds it (and keeping it there).
+pub fn load_context(
+    conn: &mut DbConn,
+    session_id: i64,
+    cache: Option<&ContextCache>,
+) -> ApiResult<BallotContext> {
+    let (campaign_id, domain): (i64, Domain) = sessions::table
+        .find(session_id)
+        .select((sessions::campaign_id, sessions::domain))
         .first(conn)?;
+    let template = match cache.and_then(|cache| cache.template(campaign_id, domain)) {
+        Some(template) => template,
+        None => {
+            let campaign: CampaignRow = campaigns::table
+                .find(campaign_id)
+                .select(CampaignRow::as_select())
+                .first(conn)?;
+            let template = Arc::new(frozen(&campaign)?.for_domain(domain).clone());
+            if let Some(cache) = cache {
+                cache.put_template(campaign_id, domain, template.clone());
+            }
+            template
+        }
+    };
     let subjects: Vec<(i64, SubjectType)> = session_subjects::table
         .filter(session_subjects::session_id.eq(session_id))
         .select((session_subjects::id, session_subjects::subject_type))
         .load(conn)?;
-    let template = frozen(&campaign)?.for_domain(domain).clone();
     Ok(BallotContext::new(subjects.into_iter().collect(), template))
 }
 
@@ -59,7 +76,7 @@ pub fn cached_context(
     if let Some(ctx) = cache.get(session_id) {
         return Ok(ctx);
     }
-    let ctx = Arc::new(load_context(conn, session_id)?);
+    let ctx = Arc::new(load_context(conn, session_id, Some(cache))?);
     cache.put(session_id, ctx.clone());
     Ok(ctx)
 }

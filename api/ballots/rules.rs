@@ -4,6 +4,7 @@
 //! and ballots, and the turnout and batch tallies.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 
@@ -30,12 +31,12 @@ const MAX_ERRORS: usize = 50;
 #[derive(Debug)]
 pub struct BallotContext {
     pub subjects: HashMap<i64, SubjectType>,
-    pub template: Template,
+    pub template: Arc<Template>,
     criteria: HashMap<SubjectType, HashSet<i64>>,
 }
 
 impl BallotContext {
-    pub fn new(subjects: HashMap<i64, SubjectType>, template: Template) -> Self {
+    pub fn new(subjects: HashMap<i64, SubjectType>, template: Arc<Template>) -> Self {
         let criteria = [
             SubjectType::Org,
             SubjectType::Secretary,
@@ -385,7 +386,7 @@ mod tests {
             (11, SubjectType::Secretary),
             (12, SubjectType::Member),
         ]);
-        BallotContext::new(subjects, template)
+        BallotContext::new(subjects, Arc::new(template))
     }
 
     fn r(subject_id: i64, criterion_id: i64, level: &str) -> Rating {
