@@ -206,26 +206,27 @@ async fn load(base: &str, concurrency: usize, tickets: Vec<String>) -> Level {
 /// `n` tickets named `bench-1` … spread over the desk's points.
 fn seed_tickets(conn: &mut pingyi::db::DbConn, desk: &Desk, n: usize, sqlite: bool) {
     let points = desk.points.iter().map(i64::to_string).collect::<Vec<_>>();
-    let (series, point_of, expires) = if sqlite {
+    let count = points.len();
+    let (series, point_of, from) = if sqlite {
         (
-            format!("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n})"),
-            format!("(SELECT id FROM service_points WHERE org_id = {} ORDER BY id LIMIT 1 OFFSET n % {})", desk.unit, points.len()),
-            "'2100-01-01 00:00:00'",
+            format!(
+                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}), \
+                 p(id, k) AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 FROM service_points WHERE org_id = {})",
+                desk.unit
+            ),
+            "p.id".to_owned(),
+            format!("s JOIN p ON p.k = s.n % {count}"),
         )
     } else {
         (
             format!("WITH s AS (SELECT generate_series(1, {n}) AS n)"),
-            format!(
-                "(ARRAY[{}]::bigint[])[1 + n % {}]",
-                points.join(","),
-                points.len()
-            ),
-            "'2100-01-01 00:00:00'",
+            format!("(ARRAY[{}]::bigint[])[1 + n % {count}]", points.join(",")),
+            "s".to_owned(),
         )
     };
     conn.batch_execute(&format!(
         "{series} INSERT INTO service_tickets (ticket_hash, point_id, org_id, state, expires_at)
-         SELECT 'bench-' || n, {point_of}, {}, 'unused', {expires} FROM s;
+         SELECT 'bench-' || n, {point_of}, {}, 'unused', '2100-01-01 00:00:00' FROM {from};
          ANALYZE service_tickets;",
         desk.unit
     ))
