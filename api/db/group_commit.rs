@@ -78,14 +78,38 @@ pub trait SetWrite: Send + 'static {
 
 struct SetEntry<W: SetWrite> {
     write: W,
-    outcome: Option<Result<W::Output, ApiError>>,
-    reply: oneshot::Sender<Result<W::Output, ApiError>>,
+    pending: Pending<W::Output>,
 }
 
 struct Entry<T, F> {
     write: Option<F>,
+    pending: Pending<T>,
+}
+
+/// A queued write's outcome once run, and where its caller waits for it.
+struct Pending<T> {
     outcome: Option<Result<T, ApiError>>,
     reply: oneshot::Sender<Result<T, ApiError>>,
+}
+
+impl<T> Pending<T> {
+    fn new(reply: oneshot::Sender<Result<T, ApiError>>) -> Self {
+        Pending {
+            outcome: None,
+            reply,
+        }
+    }
+
+    /// Answers the caller: its own outcome if the batch committed, else `lost`.
+    fn answer(self, lost: Option<ApiError>) {
+        let outcome = match (lost, self.outcome) {
+            (Some(e), _) => Err(e),
+            (None, Some(outcome)) => outcome,
+            (None, None) => Err(ApiError::internal("a queued write was not run")),
+        };
+        // The caller may have gone (client disconnected): nothing to tell.
+        let _ = self.reply.send(outcome);
+    }
 }
 
 /// What `settle` queues: it writes nothing.
@@ -128,22 +152,16 @@ where
             .take()
             .ok_or_else(|| ApiError::internal("a queued write ran twice"))?;
         let value = unwind_safe(|| write(conn))?;
-        self.outcome = Some(Ok(value));
+        self.pending.outcome = Some(Ok(value));
         Ok(())
     }
 
     fn fail(&mut self, error: ApiError) {
-        self.outcome = Some(Err(error));
+        self.pending.outcome = Some(Err(error));
     }
 
     fn answer(self: Box<Self>, lost: Option<ApiError>) {
-        let outcome = match (lost, self.outcome) {
-            (Some(e), _) => Err(e),
-            (None, Some(outcome)) => outcome,
-            (None, None) => Err(ApiError::internal("a queued write was not run")),
-        };
-        // The caller may have gone (client disconnected): nothing to tell.
-        let _ = self.reply.send(outcome);
+        self.pending.answer(lost);
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -163,21 +181,16 @@ impl<W: SetWrite> Queued for SetEntry<W> {
             .pop()
             .filter(|_| outputs.is_empty())
             .ok_or_else(|| ApiError::internal("a set write answered other than once"))?;
-        self.outcome = Some(Ok(output));
+        self.pending.outcome = Some(Ok(output));
         Ok(())
     }
 
     fn fail(&mut self, error: ApiError) {
-        self.outcome = Some(Err(error));
+        self.pending.outcome = Some(Err(error));
     }
 
     fn answer(self: Box<Self>, lost: Option<ApiError>) {
-        let outcome = match (lost, self.outcome) {
-            (Some(e), _) => Err(e),
-            (None, Some(outcome)) => outcome,
-            (None, None) => Err(ApiError::internal("a queued write was not run")),
-        };
-        let _ = self.reply.send(outcome);
+        self.pending.answer(lost);
     }
 
     fn set_kind(&self) -> Option<(TypeId, RunTogether)> {
@@ -218,7 +231,7 @@ fn run_together<W: SetWrite>(
             .as_any_mut()
             .downcast_mut::<SetEntry<W>>()
             .ok_or_else(not_of_kind)?;
-        entry.outcome = Some(Ok(output));
+        entry.pending.outcome = Some(Ok(output));
     }
     Ok(())
 }
@@ -280,8 +293,7 @@ impl GroupCommit {
         let (reply, answer) = oneshot::channel();
         let entry = Box::new(Entry {
             write: Some(write),
-            outcome: None,
-            reply,
+            pending: Pending::new(reply),
         });
         self.queue(key, entry)?;
         answer
@@ -295,8 +307,7 @@ impl GroupCommit {
         let (reply, answer) = oneshot::channel();
         let entry = Box::new(SetEntry {
             write,
-            outcome: None,
-            reply,
+            pending: Pending::new(reply),
         });
         self.queue(key, entry)?;
         answer
