@@ -290,6 +290,21 @@ fn compose_requires_secrets_and_the_build_context_is_clean() {
         "no URL written in the compose file"
     );
     assert!(compose.contains("PGPASSWORD: ${PINGYI_DB_PASSWORD:?"));
+    // Whatever names a password or a secret and is followed by a value (a comment too) takes
+    // that value from a required variable.
+    for line in compose.lines() {
+        let lower = line.to_lowercase();
+        let Some(at) = ["password", "secret"].iter().find_map(|w| lower.find(w)) else {
+            continue;
+        };
+        if let Some(colon) = line[at..].find(':') {
+            let value = line[at + colon + 1..].trim();
+            assert!(
+                value.starts_with("${") && value.contains(":?"),
+                "a literal value after a password or secret: {line}"
+            );
+        }
+    }
     assert!(compose.contains(r#"["CMD", "/usr/local/bin/pingyi", "healthcheck"]"#));
     let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
     for entry in [
