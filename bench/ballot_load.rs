@@ -29,9 +29,7 @@ use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::ballots::model::Rating;
-use pingyi::ballots::queries::{
-    consume_code, consume_codes, write_ballot, write_ballots, NewBallot,
-};
+use pingyi::ballots::queries::{consume_codes, write_ballot, write_ballots, NewBallot};
 use pingyi::db::schema::{ballots, sessions, voting_codes};
 use pingyi::db::{DatabaseUrl, DbConn, Pool};
 use pingyi::error::ApiError;
@@ -603,7 +601,8 @@ fn sqlite_direct(pool: &Pool, workload: &Workload, n: usize, batch: usize) -> (f
         opinion: None,
     };
     let cast = |conn: &mut DbConn, i: usize| -> Result<(), ApiError> {
-        let consumed = consume_code(conn, &format!("bench-{i}"))?.expect("an unused code");
+        let hash = format!("bench-{i}");
+        let consumed = consume_codes(conn, &[&hash])?[&hash];
         write_ballot(conn, &ballot(consumed))?;
         Ok(())
     };

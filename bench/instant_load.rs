@@ -289,15 +289,15 @@ fn pgbench_ingest(
 /// The API's statements on SQLite (the ticket's conditional update, the rating, its count),
 /// in one writer's loop with no HTTP in between.
 fn sqlite_direct(pool: &Pool, desk: &Desk, n: usize) -> f64 {
-    use pingyi::instant::queries::{consume_ticket, write_rating, NewRating};
+    use pingyi::instant::queries::{consume_tickets, write_rating, NewRating};
     let mut conn = pool.get().unwrap();
     seed_tickets(&mut conn, desk, n, true);
     let started = Instant::now();
     for i in 1..=n {
         pingyi::db::write_transaction(&mut conn, |conn| -> Result<(), pingyi::error::ApiError> {
+            let ticket = format!("bench-{i}");
             let (point_id, org_id) =
-                consume_ticket(conn, &format!("bench-{i}"), pingyi::types::now())?
-                    .expect("an unused ticket");
+                consume_tickets(conn, &[&ticket], pingyi::types::now())?[&ticket];
             let rating = NewRating {
                 point_id,
                 org_id,

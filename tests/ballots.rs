@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{ballot_form, session_step, Meeting};
-use crate::common::{logs, Backend, TestApp};
+use crate::common::{logs, tokio_block, Backend, TestApp};
 use crate::db_test;
 
 /// A full ballot for a form: every subject on every criterion, with a varying level.
@@ -840,5 +840,63 @@ db_test!(
         assert_eq!((count(201), count(409)), (120, 120));
         assert_eq!(app.count("ballots").await, 120);
         assert_eq!(m.turnout(&app).await["used"], 120);
+    }
+);
+
+db_test!(
+    opinions_written_together_are_not_stored_in_their_ballots_order,
+    |app| {
+        // Ballots of one batch go in together; their opinions are rows apart that name only
+        // the session, and they are stored shuffled, so that neither their ids nor their
+        // place in the table pairs them with their ballots.
+        let m = Meeting::set_up(&app).await;
+        let codes = m.issue(&app, m.session, "party_member", 1).await;
+        m.open(&app, m.session).await;
+        let form = ballot_form(&app, &codes[0]).await;
+        let ratings: Vec<pingyi::ballots::model::Rating> =
+            serde_json::from_value(json!(full_ratings(&form, 0))).unwrap();
+        let written: Vec<String> = (0..12).map(|n| format!("意见{n:02}")).collect();
+        let (pool, session, backend) = (app.pool.clone(), m.session, app.backend);
+        let stored = tokio_block(move || {
+            use diesel::RunQueryDsl;
+            let ballots: Vec<_> = written
+                .iter()
+                .map(|opinion| pingyi::ballots::queries::NewBallot {
+                    session_id: session,
+                    category: pingyi::ballots::model::ParticipantCategory::PartyMember,
+                    paper: false,
+                    ratings: &ratings,
+                    opinion: Some(opinion),
+                })
+                .collect();
+            let mut conn = pool.get().unwrap();
+            pingyi::ballots::queries::write_ballots(&mut conn, &ballots).unwrap();
+            #[derive(diesel::QueryableByName)]
+            struct Content {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                content: String,
+            }
+            // Where the rows sit: SQLite keeps the table in the order of its random ids
+            // (WITHOUT ROWID), PostgreSQL in its heap, in the order rows were written.
+            let physical = match backend {
+                Backend::Sqlite => "id",
+                Backend::Postgres => "ctid",
+            };
+            let stored: Vec<String> =
+                diesel::sql_query(format!("SELECT content FROM opinions ORDER BY {physical}"))
+                    .load::<Content>(&mut *conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.content)
+                    .collect();
+            (stored, written)
+        })
+        .await;
+        let (stored, written) = stored;
+        let mut sorted = stored.clone();
+        sorted.sort();
+        assert_eq!(sorted, written, "every opinion stored once");
+        // 12! orders: the ballots' own comes back by chance once in 479 million runs.
+        assert_ne!(stored, written, "opinions stored in their ballots' order");
     }
 );

@@ -2,14 +2,14 @@
 //! codes in one statement and writes all their ballots, ratings and opinions in one
 //! statement per table (see `db::SetWrite`), instead of a few statements per ballot.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::model::{ParticipantCategory, Rating};
+use super::model::Rating;
 use super::queries::{self, NewBallot};
 use super::rules::CodeRefusal;
 use super::ContextCache;
-use crate::db::{DbConn, SetWrite};
+use crate::db::{claim_once, Claims, DbConn, SetWrite};
 use crate::error::ApiError;
 
 /// One voter's ballot, waiting for its batch: the keyed hash of its code and what it says.
@@ -31,29 +31,15 @@ impl SetWrite for Cast {
     /// and writes them. A ballot that does not fit its form fails the set, so that the
     /// writer runs each alone and that one is refused alone with the code left unused.
     fn run_set(conn: &mut DbConn, casts: &[&Self]) -> Result<Vec<CastOutcome>, ApiError> {
-        let mut seen = HashSet::with_capacity(casts.len());
-        let distinct: Vec<&str> = casts
+        let keys: Vec<Option<&str>> = casts
             .iter()
-            .map(|cast| cast.code_hash.as_str())
-            .filter(|hash| seen.insert(*hash))
+            .map(|cast| Some(cast.code_hash.as_str()))
             .collect();
-        let mut consumed = queries::consume_codes(conn, &distinct)?;
-        // Each consumed code casts its first ballot; a second one of it is `code_used`.
-        let claims: Vec<Option<(i64, ParticipantCategory)>> = casts
-            .iter()
-            .map(|cast| consumed.remove(&cast.code_hash))
-            .collect();
-        let cast_codes: HashSet<&str> = casts
-            .iter()
-            .zip(&claims)
-            .filter(|(_, claim)| claim.is_some())
-            .map(|(cast, _)| cast.code_hash.as_str())
-            .collect();
-        let unconsumed: Vec<&str> = distinct
-            .iter()
-            .copied()
-            .filter(|hash| !cast_codes.contains(hash))
-            .collect();
+        let Claims {
+            claims,
+            consumed: cast_codes,
+            unconsumed,
+        } = claim_once(&keys, |hashes| queries::consume_codes(conn, hashes))?;
         let states = match unconsumed.is_empty() {
             true => HashMap::new(),
             false => queries::code_states(conn, &unconsumed)?,

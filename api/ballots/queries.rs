@@ -1,6 +1,7 @@
-//! The voting area's queries. The ballot path (`consume_code`, `cached_context`,
-//! `write_ballot`) is tuned: one conditional update, a cached context, one statement for
-//! the ballot, one for its ratings (prepared once on PostgreSQL) and one for an opinion.
+//! The voting area's queries. The ballot path (`consume_codes`, `cached_context`,
+//! `write_ballots`) is set-based: one conditional update for a batch's codes, a cached
+//! context per session, one statement per table for the batch's ballots, ratings and
+//! opinions (prepared once on PostgreSQL).
 
 use std::sync::Arc;
 
@@ -253,103 +254,48 @@ pub fn hold_status(conn: &mut DbConn, session: &SessionRow) -> ApiResult<Session
     })
 }
 
-/// Marks a code used if it is unused and its session open, in one conditional update:
-/// of concurrent uses of one code, exactly one gets its session back. Only the code's own
-/// session is read (found through the code, then by its key), so the cost does not grow
-/// with the number of sessions open at once. On PostgreSQL that one session row is also
-/// key-share-locked (the lock the ballot's foreign key takes anyway), and closing a
-/// session locks it for update, so a close waits for the ballots in flight and no ballot
-/// commits after it.
-pub fn consume_code(
-    conn: &mut DbConn,
-    hash: &str,
-) -> ApiResult<Option<(i64, ParticipantCategory)>> {
-    macro_rules! consume {
-        ($conn:expr, $open_session:expr) => {
-            // Its text never varies: kept prepared (see `db::prepared`).
-            crate::db::prepared(
-                diesel::update(voting_codes::table)
-                    .filter(voting_codes::code_hash.eq(hash))
-                    .filter(voting_codes::state.eq(CodeState::Unused))
-                    .filter(voting_codes::session_id.eq_any($open_session))
-                    .set(voting_codes::state.eq(CodeState::Used))
-                    .returning((voting_codes::session_id, voting_codes::category)),
-            )
-            .get_result::<(i64, ParticipantCategory)>($conn)
-            .optional()
-        };
-    }
-    // The inner read of the code is aliased: diesel would otherwise take it for the
-    // outer UPDATE's own table.
-    let code = diesel::alias!(voting_codes as code);
-    let codes_session = code
-        .filter(code.field(voting_codes::code_hash).eq(hash))
-        .select(code.field(voting_codes::session_id))
-        .single_value();
-    let open_session = sessions::table
-        .filter(sessions::id.nullable().eq(codes_session))
-        .filter(sessions::status.eq(SessionStatus::Open))
-        .select(sessions::id);
-    Ok(match conn {
-        DbConn::Pg(pg) => consume!(pg, open_session.for_key_share())?,
-        // SQLite's writers are serialized whole: a close cannot interleave.
-        DbConn::Sqlite(sqlite) => consume!(sqlite, open_session)?,
-    })
-}
-
-/// The state of the code with this hash, if there is one (read after `consume_code`
-/// found nothing to consume).
-pub fn code_state(conn: &mut DbConn, hash: &str) -> ApiResult<Option<CodeState>> {
-    Ok(voting_codes::table
-        .inner_join(sessions::table)
-        .filter(voting_codes::code_hash.eq(hash))
-        .select(voting_codes::state)
-        .first(conn)
-        .optional()?)
-}
-
-/// [`consume_code`] for many codes at once (distinct hashes): answers the codes consumed,
-/// each with its session and category. On PostgreSQL one statement for all of them (its
-/// text the same for any number of codes: it stays prepared), locking only their own
-/// sessions; on SQLite one code after another.
+/// Marks codes used (distinct hashes) if unused and their session open, in one
+/// conditional update, and answers those consumed, each with its session and category: of
+/// concurrent uses of one code, exactly one gets it. Only the codes' own sessions are read
+/// (found through the codes, then by their keys), so the cost does not grow with the number
+/// of sessions open at once. On PostgreSQL those session rows are also key-share-locked (the
+/// lock the ballots' foreign key takes anyway), and closing a session locks it for update,
+/// so a close waits for the ballots in flight and no ballot commits after it.
 pub fn consume_codes(
     conn: &mut DbConn,
     hashes: &[&str],
 ) -> ApiResult<HashMap<String, (i64, ParticipantCategory)>> {
+    macro_rules! consume {
+        ($open_sessions:expr) => {
+            diesel::update(voting_codes::table)
+                .filter(voting_codes::code_hash.eq_any(hashes))
+                .filter(voting_codes::state.eq(CodeState::Unused))
+                .filter(voting_codes::session_id.eq_any($open_sessions))
+                .set(voting_codes::state.eq(CodeState::Used))
+                .returning((
+                    voting_codes::code_hash,
+                    voting_codes::session_id,
+                    voting_codes::category,
+                ))
+        };
+    }
+    // The inner read of the codes is aliased: diesel would otherwise take it for the outer
+    // UPDATE's own table.
+    let code = diesel::alias!(voting_codes as code);
+    let codes_sessions = code
+        .filter(code.field(voting_codes::code_hash).eq_any(hashes))
+        .select(code.field(voting_codes::session_id));
+    let open_sessions = sessions::table
+        .filter(sessions::id.eq_any(codes_sessions))
+        .filter(sessions::status.eq(SessionStatus::Open))
+        .select(sessions::id);
     let consumed: Vec<(String, i64, ParticipantCategory)> = match conn {
-        DbConn::Pg(pg) => {
-            let code = diesel::alias!(voting_codes as code);
-            let codes_sessions = code
-                .filter(code.field(voting_codes::code_hash).eq_any(hashes))
-                .select(code.field(voting_codes::session_id));
-            let open_sessions = sessions::table
-                .filter(sessions::id.eq_any(codes_sessions))
-                .filter(sessions::status.eq(SessionStatus::Open))
-                .select(sessions::id)
-                .for_key_share();
-            crate::db::prepared(
-                diesel::update(voting_codes::table)
-                    .filter(voting_codes::code_hash.eq_any(hashes))
-                    .filter(voting_codes::state.eq(CodeState::Unused))
-                    .filter(voting_codes::session_id.eq_any(open_sessions))
-                    .set(voting_codes::state.eq(CodeState::Used))
-                    .returning((
-                        voting_codes::code_hash,
-                        voting_codes::session_id,
-                        voting_codes::category,
-                    )),
-            )
-            .load(pg)?
-        }
-        DbConn::Sqlite(_) => {
-            let mut consumed = Vec::with_capacity(hashes.len());
-            for hash in hashes {
-                if let Some((session, category)) = consume_code(conn, hash)? {
-                    consumed.push(((*hash).to_owned(), session, category));
-                }
-            }
-            consumed
-        }
+        // The hashes are one array (`= ANY($1)`): the text never varies, kept prepared (see
+        // `db::prepared`).
+        DbConn::Pg(pg) => crate::db::prepared(consume!(open_sessions.for_key_share())).load(pg)?,
+        // An `IN` list, parsed per batch. SQLite's writers are serialized whole: a close
+        // cannot interleave.
+        DbConn::Sqlite(sqlite) => consume!(open_sessions).load(sqlite)?,
     };
     Ok(consumed
         .into_iter()

@@ -22,6 +22,7 @@
 //! writes runs again alone under its own, so one bad write still fails alone.
 
 use std::any::{Any, TypeId};
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -74,6 +75,57 @@ pub trait SetWrite: Send + 'static {
     /// set back and runs each write alone (a slice of one), so a write whose own error
     /// should be its answer (a ballot that does not fit its form) fails alone.
     fn run_set(conn: &mut DbConn, writes: &[&Self]) -> Result<Vec<Self::Output>, ApiError>;
+}
+
+/// A batch's one-use credentials (voting codes, service tickets), consumed together: what
+/// each write got, which credentials were consumed, and which were named but not consumed
+/// (their refusals are to be read).
+pub struct Claims<'a, V> {
+    /// Per write, in order: what consuming its credential answered, for the first write
+    /// that names a consumed credential only.
+    pub claims: Vec<Option<V>>,
+    pub consumed: HashSet<&'a str>,
+    pub unconsumed: Vec<&'a str>,
+}
+
+/// Consumes the distinct credentials that `keys` name (one per write, `None`: the write
+/// takes none) with one call of `consume`, which answers those it consumed; each consumed
+/// credential goes to the first write that names it, so a credential sent twice in one batch
+/// counts once.
+pub fn claim_once<'a, V>(
+    keys: &[Option<&'a str>],
+    consume: impl FnOnce(&[&'a str]) -> Result<HashMap<String, V>, ApiError>,
+) -> Result<Claims<'a, V>, ApiError> {
+    let mut seen = HashSet::with_capacity(keys.len());
+    let distinct: Vec<&str> = keys
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|key| seen.insert(*key))
+        .collect();
+    let mut got = match distinct.is_empty() {
+        true => HashMap::new(),
+        false => consume(&distinct)?,
+    };
+    let claims: Vec<Option<V>> = keys
+        .iter()
+        .map(|key| key.and_then(|key| got.remove(key)))
+        .collect();
+    let consumed: HashSet<&str> = keys
+        .iter()
+        .zip(&claims)
+        .filter(|(_, claim)| claim.is_some())
+        .filter_map(|(key, _)| *key)
+        .collect();
+    let unconsumed = distinct
+        .into_iter()
+        .filter(|key| !consumed.contains(key))
+        .collect();
+    Ok(Claims {
+        claims,
+        consumed,
+        unconsumed,
+    })
 }
 
 struct SetEntry<W: SetWrite> {
@@ -636,6 +688,24 @@ mod tests {
             }
             Ok(vec![writes.len(); writes.len()])
         }
+    }
+
+    #[test]
+    fn a_credential_named_twice_goes_to_its_first_write_only() {
+        let keys = [Some("a"), None, Some("b"), Some("a"), Some("c")];
+        let mut asked = Vec::new();
+        let claimed = claim_once(&keys, |distinct| {
+            asked = distinct.to_vec();
+            Ok(HashMap::from([("a".to_owned(), 1), ("c".to_owned(), 3)]))
+        })
+        .unwrap();
+        assert_eq!(asked, ["a", "b", "c"], "each credential consumed once");
+        assert_eq!(claimed.claims, [Some(1), None, None, None, Some(3)]);
+        assert_eq!(claimed.consumed, HashSet::from(["a", "c"]));
+        assert_eq!(claimed.unconsumed, ["b"]);
+        // Nothing to consume: no call.
+        let none = claim_once::<i32>(&[None], |_| panic!("called")).unwrap();
+        assert_eq!(none.claims, [None]);
     }
 
     #[actix_web::test]

@@ -7,7 +7,7 @@ mod group_commit;
 mod prepared;
 pub mod schema;
 
-pub use group_commit::{GroupCommit, SetWrite};
+pub use group_commit::{claim_once, Claims, GroupCommit, SetWrite};
 pub use prepared::{prepared, Prepared};
 
 use std::fmt;

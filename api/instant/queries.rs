@@ -1,5 +1,5 @@
-//! Instant evaluation's queries. The rating path (`consume_ticket`, `write_rating`) is one
-//! conditional update and two or three statements; figures read `instant_counts`, which every
+//! Instant evaluation's queries. The rating path (`consume_tickets`, `write_ratings`) is one
+//! conditional update and one statement per table for a batch; figures read `instant_counts`, which every
 //! rating keeps up to date, and aggregate cases in SQL.
 
 use std::collections::HashMap;
@@ -212,57 +212,30 @@ pub fn insert_tickets(
     Ok(())
 }
 
-/// Marks a ticket used if it is unused and unexpired, in one conditional update: of
-/// concurrent uses of one ticket exactly one gets its point (and the point's org) back.
-pub fn consume_ticket(
-    conn: &mut DbConn,
-    hash: &str,
-    now: NaiveDateTime,
-) -> ApiResult<Option<(i64, i64)>> {
-    // Its text never varies: kept prepared (see `db::prepared`).
-    Ok(crate::db::prepared(
-        diesel::update(service_tickets::table)
-            .filter(service_tickets::ticket_hash.eq(hash))
-            .filter(service_tickets::state.eq(TicketState::Unused))
-            .filter(service_tickets::expires_at.gt(now))
-            .set(service_tickets::state.eq(TicketState::Used))
-            .returning((service_tickets::point_id, service_tickets::org_id)),
-    )
-    .get_result(conn)
-    .optional()?)
-}
-
-/// [`consume_ticket`] for many tickets at once (distinct hashes): answers those consumed,
-/// each with its point and the point's org. On PostgreSQL one statement for all of them;
-/// on SQLite one ticket after another.
+/// Marks tickets used (distinct hashes) if unused and unexpired, in one conditional update,
+/// and answers those consumed, each with its point and the point's org: of concurrent uses
+/// of one ticket exactly one gets it.
 pub fn consume_tickets(
     conn: &mut DbConn,
     hashes: &[&str],
     now: NaiveDateTime,
 ) -> ApiResult<HashMap<String, (i64, i64)>> {
+    let consume = diesel::update(service_tickets::table)
+        .filter(service_tickets::ticket_hash.eq_any(hashes))
+        .filter(service_tickets::state.eq(TicketState::Unused))
+        .filter(service_tickets::expires_at.gt(now))
+        .set(service_tickets::state.eq(TicketState::Used))
+        .returning((
+            service_tickets::ticket_hash,
+            service_tickets::point_id,
+            service_tickets::org_id,
+        ));
     let consumed: Vec<(String, i64, i64)> = match conn {
-        DbConn::Pg(pg) => crate::db::prepared(
-            diesel::update(service_tickets::table)
-                .filter(service_tickets::ticket_hash.eq_any(hashes))
-                .filter(service_tickets::state.eq(TicketState::Unused))
-                .filter(service_tickets::expires_at.gt(now))
-                .set(service_tickets::state.eq(TicketState::Used))
-                .returning((
-                    service_tickets::ticket_hash,
-                    service_tickets::point_id,
-                    service_tickets::org_id,
-                )),
-        )
-        .load(pg)?,
-        DbConn::Sqlite(_) => {
-            let mut consumed = Vec::with_capacity(hashes.len());
-            for hash in hashes {
-                if let Some((point, org)) = consume_ticket(conn, hash, now)? {
-                    consumed.push(((*hash).to_owned(), point, org));
-                }
-            }
-            consumed
-        }
+        // The hashes are one array (`= ANY($1)`): the text never varies, kept prepared (see
+        // `db::prepared`).
+        DbConn::Pg(pg) => crate::db::prepared(consume).load(pg)?,
+        // An `IN` list, parsed per batch.
+        DbConn::Sqlite(sqlite) => consume.load(sqlite)?,
     };
     Ok(consumed
         .into_iter()
@@ -330,12 +303,15 @@ pub fn write_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<String> {
 
 /// Writes ratings (random ids, the day only) and their items, counts them, and answers
 /// their ids in order. On PostgreSQL one statement per table for all of them, taking
-/// arrays (see `db::arrays`), the counters added to in one upsert in a fixed order; on
-/// SQLite, in process, rating by rating.
+/// arrays (see `db::arrays`); on SQLite, in process, rating by rating. The counters are
+/// added to once per row, in key order (see [`count_ratings`]).
 pub fn write_ratings(conn: &mut DbConn, new: &[NewRating<'_>]) -> ApiResult<Vec<String>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<String> = new.iter().map(|_| crate::auth::random_token(16)).collect();
     match conn {
-        DbConn::Pg(pg) if !new.is_empty() => {
+        DbConn::Pg(pg) => {
             diesel::insert_into(instant_ratings::table)
                 .values(diesel::select((
                     unnest_text(&ids),
@@ -377,109 +353,100 @@ pub fn write_ratings(conn: &mut DbConn, new: &[NewRating<'_>]) -> ApiResult<Vec<
                     ))
                     .execute(pg)?;
             }
-            count_ratings(pg, new)?;
         }
-        DbConn::Pg(_) => {}
-        DbConn::Sqlite(_) => {
+        DbConn::Sqlite(sqlite) => {
             for (r, id) in new.iter().zip(&ids) {
-                write_one_rating(conn, id, r)?;
+                diesel::insert_into(instant_ratings::table)
+                    .values((
+                        instant_ratings::id.eq(id),
+                        instant_ratings::point_id.eq(r.point_id),
+                        instant_ratings::org_id.eq(r.org_id),
+                        instant_ratings::rated_on.eq(r.day),
+                        instant_ratings::level.eq(r.level),
+                        instant_ratings::verified.eq(r.verified),
+                        instant_ratings::comment.eq(r.comment),
+                        instant_ratings::excluded.eq(false),
+                    ))
+                    .execute(sqlite)?;
+                let items: Vec<_> = r
+                    .items
+                    .iter()
+                    .map(|item| {
+                        (
+                            instant_rating_items::rating_id.eq(id),
+                            instant_rating_items::criterion_id.eq(item.criterion_id),
+                            instant_rating_items::level.eq(item.level),
+                        )
+                    })
+                    .collect();
+                if !items.is_empty() {
+                    diesel::insert_into(instant_rating_items::table)
+                        .values(&items)
+                        .execute(sqlite)?;
+                }
             }
         }
     }
+    count_ratings(conn, new)?;
     Ok(ids)
 }
 
-/// One rating, its items and its count, statement by statement (SQLite).
-fn write_one_rating(conn: &mut DbConn, id: &str, r: &NewRating<'_>) -> ApiResult<()> {
-    diesel::insert_into(instant_ratings::table)
-        .values((
-            instant_ratings::id.eq(id),
-            instant_ratings::point_id.eq(r.point_id),
-            instant_ratings::org_id.eq(r.org_id),
-            instant_ratings::rated_on.eq(r.day),
-            instant_ratings::level.eq(r.level),
-            instant_ratings::verified.eq(r.verified),
-            instant_ratings::comment.eq(r.comment),
-            instant_ratings::excluded.eq(false),
-        ))
-        .execute(conn)?;
-    if !r.items.is_empty() {
-        let rows: Vec<_> = r
-            .items
-            .iter()
-            .map(|item| {
-                (
-                    instant_rating_items::rating_id.eq(id),
-                    instant_rating_items::criterion_id.eq(item.criterion_id),
-                    instant_rating_items::level.eq(item.level),
-                )
-            })
-            .collect();
-        crate::insert_batch!(conn, instant_rating_items::table, &rows)?;
-    }
-    count_rating(conn, r)
-}
-
-/// Adds one to the rating's counter row (created at its first rating). It runs for every
-/// rating and its text never varies: kept prepared (see `db::prepared`).
-fn count_rating(conn: &mut DbConn, r: &NewRating<'_>) -> ApiResult<()> {
-    macro_rules! upsert {
-        ($c:expr) => {
-            crate::db::prepared(
-                diesel::insert_into(instant_counts::table)
-                    .values((
-                        instant_counts::point_id.eq(r.point_id),
-                        instant_counts::rated_on.eq(r.day),
-                        instant_counts::level.eq(r.level.as_str()),
-                        instant_counts::verified.eq(r.verified),
-                        instant_counts::org_id.eq(r.org_id),
-                        instant_counts::ratings.eq(1_i64),
-                    ))
-                    .on_conflict((
-                        instant_counts::point_id,
-                        instant_counts::rated_on,
-                        instant_counts::level,
-                        instant_counts::verified,
-                    ))
-                    .do_update()
-                    .set(instant_counts::ratings.eq(instant_counts::ratings + 1_i64)),
-            )
-            .execute($c)
-        };
-    }
-    match conn {
-        DbConn::Pg(c) => upsert!(c)?,
-        DbConn::Sqlite(c) => upsert!(c)?,
-    };
-    Ok(())
-}
-
-/// Adds ratings to their counter rows in one upsert, a row's ratings summed first (one
-/// statement may not change a row twice) and the rows taken in key order, so that two
-/// transactions adding to the same rows lock them in the same order.
-fn count_ratings(pg: &mut diesel::PgConnection, new: &[NewRating<'_>]) -> ApiResult<()> {
+/// Adds ratings to their counter rows (each created at its first rating): a row's ratings
+/// summed first (one statement may not change a row twice) and the rows taken in key order,
+/// so that two transactions adding to the same rows lock them in the same order. On
+/// PostgreSQL one upsert for all rows, taking arrays; on SQLite one upsert per row. Both
+/// run often and their text never varies: kept prepared (see `db::prepared`).
+fn count_ratings(conn: &mut DbConn, new: &[NewRating<'_>]) -> ApiResult<()> {
     let mut counts: std::collections::BTreeMap<(i64, NaiveDate, &str, bool), (i64, i64)> =
         std::collections::BTreeMap::new();
     for r in new {
         let key = (r.point_id, r.day, r.level.as_str(), r.verified);
         counts.entry(key).or_insert((r.org_id, 0)).1 += 1;
     }
-    let keys = || counts.keys();
-    crate::db::prepared(
-        diesel::sql_query(
-            "INSERT INTO instant_counts (point_id, rated_on, level, verified, org_id, ratings) \
-             SELECT * FROM unnest($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (point_id, rated_on, level, verified) \
-             DO UPDATE SET ratings = instant_counts.ratings + EXCLUDED.ratings",
-        )
-        .bind::<Array<BigInt>, _>(keys().map(|k| k.0).collect::<Vec<_>>())
-        .bind::<Array<Date>, _>(keys().map(|k| k.1).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(keys().map(|k| k.2).collect::<Vec<_>>())
-        .bind::<Array<Bool>, _>(keys().map(|k| k.3).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(counts.values().map(|v| v.0).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(counts.values().map(|v| v.1).collect::<Vec<_>>()),
-    )
-    .execute(pg)?;
+    match conn {
+        DbConn::Pg(pg) => {
+            let keys = || counts.keys();
+            crate::db::prepared(
+                diesel::sql_query(
+                    "INSERT INTO instant_counts (point_id, rated_on, level, verified, org_id, ratings) \
+                     SELECT * FROM unnest($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (point_id, rated_on, level, verified) \
+                     DO UPDATE SET ratings = instant_counts.ratings + EXCLUDED.ratings",
+                )
+                .bind::<Array<BigInt>, _>(keys().map(|k| k.0).collect::<Vec<_>>())
+                .bind::<Array<Date>, _>(keys().map(|k| k.1).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(keys().map(|k| k.2).collect::<Vec<_>>())
+                .bind::<Array<Bool>, _>(keys().map(|k| k.3).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(counts.values().map(|v| v.0).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(counts.values().map(|v| v.1).collect::<Vec<_>>()),
+            )
+            .execute(pg)?;
+        }
+        DbConn::Sqlite(sqlite) => {
+            for ((point_id, day, level, verified), (org_id, ratings)) in &counts {
+                crate::db::prepared(
+                    diesel::insert_into(instant_counts::table)
+                        .values((
+                            instant_counts::point_id.eq(point_id),
+                            instant_counts::rated_on.eq(day),
+                            instant_counts::level.eq(level),
+                            instant_counts::verified.eq(verified),
+                            instant_counts::org_id.eq(org_id),
+                            instant_counts::ratings.eq(ratings),
+                        ))
+                        .on_conflict((
+                            instant_counts::point_id,
+                            instant_counts::rated_on,
+                            instant_counts::level,
+                            instant_counts::verified,
+                        ))
+                        .do_update()
+                        .set(instant_counts::ratings.eq(instant_counts::ratings + ratings)),
+                )
+                .execute(sqlite)?;
+            }
+        }
+    }
     Ok(())
 }
 

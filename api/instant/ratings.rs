@@ -2,12 +2,10 @@
 //! one rating, under any concurrency), and the reply a rater who left a contact reads with
 //! their ticket.
 
-use std::collections::HashSet;
-
 use super::model::*;
 use super::queries::{self, NewCase, NewRating};
 use super::rules::{self, Refusal, FOLLOW_UP_WORKING_DAYS};
-use crate::db::{DbConn, SetWrite};
+use crate::db::{claim_once, Claims, DbConn, SetWrite};
 use crate::error::ApiResult;
 use crate::types::{local_today, now};
 
@@ -52,16 +50,17 @@ pub fn rate(
     body: &SubmitRating,
 ) -> ApiResult<Result<RatingRecorded, Refusal>> {
     let (point_id, org_id, reply_key) = match credential {
-        Credential::Ticket { hash, reply_key } => match queries::consume_ticket(conn, hash, now())?
-        {
-            Some((point, org)) => (point, org, Some(reply_key)),
-            None => {
-                let found = queries::ticket(conn, hash, now())?;
-                return Ok(Err(Refusal::of_ticket(
-                    found.map(|(s, expired, _)| (s, expired)),
-                )));
+        Credential::Ticket { hash, reply_key } => {
+            match queries::consume_tickets(conn, &[hash], now())?.remove(hash) {
+                Some((point, org)) => (point, org, Some(reply_key)),
+                None => {
+                    let found = queries::ticket(conn, hash, now())?;
+                    return Ok(Err(Refusal::of_ticket(
+                        found.map(|(s, expired, _)| (s, expired)),
+                    )));
+                }
             }
-        },
+        }
         Credential::Point(key) => match rules::open_point(queries::point_by_key(conn, key)?) {
             Ok((point, org)) => (point, org, None),
             Err(refusal) => return Ok(Err(refusal)),
@@ -163,31 +162,12 @@ impl SetWrite for Rate {
     /// (an open point's ratings, bad reviews that open a case) one by one, as [`rate`].
     fn run_set(conn: &mut DbConn, rates: &[&Self]) -> ApiResult<Vec<Self::Output>> {
         let now = now();
-        let mut seen = HashSet::new();
-        let distinct: Vec<&str> = rates
-            .iter()
-            .filter_map(|rate| rate.plain_ticket())
-            .filter(|hash| seen.insert(*hash))
-            .collect();
-        let mut consumed = match distinct.is_empty() {
-            true => Default::default(),
-            false => queries::consume_tickets(conn, &distinct, now)?,
-        };
-        let claims: Vec<Option<(i64, i64)>> = rates
-            .iter()
-            .map(|rate| rate.plain_ticket().and_then(|hash| consumed.remove(hash)))
-            .collect();
-        let used: HashSet<&str> = rates
-            .iter()
-            .zip(&claims)
-            .filter(|(_, claim)| claim.is_some())
-            .filter_map(|(rate, _)| rate.plain_ticket())
-            .collect();
-        let unconsumed: Vec<&str> = distinct
-            .iter()
-            .copied()
-            .filter(|hash| !used.contains(hash))
-            .collect();
+        let keys: Vec<Option<&str>> = rates.iter().map(|rate| rate.plain_ticket()).collect();
+        let Claims {
+            claims,
+            consumed: used,
+            unconsumed,
+        } = claim_once(&keys, |hashes| queries::consume_tickets(conn, hashes, now))?;
         let states = match unconsumed.is_empty() {
             true => Default::default(),
             false => queries::ticket_states(conn, &unconsumed, now)?,
