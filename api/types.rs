@@ -105,13 +105,20 @@ pub fn now() -> NaiveDateTime {
 const LOCAL_OFFSET_SECONDS: i32 = 8 * 3600;
 
 pub fn local_date(t: DateTime<Utc>) -> chrono::NaiveDate {
-    let offset = chrono::FixedOffset::east_opt(LOCAL_OFFSET_SECONDS).expect("a valid offset");
-    t.with_timezone(&offset).date_naive()
+    local_time(t).date_naive()
 }
 
 /// A time as the clocks where the campaigns run show it (China Standard Time).
 pub fn local_time(t: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
     let offset = chrono::FixedOffset::east_opt(LOCAL_OFFSET_SECONDS).expect("a valid offset");
+    // At the very end of chrono's range the local clock would overflow (chrono panics);
+    // such a time is refused before it gets here, and never panics if it does.
+    if t.naive_utc()
+        .checked_add_signed(chrono::Duration::seconds(i64::from(LOCAL_OFFSET_SECONDS)))
+        .is_none()
+    {
+        return t.fixed_offset();
+    }
     t.with_timezone(&offset)
 }
 
@@ -143,6 +150,22 @@ pub fn mask_phone(phone: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The longest text a list's `q` searches for: names are shorter, and a longer LIKE
+/// pattern only costs (SQLite refuses one over 50,000 bytes).
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// A list's `q`: refused when longer than [`MAX_SEARCH_CHARS`] characters. Use with
+/// `#[serde(default, deserialize_with = "crate::types::search_text")]`.
+pub fn search_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    match text {
+        Some(t) if t.chars().count() > MAX_SEARCH_CHARS => Err(serde::de::Error::custom(format!(
+            "q must be at most {MAX_SEARCH_CHARS} characters"
+        ))),
+        text => Ok(text),
+    }
 }
 
 /// Trims a text field and refuses empty ones.
@@ -183,6 +206,12 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(local_date(late).to_string(), "2012-01-09");
+    }
+
+    #[test]
+    fn the_last_instant_chrono_holds_has_a_local_date() {
+        let last = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(local_date(last), last.date_naive());
     }
 
     #[test]

@@ -559,4 +559,16 @@ db_test!(opinions_are_read_from_above_and_link_to_no_ballot, |app| {
         .assert_status(200);
     assert_eq!(linked["opinion_ids"].as_array().unwrap().len(), 3);
     assert_eq!(linked["cause"], "服务意识不强");
+
+    // An opinion named twice is linked once, not a conflict.
+    let twice = json!([ids[0].clone(), ids[0].clone(), ids[1].clone()]);
+    let relinked = app
+        .patch(
+            &format!("/api/v1/rectifications/{id}"),
+            Some(&m.admin),
+            json!({"opinion_ids": twice}),
+        )
+        .await
+        .assert_status(200);
+    assert_eq!(relinked["opinion_ids"].as_array().unwrap().len(), 2);
 });

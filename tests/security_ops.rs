@@ -31,6 +31,46 @@ db_test!(query_strings_with_control_characters_are_400, |app| {
         .assert_status(200);
 });
 
+db_test!(paths_with_control_characters_are_400, |app| {
+    let admin = admin_token(&app).await;
+    for path in ["/api/v1/opinions/%00", "/api/v1/opinions/a%0Ab"] {
+        let reply = app.get(path, Some(&admin)).await;
+        let body = reply.assert_problem(400, "bad_request");
+        assert!(
+            body["detail"].as_str().unwrap().contains("path"),
+            "{path}: {body}"
+        );
+    }
+    // An ordinary id that is not there is still 404.
+    app.get("/api/v1/opinions/no-such-opinion", Some(&admin))
+        .await
+        .assert_status(404);
+});
+
+db_test!(long_name_searches_are_400_not_a_database_error, |app| {
+    let admin = admin_token(&app).await;
+    // 101 characters is over the limit; escaping would make this 50,000+ bytes of LIKE
+    // pattern if it were longer, which SQLite refuses outright.
+    let long = "%".repeat(101);
+    for list in ["orgs", "people", "users"] {
+        let reply = app
+            .get(
+                &format!("/api/v1/{list}?q={}", long.replace('%', "%25")),
+                Some(&admin),
+            )
+            .await;
+        let body = reply.assert_problem(400, "bad_request");
+        assert!(
+            body["detail"].as_str().unwrap().contains("at most 100"),
+            "{list}: {body}"
+        );
+        let at_limit = "%E5%85%9A".repeat(100); // 党 × 100
+        app.get(&format!("/api/v1/{list}?q={at_limit}"), Some(&admin))
+            .await
+            .assert_status(200);
+    }
+});
+
 db_test!(
     csv_cells_with_control_characters_are_422_naming_the_column,
     |app| {

@@ -141,6 +141,17 @@ db_test!(
             let reply = create_session_reply(&app, &admin, school_campaign, t.general_a, at).await;
             assert_field_error(&reply, "scheduled_at");
         }
+        // Times RFC 3339 does not have (chrono alone would read six-digit years, and the
+        // last of them overflowed the local clock): a 422, never a 500.
+        for at in [
+            "+262143-12-31T16:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "2026-12-02",
+        ] {
+            let reply =
+                create_session_reply(&app, &admin, school_campaign, t.general_a, at.into()).await;
+            assert_field_error(&reply, "scheduled_at");
+        }
         // The observer comes from a superior org: school A's user may observe branch A,
         // not branch B of the sibling school, nor school A itself.
         for (org, observer) in [(t.branch_b, observer_user), (t.school_a, observer_user)] {

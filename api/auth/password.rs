@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::error::{ApiError, ApiResult};
 
 pub const MIN_PASSWORD_LEN: usize = 10;
+pub const MAX_PASSWORD_LEN: usize = 256;
 
 pub fn hash(password: &str) -> ApiResult<String> {
     Argon2::default()
@@ -85,8 +86,8 @@ pub fn check_strength(password: &str) -> Result<(), &'static str> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err("must be at least 10 characters long");
     }
-    if password.len() > 256 {
-        return Err("must be at most 256 bytes long");
+    if password.chars().count() > MAX_PASSWORD_LEN {
+        return Err("must be at most 256 characters long");
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ pub struct LoginRequest {
     /// As long as a username can be (a longer one is a 422, never a throttle key).
     #[schema(max_length = 64)]
     pub username: String,
-    /// New passwords are at most 256 bytes.
+    /// New passwords are at most 256 characters.
     #[schema(max_length = 256)]
     pub password: String,
 }

@@ -166,7 +166,12 @@ fn validator_for(name: &str) -> Option<Arc<jsonschema::Validator>> {
             "$ref": format!("#/components/schemas/{name}"),
             "components": schemas.components,
         });
-        match jsonschema::validator_for(&schema) {
+        // Formats are asserted: a `date-time` the document allows is one RFC 3339 admits
+        // (four-digit years), not whatever chrono's lenient parser would take.
+        match jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+        {
             Ok(v) => Some(Arc::new(v)),
             Err(e) => {
                 tracing::error!(schema = name, error = %e, "a body schema does not compile");
@@ -249,6 +254,11 @@ fn constraint_message(kind: &ValidationErrorKind) -> Option<String> {
         ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
         ValidationErrorKind::MinItems { limit } => format!("at least {limit} items"),
         ValidationErrorKind::MaxItems { limit } => format!("at most {limit} items"),
+        ValidationErrorKind::Format { format } => match format.as_str() {
+            "date" => "must be a date (YYYY-MM-DD)".to_owned(),
+            "date-time" => "must be an RFC 3339 date-time (2026-12-02T09:30:00+08:00)".to_owned(),
+            other => format!("must be a valid {other}"),
+        },
         ValidationErrorKind::Enum { options } => {
             let options: Vec<String> = options
                 .as_array()

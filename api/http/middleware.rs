@@ -45,11 +45,15 @@ pub async fn observe(
     );
 
     let span = tracing::info_span!("request", request_id = %request_id);
-    let query_refused = query_has_control_character(req.query_string());
-    let outcome = if query_refused {
-        Ok(req.error_response(ApiError::bad_request(
-            "The query string must not contain control characters (such as NUL).",
-        )))
+    let refused = if has_control_character(req.path()) {
+        Some("The path must not contain control characters (such as NUL).")
+    } else if has_control_character(req.query_string()) {
+        Some("The query string must not contain control characters (such as NUL).")
+    } else {
+        None
+    };
+    let outcome = if let Some(reason) = refused {
+        Ok(req.error_response(ApiError::bad_request(reason)))
     } else {
         next.call(req)
             .instrument(span)
@@ -120,9 +124,10 @@ pub async fn observe(
     Ok(res)
 }
 
-/// Whether the query string, percent-decoded, holds a control character. Bodies refuse
-/// them field by field (`JsonBody`); a query string is refused whole, with 400.
-pub fn query_has_control_character(query: &str) -> bool {
+/// Whether a path or query string, percent-decoded, holds a control character. Bodies
+/// refuse them field by field (`JsonBody`); a path or query string is refused whole, with
+/// 400 (no id holds one, and PostgreSQL would refuse a NUL as if it were a value to store).
+pub fn has_control_character(query: &str) -> bool {
     let bytes = query.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -148,7 +153,7 @@ pub fn query_has_control_character(query: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::query_has_control_character as bad;
+    use super::has_control_character as bad;
 
     #[test]
     fn control_characters_in_query_strings_are_found_encoded_or_not() {

@@ -144,7 +144,7 @@ pub struct UpdateOrg {
     pub window_unit: Option<bool>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "crate::types::patch")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
     /// A person of this org; `null` clears it.
     #[serde(default, deserialize_with = "crate::types::patch")]
@@ -167,6 +167,8 @@ pub struct OrgListQuery {
     pub kind: Option<OrgKind>,
     pub domain: Option<Domain>,
     /// Part of the name.
+    #[serde(default, deserialize_with = "crate::types::search_text")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// `active` (default) or `archived`.
     pub status: Option<OrgStatus>,

@@ -70,11 +70,11 @@ pub fn check_secretary(person: Option<&PersonRow>, org_id: i64) -> ApiResult<()>
     }
 }
 
-/// A PATCH that sets an `external_id` sets a non-blank one of at most 100 bytes (`null`
-/// clears it).
+/// A PATCH that sets an `external_id` sets a non-blank one of at most 100 characters
+/// (`null` clears it).
 pub fn check_external_id_patch(external_id: &Option<Option<String>>) -> ApiResult<()> {
     match external_id {
-        Some(Some(e)) if e.trim().is_empty() || e.len() > 100 => Err(ApiError::field(
+        Some(Some(e)) if e.trim().is_empty() || e.chars().count() > 100 => Err(ApiError::field(
             "external_id",
             "length must be between 1 and 100",
         )),

@@ -117,7 +117,9 @@ pub struct CreatePerson {
     pub joined_on: Option<NaiveDate>,
     #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
+    /// Digits with an optional leading `+`, spaces or dashes; 5 to 20 characters.
     #[validate(custom(function = "valid_phone"))]
+    #[schema(pattern = r"^\+?[0-9 -]*$", min_length = 5, max_length = 20)]
     pub phone: Option<String>,
 }
 
@@ -136,10 +138,11 @@ pub struct UpdatePerson {
     #[schema(value_type = Option<NaiveDate>)]
     pub joined_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "crate::types::patch")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
+    /// Digits with an optional leading `+`, spaces or dashes; 5 to 20 characters.
     #[serde(default, deserialize_with = "crate::types::patch")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\+?[0-9 -]*$", min_length = 5, max_length = 20)]
     pub phone: Option<Option<String>>,
 }
 
@@ -152,6 +155,8 @@ pub struct PersonListQuery {
     #[serde(default)]
     pub descendants: bool,
     /// Part of the name.
+    #[serde(default, deserialize_with = "crate::types::search_text")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     pub member_type: Option<MemberType>,
     /// `active` (default) or `archived`.
@@ -162,7 +167,8 @@ pub struct PersonListQuery {
 pub fn valid_phone(phone: &str) -> Result<(), validator::ValidationError> {
     let ok = (5..=20).contains(&phone.len())
         && phone
-            .trim_start_matches('+')
+            .strip_prefix('+')
+            .unwrap_or(phone)
             .bytes()
             .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
     if ok {

@@ -79,12 +79,15 @@ pub fn set_opinions(conn: &mut DbConn, id: i64, opinion_ids: &[String]) -> ApiRe
         rectification_opinions::table.filter(rectification_opinions::rectification_id.eq(id)),
     )
     .execute(conn)?;
-    let rows: Vec<_> = opinion_ids
-        .iter()
+    // An id named twice links once (the pair is the table's key).
+    let distinct: std::collections::BTreeSet<&str> =
+        opinion_ids.iter().map(String::as_str).collect();
+    let rows: Vec<_> = distinct
+        .into_iter()
         .map(|o| {
             (
                 rectification_opinions::rectification_id.eq(id),
-                rectification_opinions::opinion_id.eq(o.as_str()),
+                rectification_opinions::opinion_id.eq(o),
             )
         })
         .collect();

@@ -151,7 +151,7 @@ pub struct UpdateSession {
     pub kind: Option<SessionKind>,
     pub scheduled_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "crate::types::patch")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub location: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::types::patch")]
     #[schema(value_type = Option<i64>)]

@@ -57,10 +57,10 @@ pub fn check_in_campaign(org_path: &str, owner_path: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// A new location (in a change: `Some(Some(_))`) is 1 to 200 bytes, not blank.
+/// A new location (in a change: `Some(Some(_))`) is 1 to 200 characters, not blank.
 pub fn check_location(location: Option<Option<&str>>) -> ApiResult<()> {
     if let Some(Some(location)) = location {
-        if location.trim().is_empty() || location.len() > 200 {
+        if location.trim().is_empty() || location.chars().count() > 200 {
             return Err(ApiError::field(
                 "location",
                 "length must be between 1 and 200",

@@ -138,7 +138,8 @@ pub struct CreateUser {
     pub username: String,
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
-    /// At least 10 characters.
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// Link to a Party member; the account's org defaults to theirs.
     pub person_id: Option<i64>,
@@ -152,7 +153,8 @@ pub struct CreateUser {
 pub struct UpdateUser {
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
-    /// A new password: every refresh token of the user stops working.
+    /// A new password (10 to 256 characters): every refresh token of the user stops working.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
     /// Required when users change their own password.
     pub current_password: Option<String>,
@@ -179,5 +181,7 @@ pub struct UserListQuery {
     #[serde(default)]
     pub descendants: bool,
     /// Part of the username or display name.
+    #[serde(default, deserialize_with = "crate::types::search_text")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
 }
