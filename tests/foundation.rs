@@ -46,6 +46,13 @@ db_test!(unknown_routes_and_wrong_methods_are_problems, |app| {
     let wrong = app.request(Method::DELETE, "/healthz", None, None).await;
     wrong.assert_problem(405, "method_not_allowed");
     assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
+
+    // A literal route is not an item whose id is its name.
+    let summary = app
+        .request(Method::PATCH, "/api/v1/rectifications/summary", None, None)
+        .await;
+    summary.assert_problem(405, "method_not_allowed");
+    assert_eq!(summary.header("allow"), Some("GET, HEAD"));
 });
 
 db_test!(request_ids_are_echoed_or_generated, |app| {

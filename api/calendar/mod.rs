@@ -64,7 +64,7 @@ fn shown(conn: &mut DbConn, year: i32) -> ApiResult<CalendarYear> {
 /// worked weekend days. A year nobody has put rests on weekends only.
 #[utoipa::path(
     tag = "calendar",
-    params(("year" = i32, Path, description = "The year, 2000 to 2100")),
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "The year, 2000 to 2100")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The year", body = CalendarYear),
@@ -86,7 +86,7 @@ async fn get_year(
 /// held. Deadlines already set keep their day; new ones count in the new calendar.
 #[utoipa::path(
     tag = "calendar",
-    params(("year" = i32, Path, description = "The year, 2000 to 2100")),
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "The year, 2000 to 2100")),
     request_body = PutCalendar,
     security(("bearer" = [])),
     responses((status = 200, description = "The year as stored", body = CalendarYear))

@@ -87,7 +87,7 @@ pub struct Campaign {
     pub ends_on: NaiveDate,
     /// The template for orgs of every domain not listed in `domain_templates`.
     pub template_id: i64,
-    #[schema(value_type = BTreeMap<String, i64>)]
+    #[schema(schema_with = domain_templates_schema)]
     pub domain_templates: BTreeMap<Domain, i64>,
     /// k (at least 3): a subject rated on fewer than k ballots shows only its ballot count,
     /// and a per-category breakdown shows only categories with at least k ballots.
@@ -136,7 +136,7 @@ pub struct CreateCampaign {
     pub ends_on: NaiveDate,
     pub template_id: i64,
     #[serde(default)]
-    #[schema(value_type = BTreeMap<String, i64>)]
+    #[schema(schema_with = domain_templates_schema)]
     pub domain_templates: BTreeMap<Domain, i64>,
     /// k, at least 3; default 5.
     #[schema(minimum = 3, maximum = 1000)]
@@ -158,7 +158,7 @@ pub struct UpdateCampaign {
     pub ends_on: Option<NaiveDate>,
     /// Templates and k change only while the campaign is a draft.
     pub template_id: Option<i64>,
-    #[schema(value_type = Option<BTreeMap<String, i64>>)]
+    #[schema(schema_with = nullable_domain_templates_schema)]
     pub domain_templates: Option<BTreeMap<Domain, i64>>,
     #[schema(minimum = 3, maximum = 1000)]
     pub min_category_ballots: Option<i32>,
@@ -180,4 +180,30 @@ pub struct PublishCampaign {
 pub struct CampaignListQuery {
     pub owner_org_id: Option<i64>,
     pub status: Option<CampaignStatus>,
+}
+
+/// `domain_templates`: template ids keyed by a domain's wire name (utoipa would name the
+/// keys only `string`, and a client would send keys the server refuses).
+fn domain_templates_schema() -> utoipa::openapi::Object {
+    domain_map(utoipa::openapi::schema::Type::Object.into())
+}
+
+fn nullable_domain_templates_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    domain_map(SchemaType::from_iter([Type::Object, Type::Null]))
+}
+
+fn domain_map(schema_type: utoipa::openapi::schema::SchemaType) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let template_id = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+    let domain = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Domain::ALL.iter().map(|d| d.as_str())));
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .additional_properties(Some(template_id))
+        .property_names(Some(domain))
+        .build()
 }

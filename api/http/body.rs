@@ -121,6 +121,8 @@ pub fn parse<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<T, ApiError
         ));
     }
     check_schema(&T::name(), &value)?;
+    let mut value = value;
+    integral_floats_to_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -270,6 +272,23 @@ fn constraint_message(kind: &ValidationErrorKind) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// JSON Schema counts `29.0` as an integer (its value is one), serde's integers do not:
+/// a number with no fraction becomes an integer before the body is read.
+fn integral_floats_to_integers(value: &mut Value) {
+    /// Past 2^53 a float no longer holds every integer; such a number stays as it came.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
 }
 
 /// Tabs and line breaks are text; every other control character is refused.
@@ -424,6 +443,46 @@ mod tests {
             "长".repeat(200)
         );
         assert!(parse::<crate::orgs::model::CreateOrg>(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn integers_written_with_a_point_zero_are_integers() {
+        assert!(parse::<BodyTestGrant>(br#"{"org_id": 3.0, "role": "observer"}"#).is_ok());
+        let (status, field, _) = error_of::<BodyTestGrant>(r#"{"org_id": 3.5, "role": "x"}"#);
+        assert_eq!((status, field.as_str()), (422, "org_id"));
+    }
+
+    #[test]
+    fn dates_and_times_are_what_rfc_3339_allows() {
+        // A six-digit year is chrono's, not RFC 3339's (and the last one overflowed the
+        // local clock); the campaign's dates are `date`s.
+        for starts_on in ["+10000-01-01", "2026-13-01", "2026-12-02T00:00:00Z"] {
+            let body = format!(
+                r#"{{"owner_org_id": 1, "title": "t", "starts_on": "{starts_on}", "ends_on": "2026-12-31", "template_id": 1}}"#
+            );
+            let e = parse::<crate::campaigns::model::CreateCampaign>(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                e.errors[0].field, "starts_on",
+                "{starts_on}: {:?}",
+                e.errors
+            );
+            assert_eq!(e.errors[0].message, "must be a date (YYYY-MM-DD)");
+        }
+    }
+
+    #[test]
+    fn domain_template_keys_are_domains() {
+        let with_key = |key: &str| {
+            format!(
+                r#"{{"owner_org_id": 1, "title": "t", "starts_on": "2026-12-01", "ends_on": "2026-12-31", "template_id": 1, "domain_templates": {{"{key}": 2}}}}"#
+            )
+        };
+        let e =
+            parse::<crate::campaigns::model::CreateCampaign>(with_key("").as_bytes()).unwrap_err();
+        assert_eq!(e.errors[0].field, "domain_templates", "{:?}", e.errors);
+        assert!(
+            parse::<crate::campaigns::model::CreateCampaign>(with_key("rural").as_bytes()).is_ok()
+        );
     }
 
     #[test]

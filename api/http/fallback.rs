@@ -52,17 +52,28 @@ impl RouteTable {
         Self { routes }
     }
 
-    /// The methods a path allows, or `None` when no route has that shape.
+    /// The methods a path allows, or `None` when no route has that shape. A literal
+    /// segment wins over a parameter: `/rectifications/summary` is that route, not an item
+    /// whose id is `summary`.
     pub fn allowed_methods(&self, path: &str) -> Option<Vec<String>> {
         let parts: Vec<&str> = split(path).collect();
         let mut allowed: Vec<String> = Vec::new();
+        let mut fewest_params = usize::MAX;
         for (segments, methods) in &self.routes {
             let matches = segments.len() == parts.len()
                 && segments.iter().zip(&parts).all(|(seg, part)| match seg {
                     Segment::Param => !part.is_empty(),
                     Segment::Literal(lit) => lit == part,
                 });
-            if matches {
+            if !matches {
+                continue;
+            }
+            let params = segments.iter().filter(|s| **s == Segment::Param).count();
+            if params < fewest_params {
+                fewest_params = params;
+                allowed.clear();
+            }
+            if params == fewest_params {
                 allowed.extend(methods.iter().cloned());
             }
         }
@@ -132,5 +143,28 @@ mod tests {
         );
         assert_eq!(table.allowed_methods("/api/v1/orgs/7/x"), None);
         assert_eq!(table.allowed_methods("/nope"), None);
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        let paths = PathsBuilder::new()
+            .path(
+                "/api/v1/items/{id}",
+                PathItem::new(HttpMethod::Patch, OperationBuilder::new()),
+            )
+            .path(
+                "/api/v1/items/summary",
+                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
+            )
+            .build();
+        let table = RouteTable::from_openapi(&OpenApiBuilder::new().paths(paths).build());
+        assert_eq!(
+            table.allowed_methods("/api/v1/items/summary"),
+            Some(vec!["GET".to_string(), "HEAD".to_string()])
+        );
+        assert_eq!(
+            table.allowed_methods("/api/v1/items/3"),
+            Some(vec!["PATCH".to_string()])
+        );
     }
 }

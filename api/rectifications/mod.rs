@@ -38,7 +38,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
     tag = "rectifications",
     request_body = CreateRectification,
     security(("bearer" = [])),
-    responses((status = 201, description = "Created", body = Rectification))
+    responses(
+        (status = 201, description = "Created", body = Rectification),
+        (status = 404, description = "`not_found`: no campaign `campaign_id` the actor may see", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/rectifications")]
 async fn create_rectification(
@@ -122,7 +125,8 @@ async fn rectification_summary(
     security(("bearer" = [])),
     responses((status = 200, description = "The item", body = Rectification))
 )]
-#[get("/rectifications/{id}")]
+// Digits only: `/rectifications/summary` is a route of its own, for every method.
+#[get("/rectifications/{id:\\d+}")]
 async fn get_rectification(
     actor: Actor,
     state: web::Data<AppState>,
@@ -149,7 +153,7 @@ async fn get_rectification(
         (status = 409, description = "`invalid_transition`: the item is verified", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/rectifications/{id}")]
+#[patch("/rectifications/{id:\\d+}")]
 async fn update_rectification(
     actor: Actor,
     state: web::Data<AppState>,
