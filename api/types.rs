@@ -152,9 +152,9 @@ pub fn mask_phone(phone: &str) -> String {
         .collect()
 }
 
-/// The longest text a list's `q` searches for: names are shorter, and a longer LIKE
-/// pattern only costs (SQLite refuses one over 50,000 bytes).
-pub const MAX_SEARCH_CHARS: usize = 100;
+/// The longest text a list's `q` searches for: the longest name (an org's, 200
+/// characters); a longer LIKE pattern only costs (SQLite refuses one over 50,000 bytes).
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// A list's `q`: refused when longer than [`MAX_SEARCH_CHARS`] characters. Use with
 /// `#[serde(default, deserialize_with = "crate::types::search_text")]`.

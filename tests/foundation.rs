@@ -47,6 +47,14 @@ db_test!(unknown_routes_and_wrong_methods_are_problems, |app| {
     wrong.assert_problem(405, "method_not_allowed");
     assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
 
+    // HEAD is GET without the body, on every GET route.
+    app.request(Method::HEAD, "/healthz", None, None)
+        .await
+        .assert_status(200);
+    app.request(Method::HEAD, "/api/v1/nothing-here", None, None)
+        .await
+        .assert_status(404);
+
     // A literal route is not an item whose id is its name.
     let summary = app
         .request(Method::PATCH, "/api/v1/rectifications/summary", None, None)

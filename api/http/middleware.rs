@@ -29,7 +29,7 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
 
 /// Request id, one log line per request, metrics, and the log line for internal errors.
 pub async fn observe(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
@@ -37,6 +37,11 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
+    // HEAD is GET without the body: routes are declared for GET only, and actix's codec
+    // already knows the request was HEAD, so it sends the GET's headers and no body.
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
     let path = req.path().to_owned();
     let language = Language::from_accept_language(
         req.headers()
@@ -112,7 +117,7 @@ pub async fn observe(
         let route = res
             .request()
             .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
+            .map_or_else(|| "unmatched".into(), |p| route_label(&p));
         metrics.observe_request(&method, &route, status, elapsed);
     }
     if let Some(body) = localized {
@@ -122,6 +127,28 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
+}
+
+/// A route's pattern as the document writes it: `/rectifications/{id:\\d+}` → `/rectifications/{id}`.
+fn route_label(pattern: &str) -> String {
+    let mut label = String::with_capacity(pattern.len());
+    let mut in_regex = false;
+    for c in pattern.chars() {
+        match c {
+            ':' if label.ends_with(|l: char| l.is_alphanumeric() || l == '_')
+                && label.rfind('{') > label.rfind('}') =>
+            {
+                in_regex = true;
+            }
+            '}' => {
+                in_regex = false;
+                label.push(c);
+            }
+            _ if in_regex => {}
+            _ => label.push(c),
+        }
+    }
+    label
 }
 
 /// Whether a path or query string, percent-decoded, holds a control character. Bodies
@@ -154,6 +181,19 @@ pub fn has_control_character(query: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::has_control_character as bad;
+
+    #[test]
+    fn route_labels_drop_the_digits_only_regex() {
+        use super::route_label;
+        assert_eq!(
+            route_label(r"/api/v1/rectifications/{id:\d+}"),
+            "/api/v1/rectifications/{id}"
+        );
+        assert_eq!(
+            route_label("/api/v1/sessions/{id}/subjects/{subject_id}"),
+            "/api/v1/sessions/{id}/subjects/{subject_id}"
+        );
+    }
 
     #[test]
     fn control_characters_in_query_strings_are_found_encoded_or_not() {

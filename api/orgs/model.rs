@@ -168,7 +168,7 @@ pub struct OrgListQuery {
     pub domain: Option<Domain>,
     /// Part of the name.
     #[serde(default, deserialize_with = "crate::types::search_text")]
-    #[param(max_length = 100)]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// `active` (default) or `archived`.
     pub status: Option<OrgStatus>,

@@ -156,7 +156,7 @@ pub struct PersonListQuery {
     pub descendants: bool,
     /// Part of the name.
     #[serde(default, deserialize_with = "crate::types::search_text")]
-    #[param(max_length = 100)]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     pub member_type: Option<MemberType>,
     /// `active` (default) or `archived`.

@@ -182,6 +182,6 @@ pub struct UserListQuery {
     pub descendants: bool,
     /// Part of the username or display name.
     #[serde(default, deserialize_with = "crate::types::search_text")]
-    #[param(max_length = 100)]
+    #[param(max_length = 200)]
     pub q: Option<String>,
 }
