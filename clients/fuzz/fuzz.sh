@@ -11,11 +11,11 @@
 # schema-valid request is accepted (a body can name an org that is not there: 422 by design).
 # Sign-out operations are left out: they would end the token the run uses.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 
 max_examples="${1:-25}"
 seed="${2:-1}"
-binary="${PINGYI_BINARY:-target/release/pingyi}"
+binary="$(realpath "${PINGYI_BINARY:-$(dirname "$0")/../../target/release/pingyi}")"
+cd "$(dirname "$0")/../.."
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export PINGYI_ADMIN_PASSWORD="fuzz-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -29,6 +29,11 @@ for _ in $(seq 1 50); do
     curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.2
 done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || {
+    echo "FAIL: the server did not become ready; its log:" >&2
+    cat "$work/server.log" >&2
+    exit 1
+}
 
 token="$(curl -fsS "http://127.0.0.1:$port/api/v1/auth/login" \
     -H 'Content-Type: application/json' \
@@ -50,4 +55,7 @@ if grep -q '"request failed"\|panicked' "$work/server.log"; then
     echo "FAIL: the server failed a request or panicked ($work/server.log)" >&2
     exit 1
 fi
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+rm -rf "$work"
 exit "$status"
