@@ -120,19 +120,26 @@ mod tests {
     use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
     use utoipa::openapi::OpenApiBuilder;
 
+    /// A route table of these documented paths, each with one method.
+    fn table(routes: &[(&str, HttpMethod)]) -> RouteTable {
+        let paths = routes
+            .iter()
+            .fold(PathsBuilder::new(), |paths, (path, method)| {
+                paths.path(
+                    *path,
+                    PathItem::new(method.clone(), OperationBuilder::new()),
+                )
+            })
+            .build();
+        RouteTable::from_openapi(&OpenApiBuilder::new().paths(paths).build())
+    }
+
     #[test]
     fn tells_unknown_paths_from_wrong_methods() {
-        let paths = PathsBuilder::new()
-            .path(
-                "/api/v1/orgs/{id}",
-                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
-            )
-            .path(
-                "/api/v1/orgs",
-                PathItem::new(HttpMethod::Post, OperationBuilder::new()),
-            )
-            .build();
-        let table = RouteTable::from_openapi(&OpenApiBuilder::new().paths(paths).build());
+        let table = table(&[
+            ("/api/v1/orgs/{id}", HttpMethod::Get),
+            ("/api/v1/orgs", HttpMethod::Post),
+        ]);
         assert_eq!(
             table.allowed_methods("/api/v1/orgs/7"),
             Some(vec!["GET".to_string(), "HEAD".to_string()])
@@ -147,17 +154,10 @@ mod tests {
 
     #[test]
     fn a_literal_segment_wins_over_a_parameter() {
-        let paths = PathsBuilder::new()
-            .path(
-                "/api/v1/items/{id}",
-                PathItem::new(HttpMethod::Patch, OperationBuilder::new()),
-            )
-            .path(
-                "/api/v1/items/summary",
-                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
-            )
-            .build();
-        let table = RouteTable::from_openapi(&OpenApiBuilder::new().paths(paths).build());
+        let table = table(&[
+            ("/api/v1/items/{id}", HttpMethod::Patch),
+            ("/api/v1/items/summary", HttpMethod::Get),
+        ]);
         assert_eq!(
             table.allowed_methods("/api/v1/items/summary"),
             Some(vec!["GET".to_string(), "HEAD".to_string()])

@@ -131,31 +131,23 @@ pub async fn observe(
 
 /// A route's pattern as the document writes it: `/rectifications/{id:\\d+}` → `/rectifications/{id}`.
 fn route_label(pattern: &str) -> String {
-    let mut label = String::with_capacity(pattern.len());
-    let mut in_regex = false;
-    for c in pattern.chars() {
-        match c {
-            ':' if label.ends_with(|l: char| l.is_alphanumeric() || l == '_')
-                && label.rfind('{') > label.rfind('}') =>
-            {
-                in_regex = true;
-            }
-            '}' => {
-                in_regex = false;
-                label.push(c);
-            }
-            _ if in_regex => {}
-            _ => label.push(c),
-        }
-    }
-    label
+    pattern
+        .split('/')
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.split_once(':')) {
+                Some((name, _regex)) => format!("{{{name}}}"),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Whether a path or query string, percent-decoded, holds a control character. Bodies
 /// refuse them field by field (`JsonBody`); a path or query string is refused whole, with
 /// 400 (no id holds one, and PostgreSQL would refuse a NUL as if it were a value to store).
-pub fn has_control_character(query: &str) -> bool {
-    let bytes = query.as_bytes();
+pub fn has_control_character(text: &str) -> bool {
+    let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
