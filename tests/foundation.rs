@@ -54,6 +54,14 @@ db_test!(unknown_routes_and_wrong_methods_are_problems, |app| {
     app.request(Method::HEAD, "/api/v1/nothing-here", None, None)
         .await
         .assert_status(404);
+    // …and it passes the same access checks as that GET: no token, no answer.
+    app.request(Method::HEAD, "/api/v1/orgs", None, None)
+        .await
+        .assert_status(401);
+    let admin = crate::common::fixtures::admin_token(&app).await;
+    app.request(Method::HEAD, "/api/v1/orgs", Some(&admin), None)
+        .await
+        .assert_status(200);
 
     // A literal route is not an item whose id is its name.
     let summary = app
