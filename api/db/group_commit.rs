@@ -723,6 +723,10 @@ mod tests {
                 )
             }
         });
+        // Let all four reach the queue before the writer takes its next batch.
+        while group.queues[0].capacity() > 16 - 4 {
+            actix_web::rt::task::yield_now().await;
+        }
         drop(release);
         let (a, b, c, d) = answers.await.unwrap();
         assert_eq!(
