@@ -30,6 +30,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use pingyi::ballots::model::Rating;
 use pingyi::ballots::queries::{consume_codes, write_ballot, write_ballots, NewBallot};
+use pingyi::ballots::rules::pack_ratings;
 use pingyi::db::schema::{ballots, sessions, voting_codes};
 use pingyi::db::{DatabaseUrl, DbConn, Pool};
 use pingyi::error::ApiError;
@@ -512,11 +513,10 @@ fn insert_bench_codes(conn: &mut DbConn, workload: &Workload, count: usize) {
 }
 
 /// pgbench running the API's own transaction: consume a code with the conditional update
-/// (locking only the code's own session), insert the ballot, insert its ratings in one
-/// statement from arrays. Each transaction picks a random code; with 20 times more codes
+/// (locking only the code's own session), insert the ballot with its packed ratings from
+/// arrays. Each transaction picks a random code; with 20 times more codes
 /// than transactions, at least 95% find theirs unused (the others skip the row update,
-/// which only makes the baseline faster). The ratings are the first session's whatever
-/// the code's session (the same rows to write).
+/// which only makes the baseline faster).
 fn pgbench(
     url: &DatabaseUrl,
     pool: &Pool,
@@ -530,34 +530,17 @@ fn pgbench(
     conn.batch_execute("DELETE FROM voting_codes WHERE code_hash LIKE 'bench-%'")
         .unwrap();
     insert_bench_codes(&mut conn, workload, total);
-    let column = |f: &dyn Fn(usize, &(i64, i64)) -> String| {
-        workload
-            .subjects
-            .iter()
-            .enumerate()
-            .map(|(i, sc)| f(i, sc))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let subject_ids = column(&|_, (s, _)| s.to_string());
-    let criterion_ids = column(&|_, (_, c)| c.to_string());
-    let level_keys = column(&|i, _| {
-        format!(
-            "'{}'",
-            ["satisfied", "basically_satisfied", "dissatisfied"][i % 3]
-        )
-    });
+    // The ballot's ratings, packed as the API packs them (no quote to escape in them).
+    let packed = pack_ratings(&bench_ratings(workload)).unwrap();
     let first = workload.sessions[0];
     let spread = workload.sessions.len();
-    let count = workload.subjects.len();
     let script = format!(
         "\\set b random(1, 9000000000000000000)\n\
          \\set n random(1, {total})\n\
          \\set s {first} + :n % {spread}\n\
          BEGIN;\n\
          UPDATE voting_codes SET state = 'used' WHERE code_hash = ANY(ARRAY['bench-' || :n]) AND state = 'unused' AND session_id IN (SELECT id FROM sessions WHERE id IN (SELECT code.session_id FROM voting_codes AS code WHERE code.code_hash = ANY(ARRAY['bench-' || :n])) AND status = 'open' FOR KEY SHARE) RETURNING code_hash, session_id, category;\n\
-         INSERT INTO ballots (id, session_id, category, paper, cast_on) SELECT unnest(ARRAY['b' || :b]), unnest(ARRAY[:s]::bigint[]), unnest(ARRAY['other']), unnest(ARRAY[false]), CURRENT_DATE;\n\
-         INSERT INTO ratings (ballot_id, subject_id, criterion_id, level) SELECT unnest(array_fill('b' || :b, ARRAY[{count}])), unnest(ARRAY[{subject_ids}]::bigint[]), unnest(ARRAY[{criterion_ids}]::bigint[]), unnest(ARRAY[{level_keys}]::text[]);\n\
+         INSERT INTO ballots (id, session_id, category, paper, cast_on, ratings) SELECT unnest(ARRAY['b' || :b]), unnest(ARRAY[:s]::bigint[]), unnest(ARRAY['other']), unnest(ARRAY[false]), CURRENT_DATE, unnest(ARRAY['{packed}']);\n\
          COMMIT;\n",
     );
     let rates: Vec<support::Pgbench> = levels
@@ -574,6 +557,21 @@ fn pgbench(
     rates
 }
 
+/// The ratings the baselines write for every ballot: the first session's subjects and
+/// criteria (the same rows to write whatever the code's session).
+fn bench_ratings(workload: &Workload) -> Vec<Rating> {
+    workload
+        .subjects
+        .iter()
+        .enumerate()
+        .map(|(i, (s, c))| Rating {
+            subject_id: *s,
+            criterion_id: *c,
+            level: ["satisfied", "basically_satisfied", "dissatisfied"][i % 3].into(),
+        })
+        .collect()
+}
+
 /// The API's statements on SQLite (the same query functions), no HTTP, one writer: `n`
 /// ballots one per transaction, then `n` more `batch` per transaction, their codes consumed
 /// then their ballots written as the server's group commit writes a batch. Ballots per
@@ -583,16 +581,7 @@ fn sqlite_direct(pool: &Pool, workload: &Workload, n: usize, batch: usize) -> (f
     conn.batch_execute("DELETE FROM voting_codes WHERE code_hash LIKE 'bench-%'")
         .unwrap();
     insert_bench_codes(&mut conn, workload, 2 * n);
-    let ratings: Vec<Rating> = workload
-        .subjects
-        .iter()
-        .enumerate()
-        .map(|(i, (s, c))| Rating {
-            subject_id: *s,
-            criterion_id: *c,
-            level: ["satisfied", "basically_satisfied", "dissatisfied"][i % 3].into(),
-        })
-        .collect();
+    let ratings = bench_ratings(workload);
     let ballot = |(session_id, category)| NewBallot {
         session_id,
         category,

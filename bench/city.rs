@@ -19,8 +19,10 @@ use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use pingyi::ballots::model::Rating;
+use pingyi::ballots::rules::pack_ratings;
 use pingyi::config::{LogFormat, Settings};
-use pingyi::db::schema::{ballots, orgs, people, ratings, session_subjects, sessions};
+use pingyi::db::schema::{ballots, orgs, people, session_subjects, sessions};
 use pingyi::db::{DatabaseUrl, DbConn, PoolOptions};
 use pingyi::insert_batch;
 
@@ -345,9 +347,9 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
                 let quality = 0.55 + 0.45 * rng.unit();
                 let count = 10 + (rng.next() as usize % (2 * args.ballots - 19).max(1));
                 let mut ballot_rows = Vec::with_capacity(count);
-                let mut rating_rows = Vec::with_capacity(count * subjects.len() * 3);
                 for v in 0..count {
                     let id = pingyi::auth::random_token(16);
+                    let mut ratings = Vec::with_capacity(subjects.len() * 3);
                     let category = match v % 10 {
                         0..=5 => "party_member",
                         6..=8 => "mass_representative",
@@ -368,12 +370,11 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
                             } else {
                                 "dissatisfied"
                             };
-                            rating_rows.push((
-                                ratings::ballot_id.eq(id.clone()),
-                                ratings::subject_id.eq(*subject),
-                                ratings::criterion_id.eq(criterion.id),
-                                ratings::level.eq(level),
-                            ));
+                            ratings.push(Rating {
+                                subject_id: *subject,
+                                criterion_id: criterion.id,
+                                level: level.into(),
+                            });
                         }
                     }
                     ballot_rows.push((
@@ -382,15 +383,13 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
                         ballots::category.eq(category),
                         ballots::paper.eq(true),
                         ballots::cast_on.eq(cast_on),
+                        ballots::ratings.eq(pack_ratings(&ratings).unwrap()),
                     ));
                 }
                 diesel::update(sessions::table.find(session))
                     .set(sessions::status.eq("open"))
                     .execute(conn)?;
                 insert_batch!(&mut *conn, ballots::table, ballot_rows)?;
-                for rows in rating_rows.chunks(5000) {
-                    insert_batch!(&mut *conn, ratings::table, rows)?;
-                }
             }
             Ok(())
         })
@@ -404,9 +403,9 @@ fn generate(args: &Args, conn: &mut DbConn) -> City {
         }
     }
     // Statistics for the bulk-loaded tables (autovacuum would get there later): without
-    // them PostgreSQL plans each close's read of a session's ratings as a scan of them all.
+    // them PostgreSQL plans each close's read of a session's ballots as a scan of them all.
     if let DbConn::Pg(pg) = conn {
-        pg.batch_execute("ANALYZE ballots; ANALYZE ratings; ANALYZE session_subjects;")
+        pg.batch_execute("ANALYZE ballots; ANALYZE session_subjects;")
             .unwrap();
     }
     let close_started = Instant::now();
@@ -468,8 +467,22 @@ fn counts(conn: &mut DbConn) -> [i64; 5] {
             .get_result(conn)
             .unwrap(),
         ballots::table.count().get_result(conn).unwrap(),
-        ratings::table.count().get_result(conn).unwrap(),
+        stored_ratings(conn),
     ]
+}
+
+/// The ratings stored in the ballots' rows (each a JSON array).
+fn stored_ratings(conn: &mut DbConn) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        DbConn::Pg(_) => "SELECT CAST(COALESCE(SUM(json_array_length(ratings::json)), 0) AS BIGINT) AS n FROM ballots",
+        DbConn::Sqlite(_) => "SELECT CAST(COALESCE(SUM(json_array_length(ratings)), 0) AS BIGINT) AS n FROM ballots",
+    };
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
 // ---- Measuring ----
@@ -618,13 +631,14 @@ fn measure(args: &Args, base: &str, pool: &pingyi::db::Pool, city: &City) -> Str
     let over_tallies = time(args.repeat, || {
         load_sums(&mut conn, TALLY_ROLL_UP, city.root, c)
     });
+    let ratings_roll_up = ratings_roll_up(&conn);
     let over_ratings = time(args.repeat.min(5), || {
-        load_sums(&mut conn, RATINGS_ROLL_UP, city.root, c)
+        load_sums(&mut conn, &ratings_roll_up, city.root, c)
     });
     // The two aggregates agree with each other (rates per district).
     let (a, b) = (
         load_sums(&mut conn, TALLY_ROLL_UP, city.root, c),
-        load_sums(&mut conn, RATINGS_ROLL_UP, city.root, c),
+        load_sums(&mut conn, &ratings_roll_up, city.root, c),
     );
     assert_eq!(a, b, "the tally and ratings aggregates differ");
     let session = city.session;
@@ -691,9 +705,25 @@ const TALLY_ROLL_UP: &str = "
     WHERE d.parent_id = $1 AND st.campaign_id = $2 AND st.subject_type = 'org'
     GROUP BY d.id ORDER BY d.id";
 
-/// The same from the ratings: per org subject first (the k floor is per subject), then per
-/// district.
-const RATINGS_ROLL_UP: &str = "
+/// The same from the ratings, unpacked from the ballots' rows in SQL: per org subject first
+/// (the k floor is per subject), then per district.
+fn ratings_roll_up(conn: &DbConn) -> String {
+    // Each rating as a row `r`, and its subject id and level.
+    let (unpack, subject, level) = match conn {
+        DbConn::Pg(_) => (
+            "CROSS JOIN LATERAL json_array_elements(b.ratings::json) AS r(value)",
+            "(r.value ->> 0)::bigint",
+            "r.value ->> 2",
+        ),
+        // `->>` rather than `json_extract(…, '$[0]')`: `load_sql!` numbers `$` parameters.
+        DbConn::Sqlite(_) => (
+            "JOIN json_each(b.ratings) AS r",
+            "r.value ->> 0",
+            "r.value ->> 2",
+        ),
+    };
+    format!(
+        "
     SELECT district,
         CAST(SUM(CASE WHEN ballots > 0 THEN 1 ELSE 0 END) AS BIGINT) AS evaluated,
         CAST(SUM(ballots) AS BIGINT) AS ballots,
@@ -701,23 +731,30 @@ const RATINGS_ROLL_UP: &str = "
         CAST(SUM(CASE WHEN ballots >= 5 THEN satisfied ELSE 0 END) AS BIGINT) AS satisfied,
         CAST(SUM(CASE WHEN ballots >= 5 THEN points ELSE 0 END) AS BIGINT) AS points
     FROM (
-        SELECT d.id AS district, ss.id AS subject,
-            COUNT(DISTINCT r.ballot_id) AS ballots,
+        SELECT district, subject,
+            COUNT(DISTINCT ballot) AS ballots,
             COUNT(*) AS valid,
-            SUM(CASE WHEN r.level IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END)
+            SUM(CASE WHEN level IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END)
                 AS satisfied,
-            SUM(CASE r.level WHEN 'satisfied' THEN 100 WHEN 'basically_satisfied' THEN 60
+            SUM(CASE level WHEN 'satisfied' THEN 100 WHEN 'basically_satisfied' THEN 60
                 ELSE 0 END) AS points
-        FROM orgs d
-        JOIN orgs o ON o.path >= d.path
-            AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
-        JOIN sessions s ON s.org_id = o.id
-        JOIN session_subjects ss ON ss.session_id = s.id AND ss.subject_type = 'org'
-        JOIN ratings r ON r.subject_id = ss.id
-        WHERE d.parent_id = $1 AND s.campaign_id = $2 AND s.status = 'closed'
-        GROUP BY d.id, ss.id
+        FROM (
+            SELECT d.id AS district, ss.id AS subject, b.id AS ballot, {level} AS level
+            FROM orgs d
+            JOIN orgs o ON o.path >= d.path
+                AND o.path < substr(d.path, 1, length(d.path) - 1) || '0'
+            JOIN sessions s ON s.org_id = o.id
+            JOIN session_subjects ss ON ss.session_id = s.id AND ss.subject_type = 'org'
+            JOIN ballots b ON b.session_id = s.id
+            {unpack}
+            WHERE d.parent_id = $1 AND s.campaign_id = $2 AND s.status = 'closed'
+                AND {subject} = ss.id
+        ) org_ratings
+        GROUP BY district, subject
     ) per_subject
-    GROUP BY district ORDER BY district";
+    GROUP BY district ORDER BY district"
+    )
+}
 
 fn load_sums(conn: &mut DbConn, sql: &str, root: i64, campaign: i64) -> Vec<DistrictSums> {
     pingyi::load_sql!(conn, DistrictSums, sql, BigInt => root, BigInt => campaign).unwrap()

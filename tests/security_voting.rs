@@ -326,7 +326,7 @@ db_test!(
         session_step(&app, &m.admin, m.session, "close")
             .await
             .assert_status(200);
-        for table in ["ballots", "ratings", "opinions", "voting_codes"] {
+        for table in ["ballots", "opinions", "voting_codes"] {
             let sql: &'static str = Box::leak(format!("VACUUM {table}").into_boxed_str());
             let pool = app.pool.clone();
             crate::common::tokio_block(move || {
@@ -340,7 +340,7 @@ db_test!(
 
         assert_eq!(texts(&app, LINKING_XIDS).await, Vec::<String>::new());
         // Every rewritten row carries the closing transaction's id.
-        let xids = texts(&app, "SELECT DISTINCT xmin::text AS t FROM ballots UNION SELECT DISTINCT xmin::text FROM ratings UNION SELECT DISTINCT xmin::text FROM opinions UNION SELECT DISTINCT xmin::text FROM voting_codes WHERE state = 'used'").await;
+        let xids = texts(&app, "SELECT DISTINCT xmin::text AS t FROM ballots UNION SELECT DISTINCT xmin::text FROM opinions UNION SELECT DISTINCT xmin::text FROM voting_codes WHERE state = 'used'").await;
         assert_eq!(xids.len(), 1, "{xids:?}");
         // Nothing lost, and heap order is no longer casting order (12! orders: a repeat is
         // a one in 479 million chance).

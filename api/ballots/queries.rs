@@ -1,7 +1,7 @@
 //! The voting area's queries. The ballot path (`consume_codes`, `cached_context`,
 //! `write_ballots`) is set-based: one conditional update for a batch's codes, a cached
-//! context per session, one statement per table for the batch's ballots, ratings and
-//! opinions (prepared once on PostgreSQL).
+//! context per session, one statement for the batch's ballots (each carrying its ratings)
+//! and one for their opinions (prepared once on PostgreSQL).
 
 use std::sync::Arc;
 
@@ -14,12 +14,12 @@ use super::model::{
     Batch, BatchCodes, BatchRow, CategoryCodes, CategoryPaper, CodeRow, CodeState, FormSessionRow,
     FormSubject, ParticipantCategory, Rating,
 };
-use super::rules::{self, BallotContext};
+use super::rules::{self, pack_ratings, BallotContext};
 use super::ContextCache;
 use crate::campaigns::model::{CampaignRow, FrozenTemplates};
 use crate::db::arrays::{unnest_bigint, unnest_bool, unnest_text};
 use crate::db::schema::{
-    ballots, campaigns, opinions, orgs, ratings, session_subjects, sessions, voting_code_batches,
+    ballots, campaigns, opinions, orgs, session_subjects, sessions, voting_code_batches,
     voting_codes,
 };
 use crate::db::DbConn;
@@ -331,20 +331,24 @@ pub fn write_ballot(conn: &mut DbConn, ballot: &NewBallot<'_>) -> ApiResult<Stri
         .ok_or_else(|| ApiError::internal("a ballot was written without an id"))
 }
 
-/// Writes ballots, their ratings and, apart, their opinions, and answers their ids in
-/// order. A ballot names no code and no voter, its id is random and it carries only the
-/// day; an opinion is a row of its own that names only the session.
+/// Writes ballots, each with its ratings in its own row, and, apart, their opinions, and
+/// answers their ids in order. A ballot names no code and no voter, its id is random and it
+/// carries only the day; an opinion is a row of its own that names only the session.
 ///
 /// On PostgreSQL every table gets one statement for all the ballots, taking arrays, so its
-/// text is the same for any number of ballots and ratings and it stays prepared (a
-/// multi-row `VALUES` would be parsed and planned anew every time). On SQLite, in process,
-/// a statement costs no round trip: the rows go in ballot by ballot.
+/// text is the same for any number of ballots and it stays prepared (a multi-row `VALUES`
+/// would be parsed and planned anew every time). On SQLite, in process, a statement costs
+/// no round trip: the rows go in ballot by ballot.
 pub fn write_ballots(conn: &mut DbConn, new: &[NewBallot<'_>]) -> ApiResult<Vec<String>> {
     if new.is_empty() {
         return Ok(Vec::new());
     }
     let today = crate::types::local_today();
     let ids: Vec<String> = new.iter().map(|_| crate::auth::random_token(16)).collect();
+    let packed = new
+        .iter()
+        .map(|b| pack_ratings(b.ratings))
+        .collect::<ApiResult<Vec<String>>>()?;
     let mut opinions_in: Vec<(i64, &str)> = new
         .iter()
         .filter_map(|b| {
@@ -365,6 +369,7 @@ pub fn write_ballots(conn: &mut DbConn, new: &[NewBallot<'_>]) -> ApiResult<Vec<
                     unnest_text(categories),
                     unnest_bool(new.iter().map(|b| b.paper).collect::<Vec<_>>()),
                     today.into_sql::<Date>(),
+                    unnest_text(&packed),
                 )))
                 .into_columns((
                     ballots::id,
@@ -372,25 +377,7 @@ pub fn write_ballots(conn: &mut DbConn, new: &[NewBallot<'_>]) -> ApiResult<Vec<
                     ballots::category,
                     ballots::paper,
                     ballots::cast_on,
-                ))
-                .execute(pg)?;
-            let rated = || {
-                new.iter()
-                    .zip(&ids)
-                    .flat_map(|(b, id)| b.ratings.iter().map(move |r| (id, r)))
-            };
-            diesel::insert_into(ratings::table)
-                .values(diesel::select((
-                    unnest_text(rated().map(|(id, _)| id.as_str()).collect::<Vec<_>>()),
-                    unnest_bigint(rated().map(|(_, r)| r.subject_id).collect::<Vec<_>>()),
-                    unnest_bigint(rated().map(|(_, r)| r.criterion_id).collect::<Vec<_>>()),
-                    unnest_text(rated().map(|(_, r)| r.level.as_str()).collect::<Vec<_>>()),
-                )))
-                .into_columns((
-                    ratings::ballot_id,
-                    ratings::subject_id,
-                    ratings::criterion_id,
-                    ratings::level,
+                    ballots::ratings,
                 ))
                 .execute(pg)?;
             if !opinions_in.is_empty() {
@@ -419,7 +406,7 @@ pub fn write_ballots(conn: &mut DbConn, new: &[NewBallot<'_>]) -> ApiResult<Vec<
             }
         }
         DbConn::Sqlite(sqlite) => {
-            for (ballot, id) in new.iter().zip(&ids) {
+            for ((ballot, id), ratings) in new.iter().zip(&ids).zip(&packed) {
                 diesel::insert_into(ballots::table)
                     .values((
                         ballots::id.eq(id),
@@ -427,26 +414,9 @@ pub fn write_ballots(conn: &mut DbConn, new: &[NewBallot<'_>]) -> ApiResult<Vec<
                         ballots::category.eq(ballot.category),
                         ballots::paper.eq(ballot.paper),
                         ballots::cast_on.eq(today),
+                        ballots::ratings.eq(ratings),
                     ))
                     .execute(sqlite)?;
-                let rows: Vec<_> = ballot
-                    .ratings
-                    .iter()
-                    .map(|r| {
-                        (
-                            ratings::ballot_id.eq(id),
-                            ratings::subject_id.eq(r.subject_id),
-                            ratings::criterion_id.eq(r.criterion_id),
-                            ratings::level.eq(r.level.as_str()),
-                        )
-                    })
-                    .collect();
-                // Big paper ballots stay under SQLite's limit on bound parameters.
-                for chunk in rows.chunks(2000) {
-                    diesel::insert_into(ratings::table)
-                        .values(chunk)
-                        .execute(sqlite)?;
-                }
             }
             for (session_id, content) in opinions_in {
                 diesel::insert_into(opinions::table)

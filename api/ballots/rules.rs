@@ -27,6 +27,27 @@ pub const MAX_PAPER_BALLOTS: usize = 500;
 /// At most this many field errors in one answer.
 const MAX_ERRORS: usize = 50;
 
+/// A rating as a ballot's row stores it: subject id, criterion id, level.
+pub type StoredRating = (i64, i64, String);
+
+/// A ballot's ratings as its row stores them: a JSON array of `[subject_id, criterion_id,
+/// level]`, sorted by subject and criterion, so that the stored order tells nothing of the
+/// order (or the client) they were sent in.
+pub fn pack_ratings(ratings: &[Rating]) -> Result<String, ApiError> {
+    let mut rows: Vec<(i64, i64, &str)> = ratings
+        .iter()
+        .map(|r| (r.subject_id, r.criterion_id, r.level.as_str()))
+        .collect();
+    rows.sort_unstable();
+    serde_json::to_string(&rows).map_err(|_| ApiError::internal("ratings could not be packed"))
+}
+
+/// The ratings a ballot's row stores (see [`pack_ratings`]).
+pub fn unpack_ratings(stored: &str) -> Result<Vec<StoredRating>, ApiError> {
+    serde_json::from_str(stored)
+        .map_err(|_| ApiError::internal("a stored ballot's ratings are not readable"))
+}
+
 /// What a ballot is checked against; it does not change while the session is open.
 #[derive(Debug)]
 pub struct BallotContext {
@@ -604,6 +625,44 @@ mod tests {
         assert_eq!(e.errors[0].field, "ballots[1].ratings[0].subject_id");
         assert!(ctx.check_submitted(&[r(10, 1, "satisfied")], None).is_ok());
         assert!(ctx.check_submitted(&[], None).is_err());
+    }
+
+    #[test]
+    fn packed_ratings_are_sorted_and_read_back() {
+        let sent = [
+            r(12, 2, "dissatisfied"),
+            r(3, 7, "满意"),
+            r(12, 1, "say \"hi\""),
+        ];
+        let packed = pack_ratings(&sent).unwrap();
+        assert_eq!(
+            packed,
+            r#"[[3,7,"满意"],[12,1,"say \"hi\""],[12,2,"dissatisfied"]]"#
+        );
+        // The order sent leaves no trace.
+        let reversed: Vec<Rating> = sent.iter().rev().cloned().collect();
+        assert_eq!(pack_ratings(&reversed).unwrap(), packed);
+        assert_eq!(
+            unpack_ratings(&packed).unwrap(),
+            vec![
+                (3, 7, "满意".to_string()),
+                (12, 1, "say \"hi\"".to_string()),
+                (12, 2, "dissatisfied".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_stored_ratings_are_an_internal_error_not_a_panic() {
+        for stored in ["", "{}", "[[1,2]]", "[[1,\"x\",\"y\"]]", "[1,2,3]"] {
+            let err = unpack_ratings(stored).unwrap_err();
+            assert_eq!(
+                actix_web::ResponseError::status_code(&err),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{stored}"
+            );
+        }
+        assert_eq!(unpack_ratings("[]").unwrap(), vec![]);
     }
 }
 

@@ -213,15 +213,8 @@ diesel::table! {
         category -> Text,
         paper -> Bool,
         cast_on -> Date,
-    }
-}
-
-diesel::table! {
-    ratings (ballot_id, subject_id, criterion_id) {
-        ballot_id -> Text,
-        subject_id -> BigInt,
-        criterion_id -> BigInt,
-        level -> Text,
+        /// JSON: `[[subject_id, criterion_id, level], …]`, sorted (`ballots::rules::pack_ratings`).
+        ratings -> Text,
     }
 }
 
@@ -437,7 +430,6 @@ diesel::joinable!(subject_tallies -> orgs (org_id));
 diesel::joinable!(sessions -> campaigns (campaign_id));
 diesel::joinable!(sessions -> orgs (org_id));
 diesel::joinable!(session_subjects -> sessions (session_id));
-diesel::joinable!(ratings -> ballots (ballot_id));
 diesel::joinable!(voting_codes -> sessions (session_id));
 diesel::joinable!(ballots -> sessions (session_id));
 diesel::joinable!(memberships -> people (person_id));
@@ -670,7 +662,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     voting_code_batches,
     voting_codes,
     ballots,
-    ratings,
     opinions,
     tallies,
     category_tallies,
@@ -715,12 +706,6 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     orgs::path,
 );
 
-diesel::allow_columns_to_appear_in_same_group_by_clause!(
-    ratings::subject_id,
-    ratings::criterion_id,
-    ratings::level,
-    ballots::category,
-);
 diesel::joinable!(documents -> sessions (session_id));
 diesel::joinable!(leader_comments -> sessions (session_id));
 diesel::joinable!(report_submissions -> orgs (org_id));

@@ -1,5 +1,6 @@
-//! The results area's queries: tallies written at close (the only reader of every rating),
-//! and the reads of results, roll-ups, rankings and coverage, which read tallies only.
+//! The results area's queries: tallies written at close (the only reader of the ballots'
+//! ratings), and the reads of results, roll-ups, rankings and coverage, which read tallies
+//! only.
 
 use std::collections::HashMap;
 
@@ -14,9 +15,11 @@ use super::model::{
 };
 use super::rules;
 use crate::auth::policy::subtree_upper_bound;
+use crate::ballots::model::ParticipantCategory;
+use crate::ballots::rules::unpack_ratings;
 use crate::campaigns::model::CampaignRow;
 use crate::db::schema::{
-    ballots, category_tallies, instant_counts, orgs, people, ratings, session_subjects, sessions,
+    ballots, category_tallies, instant_counts, orgs, people, session_subjects, sessions,
     subject_tallies, tallies,
 };
 use crate::db::DbConn;
@@ -126,40 +129,36 @@ pub fn compute(conn: &mut DbConn, session_id: i64) -> ApiResult<SessionTallies> 
     )
 }
 
+/// Ballots read per query while counting a session's ratings: memory stays bounded
+/// however large the session.
+const COUNT_PAGE: i64 = 2000;
+
 /// The ratings of a session counted per (subject, criterion, level, category), and its
-/// ballots per (subject, category).
+/// ballots per (subject, category): its ballots read in pages by id, each ballot's ratings
+/// unpacked from its row.
 fn counted_ratings(
     conn: &mut DbConn,
     session_id: i64,
 ) -> ApiResult<(Vec<CountedRating>, Vec<SubjectBallots>)> {
-    let counted = ratings::table
-        .inner_join(ballots::table)
-        .filter(ballots::session_id.eq(session_id))
-        .group_by((
-            ratings::subject_id,
-            ratings::criterion_id,
-            ratings::level,
-            ballots::category,
-        ))
-        .select((
-            ratings::subject_id,
-            ratings::criterion_id,
-            ratings::level,
-            ballots::category,
-            count_star(),
-        ))
-        .load(conn)?;
-    let subject_ballots = ratings::table
-        .inner_join(ballots::table)
-        .filter(ballots::session_id.eq(session_id))
-        .group_by((ratings::subject_id, ballots::category))
-        .select((
-            ratings::subject_id,
-            ballots::category,
-            diesel::dsl::count(ratings::ballot_id).aggregate_distinct(),
-        ))
-        .load(conn)?;
-    Ok((counted, subject_ballots))
+    let mut counter = rules::BallotCounter::default();
+    let mut after = String::new();
+    loop {
+        let page: Vec<(String, ParticipantCategory, String)> = ballots::table
+            .filter(ballots::session_id.eq(session_id))
+            .filter(ballots::id.gt(&after))
+            .order(ballots::id)
+            .limit(COUNT_PAGE)
+            .select((ballots::id, ballots::category, ballots::ratings))
+            .load(conn)?;
+        let Some((last, _, _)) = page.last() else {
+            break;
+        };
+        after = last.clone();
+        for (_, category, stored) in &page {
+            counter.add(*category, unpack_ratings(stored)?);
+        }
+    }
+    Ok(counter.finish())
 }
 
 /// Replaces a session's stored tallies with `fresh`.

@@ -15,6 +15,7 @@ use super::model::{
 };
 use crate::auth::policy::path_ids;
 use crate::ballots::model::ParticipantCategory;
+use crate::ballots::rules::StoredRating;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::sessions::model::SessionStatus;
 use crate::templates::model::{SubjectType, Template};
@@ -92,6 +93,71 @@ pub fn figures(ballots: i64, sums: Sums, k: i64, threshold: f64) -> Figures {
         score: if withheld { None } else { sums.score() },
         flagged: !withheld && sums.flagged(threshold),
         rectification: None,
+    }
+}
+
+// Counting a session's ballots.
+
+/// A session's ratings counted as the tallies need them, one ballot at a time: per
+/// (subject, criterion, level, category), and the ballots per (subject, category) that
+/// rated the subject at all.
+#[derive(Debug, Default)]
+pub struct BallotCounter {
+    levels: HashMap<(i64, i64, String, ParticipantCategory), i64>,
+    ballots: HashMap<(i64, ParticipantCategory), i64>,
+}
+
+impl BallotCounter {
+    /// Counts one ballot of `category` with these ratings.
+    pub fn add(&mut self, category: ParticipantCategory, ratings: Vec<StoredRating>) {
+        let mut subjects: Vec<i64> = ratings.iter().map(|r| r.0).collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        for subject_id in subjects {
+            *self.ballots.entry((subject_id, category)).or_default() += 1;
+        }
+        for (subject_id, criterion_id, level) in ratings {
+            *self
+                .levels
+                .entry((subject_id, criterion_id, level, category))
+                .or_default() += 1;
+        }
+    }
+
+    /// The counts, sorted (so that two counts of the same ballots compare equal).
+    pub fn finish(self) -> (Vec<CountedRating>, Vec<SubjectBallots>) {
+        let mut counted: Vec<CountedRating> = self
+            .levels
+            .into_iter()
+            .map(
+                |((subject_id, criterion_id, level, category), count)| CountedRating {
+                    subject_id,
+                    criterion_id,
+                    level,
+                    category,
+                    count,
+                },
+            )
+            .collect();
+        counted.sort_unstable_by(|a, b| {
+            (a.subject_id, a.criterion_id, &a.level, a.category).cmp(&(
+                b.subject_id,
+                b.criterion_id,
+                &b.level,
+                b.category,
+            ))
+        });
+        let mut ballots: Vec<SubjectBallots> = self
+            .ballots
+            .into_iter()
+            .map(|((subject_id, category), ballots)| SubjectBallots {
+                subject_id,
+                category,
+                ballots,
+            })
+            .collect();
+        ballots.sort_unstable_by_key(|b| (b.subject_id, b.category));
+        (counted, ballots)
     }
 }
 
@@ -797,5 +863,53 @@ mod tests {
         assert_eq!(candidate_cutoff(1, 0.1), 1);
         assert_eq!(candidate_cutoff(0, 0.1), 0);
         assert_eq!(candidate_cutoff(7, 1.0), 7);
+    }
+
+    #[test]
+    fn ballots_are_counted_per_level_and_per_rated_subject() {
+        use ParticipantCategory::{Other, PartyMember};
+        let rating = |s: i64, c: i64, l: &str| (s, c, l.to_string());
+        let mut counter = BallotCounter::default();
+        counter.add(
+            PartyMember,
+            vec![
+                rating(1, 1, "satisfied"),
+                rating(1, 2, "dissatisfied"),
+                rating(2, 9, "satisfied"),
+            ],
+        );
+        counter.add(PartyMember, vec![rating(1, 1, "satisfied")]);
+        counter.add(Other, vec![rating(1, 1, "dissatisfied")]);
+        let (counted, ballots) = counter.finish();
+        let counted: Vec<_> = counted
+            .iter()
+            .map(|c| {
+                (
+                    c.subject_id,
+                    c.criterion_id,
+                    c.level.as_str(),
+                    c.category,
+                    c.count,
+                )
+            })
+            .collect();
+        assert_eq!(
+            counted,
+            vec![
+                (1, 1, "dissatisfied", Other, 1),
+                (1, 1, "satisfied", PartyMember, 2),
+                (1, 2, "dissatisfied", PartyMember, 1),
+                (2, 9, "satisfied", PartyMember, 1),
+            ]
+        );
+        // A ballot rating a subject on two criteria counts once for that subject.
+        let ballots: Vec<_> = ballots
+            .iter()
+            .map(|b| (b.subject_id, b.category, b.ballots))
+            .collect();
+        assert_eq!(
+            ballots,
+            vec![(1, PartyMember, 2), (1, Other, 1), (2, PartyMember, 1)]
+        );
     }
 }

@@ -532,13 +532,12 @@ fn announce_closed(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
 
 // Secrecy in storage.
 
-type BallotTuple = (String, i64, String, bool, NaiveDate);
-type RatingTuple = (String, i64, i64, String);
+type BallotTuple = (String, i64, String, bool, NaiveDate, String);
 type OpinionTuple = (String, i64, String, NaiveDate);
 type CodeTuple = (String, i64, i64, String, String);
 
-/// On PostgreSQL, rewrites the closing sessions' ballots, ratings, opinions and used codes
-/// as new rows in random order, in the closing transaction, and deletes the old ones: a
+/// On PostgreSQL, rewrites the closing sessions' ballots (each with its ratings), opinions
+/// and used codes as new rows in random order, in the closing transaction, and deletes the old ones: a
 /// ballot was written in the same transaction as its code's use, so until now they shared
 /// an `xmin` and followed casting order in the heap. Afterwards every rewritten row carries
 /// the closing transaction's id (which links nothing) and, once `VACUUM` has removed the
@@ -547,7 +546,7 @@ type CodeTuple = (String, i64, i64, String, String);
 /// SQLite needs nothing: its ballot tables are keyed by random ids and have no system
 /// columns of this kind.
 fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<()> {
-    use crate::db::schema::{ballots, opinions, ratings, voting_codes};
+    use crate::db::schema::{ballots, opinions, voting_codes};
     use crate::records::model::OpinionSource;
     let DbConn::Pg(pg) = conn else {
         return Ok(());
@@ -561,23 +560,9 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
                 ballots::category,
                 ballots::paper,
                 ballots::cast_on,
+                ballots::ratings,
             ))
             .load(pg)?;
-        let ids: Vec<String> = ballot_rows.iter().map(|b| b.0.clone()).collect();
-        let mut rating_rows: Vec<RatingTuple> = Vec::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            rating_rows.extend(
-                ratings::table
-                    .filter(ratings::ballot_id.eq_any(chunk))
-                    .select((
-                        ratings::ballot_id,
-                        ratings::subject_id,
-                        ratings::criterion_id,
-                        ratings::level,
-                    ))
-                    .load::<RatingTuple>(pg)?,
-            );
-        }
         // Only the ballots' opinions: those recorded from surveys and visits name their
         // recorder and tie to no ballot.
         let from_ballots = opinions::session_id
@@ -605,47 +590,28 @@ fn rewrite_in_random_order(conn: &mut DbConn, session_ids: &[i64]) -> ApiResult<
             ))
             .load(pg)?;
 
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            diesel::delete(ratings::table.filter(ratings::ballot_id.eq_any(chunk))).execute(pg)?;
-        }
         diesel::delete(ballots::table.filter(ballots::session_id.eq(sid))).execute(pg)?;
         diesel::delete(opinions::table.filter(from_ballots)).execute(pg)?;
         diesel::delete(used).execute(pg)?;
 
         shuffle(&mut ballot_rows);
-        shuffle(&mut rating_rows);
         shuffle(&mut opinion_rows);
         shuffle(&mut code_rows);
         for chunk in ballot_rows.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<_> = chunk
                 .iter()
-                .map(|(id, session_id, category, paper, cast_on)| {
+                .map(|(id, session_id, category, paper, cast_on, ratings)| {
                     (
                         ballots::id.eq(id),
                         ballots::session_id.eq(session_id),
                         ballots::category.eq(category),
                         ballots::paper.eq(paper),
                         ballots::cast_on.eq(cast_on),
+                        ballots::ratings.eq(ratings),
                     )
                 })
                 .collect();
             diesel::insert_into(ballots::table)
-                .values(values)
-                .execute(pg)?;
-        }
-        for chunk in rating_rows.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|(ballot_id, subject_id, criterion_id, level)| {
-                    (
-                        ratings::ballot_id.eq(ballot_id),
-                        ratings::subject_id.eq(subject_id),
-                        ratings::criterion_id.eq(criterion_id),
-                        ratings::level.eq(level),
-                    )
-                })
-                .collect();
-            diesel::insert_into(ratings::table)
                 .values(values)
                 .execute(pg)?;
         }

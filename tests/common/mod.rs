@@ -468,6 +468,41 @@ impl TestApp {
         })
         .await
     }
+
+    /// Every ballot's id with its stored ratings, by id, straight from the database.
+    pub async fn stored_ballots(&self) -> Vec<(String, Vec<pingyi::ballots::rules::StoredRating>)> {
+        let pool = self.pool.clone();
+        tokio_block(move || {
+            #[derive(diesel::QueryableByName)]
+            struct Stored {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                id: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                ratings: String,
+            }
+            let mut conn = pool.get().unwrap();
+            let rows: Vec<Stored> =
+                diesel::sql_query("SELECT id, ratings FROM ballots ORDER BY id")
+                    .load(&mut *conn)
+                    .unwrap();
+            rows.into_iter()
+                .map(|row| {
+                    let ratings = pingyi::ballots::rules::unpack_ratings(&row.ratings).unwrap();
+                    (row.id, ratings)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Counts the ratings stored in the ballots' rows.
+    pub async fn stored_ratings(&self) -> i64 {
+        let ballots = self.stored_ballots().await;
+        ballots
+            .iter()
+            .map(|(_, ratings)| ratings.len() as i64)
+            .sum()
+    }
 }
 
 impl Drop for TestApp {
