@@ -178,13 +178,7 @@ db_test!(
         session_step(&app, &m.admin, m.session, "close")
             .await
             .assert_status(200);
-        let results = app
-            .get(
-                &format!("/api/v1/sessions/{}/results", m.session),
-                Some(&m.admin),
-            )
-            .await
-            .assert_status(200);
+        let results = m.results(&app).await;
         assert_eq!(results["subjects"][0]["ballots"], 6, "{results}");
     }
 );
@@ -884,14 +878,7 @@ async fn burst_then_close(app: &TestApp) {
     let stored = app.count("ballots").await;
     assert_eq!(stored, 21 + cast as i64);
     assert_eq!(m.turnout(app).await["used"], stored);
-    let results = app
-        .get(
-            &format!("/api/v1/sessions/{}/results", m.session),
-            Some(&m.admin),
-        )
-        .await
-        .assert_status(200);
-    assert_eq!(results["ballots"], stored);
+    assert_eq!(m.results(app).await["ballots"], stored);
 }
 
 db_test!(

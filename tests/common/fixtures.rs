@@ -551,6 +551,16 @@ impl Meeting {
         .assert_status(200)
     }
 
+    /// The meeting's session's results (it must be closed).
+    pub async fn results(&self, app: &TestApp) -> Value {
+        app.get(
+            &format!("/api/v1/sessions/{}/results", self.session),
+            Some(&self.admin),
+        )
+        .await
+        .assert_status(200)
+    }
+
     pub async fn open(&self, app: &TestApp, session: i64) {
         session_step(app, &self.admin, session, "open")
             .await
