@@ -128,6 +128,30 @@ db_test!(a_meeting_votes_from_codes_to_turnout, |app| {
     let _ = m.campaign;
 });
 
+enum Step {
+    Revert,
+    Apply,
+}
+
+/// Reverts the last migration or applies the next one on the test's database; the
+/// migration's version.
+async fn step_last_migration(app: &TestApp, step: Step) -> String {
+    use diesel_migrations::MigrationHarness;
+    use pingyi::db::{DbConn, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    let pool = app.pool.clone();
+    tokio_block(move || {
+        let mut conn = pool.get().unwrap();
+        let version = match (&mut *conn, step) {
+            (DbConn::Pg(c), Step::Revert) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+            (DbConn::Pg(c), Step::Apply) => c.run_next_migration(POSTGRES_MIGRATIONS),
+            (DbConn::Sqlite(c), Step::Revert) => c.revert_last_migration(SQLITE_MIGRATIONS),
+            (DbConn::Sqlite(c), Step::Apply) => c.run_next_migration(SQLITE_MIGRATIONS),
+        };
+        version.unwrap().to_string()
+    })
+    .await
+}
+
 db_test!(
     stored_ratings_survive_the_migration_that_packs_them_both_ways,
     |app| {
@@ -144,34 +168,12 @@ db_test!(
         let before = app.stored_ballots().await;
         assert_eq!(before.len(), 6);
         // Down to a row per rating, then packed again, on the live database.
-        let pool = app.pool.clone();
-        let unpacked_rows = tokio_block(move || {
-            use diesel::RunQueryDsl;
-            use diesel_migrations::MigrationHarness;
-            use pingyi::db::{DbConn, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
-            #[derive(diesel::QueryableByName)]
-            struct Count {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                n: i64,
-            }
-            let mut conn = pool.get().unwrap();
-            let reverted = match &mut *conn {
-                DbConn::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
-                DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
-            };
-            assert_eq!(reverted.unwrap().to_string(), "20261202000015");
-            let rows = diesel::sql_query("SELECT COUNT(*) AS n FROM ratings")
-                .get_result::<Count>(&mut *conn)
-                .unwrap()
-                .n;
-            let applied = match &mut *conn {
-                DbConn::Pg(c) => c.run_next_migration(POSTGRES_MIGRATIONS),
-                DbConn::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS),
-            };
-            applied.unwrap();
-            rows
-        })
-        .await;
+        assert_eq!(
+            step_last_migration(&app, Step::Revert).await,
+            "20261202000015"
+        );
+        let unpacked_rows = app.count("ratings").await;
+        step_last_migration(&app, Step::Apply).await;
         assert_eq!(unpacked_rows, 6 * full_ratings(&form, 0).len() as i64);
         assert_eq!(app.stored_ballots().await, before);
         // The repacked ballots count as they were cast.

@@ -213,7 +213,7 @@ diesel::table! {
         category -> Text,
         paper -> Bool,
         cast_on -> Date,
-        /// JSON: `[[subject_id, criterion_id, level], …]`, sorted (`ballots::rules::pack_ratings`).
+        /// JSON `[[subject_id, criterion_id, level], …]`, sorted: `ballots::rules::pack_ratings`.
         ratings -> Text,
     }
 }

@@ -100,11 +100,12 @@ pub fn figures(ballots: i64, sums: Sums, k: i64, threshold: f64) -> Figures {
 
 /// A session's ratings counted as the tallies need them, one ballot at a time: per
 /// (subject, criterion, level, category), and the ballots per (subject, category) that
-/// rated the subject at all.
+/// rated the subject at all. Ordered maps, so that the counts come out sorted and two counts
+/// of the same ballots compare equal.
 #[derive(Debug, Default)]
 pub struct BallotCounter {
-    levels: HashMap<(i64, i64, String, ParticipantCategory), i64>,
-    ballots: HashMap<(i64, ParticipantCategory), i64>,
+    levels: BTreeMap<(i64, i64, String, ParticipantCategory), i64>,
+    ballots: BTreeMap<(i64, ParticipantCategory), i64>,
 }
 
 impl BallotCounter {
@@ -124,9 +125,9 @@ impl BallotCounter {
         }
     }
 
-    /// The counts, sorted (so that two counts of the same ballots compare equal).
+    /// The counts, sorted by their keys.
     pub fn finish(self) -> (Vec<CountedRating>, Vec<SubjectBallots>) {
-        let mut counted: Vec<CountedRating> = self
+        let counted = self
             .levels
             .into_iter()
             .map(
@@ -139,15 +140,7 @@ impl BallotCounter {
                 },
             )
             .collect();
-        counted.sort_unstable_by(|a, b| {
-            (a.subject_id, a.criterion_id, &a.level, a.category).cmp(&(
-                b.subject_id,
-                b.criterion_id,
-                &b.level,
-                b.category,
-            ))
-        });
-        let mut ballots: Vec<SubjectBallots> = self
+        let ballots = self
             .ballots
             .into_iter()
             .map(|((subject_id, category), ballots)| SubjectBallots {
@@ -156,7 +149,6 @@ impl BallotCounter {
                 ballots,
             })
             .collect();
-        ballots.sort_unstable_by_key(|b| (b.subject_id, b.category));
         (counted, ballots)
     }
 }

@@ -537,11 +537,12 @@ type OpinionTuple = (String, i64, String, NaiveDate);
 type CodeTuple = (String, i64, i64, String, String);
 
 /// On PostgreSQL, rewrites the closing sessions' ballots (each with its ratings), opinions
-/// and used codes as new rows in random order, in the closing transaction, and deletes the old ones: a
-/// ballot was written in the same transaction as its code's use, so until now they shared
-/// an `xmin` and followed casting order in the heap. Afterwards every rewritten row carries
-/// the closing transaction's id (which links nothing) and, once `VACUUM` has removed the
-/// old versions, no system column or heap order ties a code to a ballot or an opinion.
+/// and used codes as new rows in random order, in the closing transaction, and deletes the
+/// old ones: a ballot was written in the same transaction as its code's use, so until now
+/// they shared an `xmin` and followed casting order in the heap. Afterwards every rewritten
+/// row carries the closing transaction's id (which links nothing) and, once `VACUUM` has
+/// removed the old versions, no system column or heap order ties a code to a ballot or an
+/// opinion.
 /// What remains is outside the tables: WAL and backups taken while the session was open.
 /// SQLite needs nothing: its ballot tables are keyed by random ids and have no system
 /// columns of this kind.
